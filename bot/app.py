@@ -1,0 +1,165 @@
+"""The bot factory: ``create_bot(Settings(...))`` builds a configured bot without connecting.
+
+Nothing here is global: the settings, the articles, the store and the command groups all hang
+off the bot instance, so tests (and, later, several shard processes) can build as many as they
+like side by side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.article import Article, load_articles
+from bot.commands import ArticleGroup
+from bot.context import Context
+from bot.errors import handle_interaction_error, report_unexpected
+from bot.settings import Settings
+from bot.storage import Store, open_store
+from bot.views import register_persistent_items
+
+log = logging.getLogger("bot")
+
+#: Loaded in order by ``setup_hook``; each is a discord.py extension with ``async def setup(bot)``.
+EXTENSIONS: tuple[str, ...] = (
+    "cogs.events",
+    "cogs.reading",
+    "cogs.takes",
+    "cogs.admin",
+)
+
+TREE_HASH_KEY = "command_tree_hash"
+
+
+def build_intents(settings: Settings) -> discord.Intents:
+    intents = discord.Intents.default()
+    intents.message_content = settings.message_content_intent
+    intents.presences = False
+    intents.members = False
+    return intents
+
+
+class AppTree(app_commands.CommandTree["CommonFactorsBot"]):
+    async def on_error(self, interaction: discord.Interaction[CommonFactorsBot],
+                       error: app_commands.AppCommandError, /) -> None:
+        name = interaction.command.qualified_name if interaction.command else "?"
+        await handle_interaction_error(interaction, error, where=f"slash {name}")
+
+
+class CommonFactorsBot(commands.Bot):
+    def __init__(self, settings: Settings, articles: list[Article], *, extensions: tuple[str, ...] = EXTENSIONS):
+        super().__init__(
+            command_prefix=self._resolve_prefix,
+            intents=build_intents(settings),
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+            case_insensitive=True,
+            strip_after_prefix=True,
+            tree_cls=AppTree,
+            owner_ids=set(settings.owner_ids) or None,
+        )
+        self.settings = settings
+        self.articles: dict[str, Article] = {a.command: a for a in articles}
+        self.article_groups: dict[str, ArticleGroup] = {}
+        self.extension_names = extensions
+        self.failed_extensions: dict[str, BaseException] = {}
+        self.guild_prefixes: dict[int, str] = {}
+        self._store: Store | None = None
+        self.synced_commands = False
+
+    # -- the core handles cogs reach through ------------------------------------------------
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("the store is opened in setup_hook; the bot has not started")
+        return self._store
+
+    def now(self) -> Any:
+        """The bot's clock (UTC, aware). One place, so the simulator and tests control time."""
+        return discord.utils.utcnow()
+
+    def _resolve_prefix(self, bot: commands.Bot, message: discord.Message) -> list[str]:
+        return commands.when_mentioned_or(self.prefix_for(message.guild))(bot, message)
+
+    def prefix_for(self, guild: discord.abc.Snowflake | None) -> str:
+        return self.guild_prefixes.get(guild.id, self.settings.prefix) if guild else self.settings.prefix
+
+    async def get_context(self, origin: Any, /, *, cls: type[commands.Context[Any]] = Context) -> Any:
+        return await super().get_context(origin, cls=cls)
+
+    # -- start-up -------------------------------------------------------------------------
+    async def setup_hook(self) -> None:
+        self._store = await open_store(self.settings.database_url)
+        self.guild_prefixes = await self._store.guild_prefixes()
+        for article in self.articles.values():
+            group = ArticleGroup(article)
+            self.article_groups[article.command] = group
+            self.add_command(group)
+        register_persistent_items(self)
+        for name in self.extension_names:
+            try:
+                await self.load_extension(name)
+            except Exception as exc:  # one broken cog must not take the others down
+                self.failed_extensions[name] = exc
+                log.exception("extension %s failed to load", name)
+        await self.sync_commands_if_changed()
+
+    def command_tree_payload(self) -> list[dict[str, Any]]:
+        return sorted((c.to_dict(self.tree) for c in self.tree.get_commands()), key=lambda c: c["name"])
+
+    def command_tree_hash(self) -> str:
+        payload = json.dumps(self.command_tree_payload(), sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    async def sync_commands_if_changed(self, *, force: bool = False) -> bool:
+        """Sync slash commands only when the tree differs from what was last synced from this
+        database (or when an owner forces it): syncing on every start gets rate limited."""
+        digest = self.command_tree_hash()
+        key = TREE_HASH_KEY if self.settings.dev_guild_id is None else f"{TREE_HASH_KEY}:{self.settings.dev_guild_id}"
+        if not force and await self.store.get_meta(key) == digest:
+            log.info("slash commands unchanged since the last sync; not syncing")
+            return False
+        if self.settings.dev_guild_id is not None:
+            guild = discord.Object(id=self.settings.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+        else:
+            await self.tree.sync()
+        await self.store.set_meta(key, digest)
+        self.synced_commands = True
+        log.info("slash commands synced")
+        return True
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        import sys
+
+        error = sys.exc_info()[1]
+        if error is not None:
+            report_unexpected(error, where=f"event {event_method}", context={})
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            if self._store is not None:
+                await self._store.close()
+                self._store = None
+
+
+def create_bot(settings: Settings | None = None, *, articles: list[Article] | None = None,
+               extensions: tuple[str, ...] = EXTENSIONS) -> CommonFactorsBot:
+    """Build the bot: read and validate every article file, wire the settings. No network."""
+    settings = settings or Settings()
+    if articles is None:
+        articles = load_articles(settings.data_dir)
+    return CommonFactorsBot(settings, articles, extensions=extensions)
+
+
+BotFactory = Callable[[Settings], CommonFactorsBot]

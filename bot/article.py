@@ -1,0 +1,248 @@
+"""Articles as data: the schema of a ``data/*.toml`` file and its loader.
+
+Moderators edit these files, so every rule lives in the schema (pydantic) and a bad file is
+reported as ``file: field: what is wrong`` instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+#: Subcommand names the bot uses under every article group; an article command may not shadow
+#: a top-level command either.
+RESERVED_COMMANDS = frozenset({"help", "sync", "articles"})
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+CommandName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,32}$")]
+CitationKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class CSLName(Strict):
+    """A CSL-JSON name: a person (family, given) or an organisation (literal)."""
+
+    family: ShortText | None = None
+    given: ShortText | None = None
+    literal: ShortText | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> CSLName:
+        if not (self.family or self.literal):
+            raise ValueError("a name needs 'family' (a person) or 'literal' (an organisation)")
+        return self
+
+
+class CSLDate(Strict):
+    date_parts: list[list[int]] = Field(alias="date-parts", min_length=1, max_length=2)
+
+    @field_validator("date_parts")
+    @classmethod
+    def _parts(cls, value: list[list[int]]) -> list[list[int]]:
+        for part in value:
+            if not 1 <= len(part) <= 3 or not 1000 <= part[0] <= 2999:
+                raise ValueError("date-parts are [[year], [year, month] or [year, month, day]]")
+            try:
+                dt.date(part[0], part[1] if len(part) > 1 else 1, part[2] if len(part) > 2 else 1)
+            except ValueError as exc:
+                raise ValueError(f"{part} is not a real date ({exc})") from None
+        return value
+
+    @property
+    def year(self) -> int:
+        return self.date_parts[0][0]
+
+
+CSLType = Literal[
+    "book", "chapter", "article-journal", "article-magazine", "article-newspaper", "webpage",
+    "post-weblog", "report", "thesis", "paper-conference", "entry-encyclopedia", "dataset", "motion_picture",
+]
+
+
+class Citation(Strict):
+    """A reference in CSL-JSON, the interchange format of Zotero, Pandoc and citeproc.
+
+    Only the fields our formats use are allowed, so a typo in a field name is an error rather
+    than a silently missing detail. ``note`` says which details are unverified.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    id: CitationKey
+    type: CSLType
+    title: Text
+    author: list[CSLName] = Field(default_factory=list)
+    editor: list[CSLName] = Field(default_factory=list)
+    issued: CSLDate
+    container_title: ShortText | None = Field(default=None, alias="container-title")
+    collection_title: ShortText | None = Field(default=None, alias="collection-title")
+    publisher: ShortText | None = None
+    publisher_place: ShortText | None = Field(default=None, alias="publisher-place")
+    edition: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,2}$")] | None = None
+    volume: ShortText | None = None
+    issue: ShortText | None = None
+    page: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]+([-–][0-9A-Za-z]+)?$")] | None = None
+    DOI: Annotated[str, StringConstraints(pattern=r"^10\.\d{4,9}/\S+$")] | None = None
+    ISBN: Annotated[str, StringConstraints(pattern=r"^(97[89]-?)?[0-9][0-9-]{8,15}[0-9Xx]$")] | None = None
+    URL: AnyHttpUrl | None = None
+    note: Text | None = None
+    #: Why this reference is in the pack: cited by the post, named in it, or background for FAQs.
+    role: Literal["cited", "mentioned", "background"] = "cited"
+
+    @model_validator(mode="after")
+    def _creators(self) -> Citation:
+        if not self.author and not self.editor:
+            raise ValueError("a citation needs at least one author or editor")
+        if self.type == "chapter" and not self.container_title:
+            raise ValueError("a chapter needs 'container-title' (the book it is in)")
+        return self
+
+    def csl_json(self) -> dict[str, Any]:
+        """The CSL-JSON item, without our own ``role`` field."""
+        data = self.model_dump(by_alias=True, exclude_none=True, mode="json")
+        data.pop("role", None)
+        for key in ("author", "editor"):
+            if not data.get(key):
+                data.pop(key, None)
+        return data
+
+
+class FAQ(Strict):
+    #: Autocomplete choices are at most 100 characters, so a question is too.
+    question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=100)]
+    answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=3500)]
+    sources: list[CitationKey] = Field(default_factory=list)
+
+
+class Article(Strict):
+    schema_version: Literal[1] = 1
+    command: CommandName
+    title: ShortText
+    title_note: Text | None = None
+    author: ShortText
+    published: dt.date
+    url: AnyHttpUrl
+    #: One or two sentences for the overview card.
+    short_summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=600)]
+    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=3500)]
+    key_points: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]] = (
+        Field(min_length=1, max_length=25)
+    )
+    discussion_questions: list[
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    ] = Field(default_factory=list, max_length=25)
+    citations: list[Citation] = Field(default_factory=list)
+    #: The FAQ picker shows five selects of 25 questions at most.
+    faqs: list[FAQ] = Field(default_factory=list, max_length=125)
+
+    @field_validator("command")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in RESERVED_COMMANDS:
+            raise ValueError(f"'{value}' is reserved by the bot; choose another command name")
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> Article:
+        keys = [c.id for c in self.citations]
+        duplicates = sorted({k for k in keys if keys.count(k) > 1})
+        if duplicates:
+            raise ValueError(f"citations: ids must be unique; repeated: {', '.join(duplicates)}")
+        known = set(keys)
+        for number, faq in enumerate(self.faqs, start=1):
+            missing = [s for s in faq.sources if s not in known]
+            if missing:
+                raise ValueError(f"faqs[{number}].sources: unknown citation id(s): {', '.join(missing)}")
+        questions = [normalise(f.question) for f in self.faqs]
+        if len(set(questions)) != len(questions):
+            raise ValueError("faqs: two FAQs ask the same question")
+        return self
+
+    def citation(self, key: str) -> Citation:
+        for citation in self.citations:
+            if citation.id == key:
+                return citation
+        raise KeyError(key)
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+class ArticleError(ValueError):
+    """A data file could not be read or is invalid. ``str()`` is the one-line report."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__(f"{path.name}: " + "; ".join(problems))
+
+
+def _location(loc: Iterable[int | str]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part + 1}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(file)"
+
+
+def parse_article(data: dict[str, Any], path: Path) -> Article:
+    try:
+        return Article.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            message = error["msg"].removeprefix("Value error, ")
+            # Checks across fields (model validators) name their field at the start of the message.
+            problems.append(f"{_location(error['loc'])}: {message}" if error["loc"] else message)
+        raise ArticleError(path, problems) from None
+
+
+def load_article(path: Path) -> Article:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ArticleError(path, [f"cannot read the file ({exc.strerror or exc})"]) from None
+    except UnicodeDecodeError:
+        raise ArticleError(path, ["the file is not UTF-8 text"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ArticleError(path, [f"not valid TOML ({exc})"]) from None
+    return parse_article(data, path)
+
+
+def load_articles(data_dir: Path) -> list[Article]:
+    """Every ``*.toml`` in the folder, sorted by file name; two files may not share a command."""
+    if not data_dir.is_dir():
+        raise ArticleError(data_dir, ["the data folder does not exist"])
+    articles: list[Article] = []
+    seen: dict[str, Path] = {}
+    for path in sorted(data_dir.glob("*.toml")):
+        article = load_article(path)
+        if article.command in seen:
+            raise ArticleError(path, [f"command: '{article.command}' is already used by {seen[article.command].name}"])
+        seen[article.command] = path
+        articles.append(article)
+    if not articles:
+        raise ArticleError(data_dir, ["no article files (*.toml) found"])
+    return articles

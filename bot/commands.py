@@ -1,0 +1,148 @@
+"""One command group per article, and the helpers cogs use to hang subcommands on it.
+
+A group is built from an :class:`~bot.article.Article` alone, so adding a data file adds a
+``!<command>`` / ``/<command>`` group with every subcommand and no code change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.article import Article
+from bot.errors import GuildOnly, NotAllowed, UserError
+
+if TYPE_CHECKING:
+    from bot.app import CommonFactorsBot
+    from bot.context import Context
+
+Callback = Callable[..., Coroutine[Any, Any, Any]]
+
+def _description(text: str) -> str:
+    return text if len(text) <= 100 else text[:99] + "…"
+
+
+class ArticleGroup(commands.HybridGroup[Any, ..., Any]):
+    """``!commonfactors`` alone (``/commonfactors overview``) shows the overview card."""
+
+    def __init__(self, article: Article) -> None:
+        self.article = article
+
+        async def overview(ctx: Context) -> None:
+            from bot.views import send_overview
+
+            # discord.py clears ``subcommand_passed`` before the callback; the unread text is the clue.
+            extra = ctx.view.buffer[ctx.view.index:].split() if ctx.interaction is None else []
+            if extra:
+                raise UnknownSubcommand(extra[0], article, self)
+            await send_overview(ctx, article)
+
+        overview.__doc__ = _description(f"Overview of {article.title}")
+        super().__init__(overview, name=article.command, description=_description(f"Discuss: {article.title}"),
+                         fallback="overview", invoke_without_command=True, case_insensitive=True)
+
+
+class UnknownSubcommand(UserError):
+    def __init__(self, passed: str, article: Article, group: ArticleGroup) -> None:
+        from rapidfuzz import process
+
+        names = sorted(c.name for c in group.commands)
+        close = [name for name, score, _ in process.extract(passed, names, limit=3) if score >= 50]
+        hint = f" Did you mean {', '.join(f'`{n}`' for n in close)}?" if close else ""
+        shown = passed[:40].replace("`", "'")
+        super().__init__(f"`{article.command}` has no command `{shown}`.{hint} "
+                         f"Try `{article.command} help`.")
+
+
+#: Discord allows 25 subcommands in a group; the fallback ``overview`` is one of them.
+MAX_SUBCOMMANDS = 25
+
+
+def add_subcommand(group: ArticleGroup, callback: Callback, *, name: str, description: str,
+                   usage: str = "", aliases: tuple[str, ...] = ()) -> commands.HybridCommand[Any, ..., Any]:
+    """Wrap a closure as a hybrid subcommand of the article's group."""
+    if len(group.app_command.commands) >= MAX_SUBCOMMANDS:
+        raise RuntimeError(f"/{group.name} already has {MAX_SUBCOMMANDS} subcommands, Discord's limit")
+    command: commands.HybridCommand[Any, ..., Any] = commands.hybrid_command(
+        name=name, description=_description(description), usage=usage or None, aliases=list(aliases)
+    )(callback)
+    group.add_command(command)
+    return command
+
+
+def in_guild() -> Callable[[Callback], Callback]:
+    """Takes belong to a server; in DMs the command says so instead of failing silently."""
+
+    async def predicate(ctx: Context) -> bool:
+        if ctx.guild is None:
+            raise GuildOnly("Takes belong to a server's discussion, so this works in a server channel, not in DMs.")
+        return True
+
+    return commands.check(predicate)
+
+
+def is_moderator_command(command: commands.Command[Any, ..., Any]) -> bool:
+    return getattr(command.callback, "__moderator_only__", False)
+
+
+def is_moderator(member: discord.abc.User, channel: Any, moderator_role_id: int | None = None) -> bool:
+    if not isinstance(member, discord.Member):
+        return False
+    if channel is not None and hasattr(channel, "permissions_for") and channel.permissions_for(member).manage_messages:
+        return True
+    if member.guild_permissions.manage_messages:
+        return True
+    return moderator_role_id is not None and any(r.id == moderator_role_id for r in member.roles)
+
+
+def moderator_only() -> Callable[[Callback], Callback]:
+    """One guard for both paths: the same check runs for ``!`` and ``/`` invocations, and the
+    slash path asks Discord to hide the command from members without Manage Messages."""
+
+    async def predicate(ctx: Context) -> bool:
+        if ctx.guild is None:
+            raise GuildOnly("Moderator commands work in a server channel.")
+        settings = await ctx.store.get_guild_settings(ctx.guild.id)
+        if not is_moderator(ctx.author, ctx.channel, settings.moderator_role_id):
+            raise NotAllowed("Only moderators (Manage Messages, or the moderator role) can do that.")
+        return True
+
+    def decorator(func: Callback) -> Callback:
+        func.__moderator_only__ = True  # type: ignore[attr-defined]  # read by help
+        func = app_commands.default_permissions(manage_messages=True)(func)
+        return commands.check(predicate)(func)
+
+    return decorator
+
+
+class SubcommandCog(commands.Cog):
+    """A capability that hangs its subcommands on every article's group when it loads.
+
+    Subclasses implement :meth:`register`, building closures over the group's article and
+    adding them with :meth:`add`; unloading the cog removes exactly what it added.
+    """
+
+    def __init__(self, bot: CommonFactorsBot) -> None:
+        self.bot = bot
+        self._added: list[tuple[ArticleGroup, str]] = []
+
+    def register(self, group: ArticleGroup) -> None:
+        raise NotImplementedError
+
+    def add(self, group: ArticleGroup, callback: Callback, **options: Any) -> commands.HybridCommand[Any, ..., Any]:
+        command = add_subcommand(group, callback, **options)
+        self._added.append((group, command.name))
+        return command
+
+    async def cog_load(self) -> None:
+        for group in self.bot.article_groups.values():
+            self.register(group)
+
+    async def cog_unload(self) -> None:
+        for group, name in self._added:
+            group.remove_command(name)
+        self._added.clear()

@@ -1,0 +1,51 @@
+"""Finding an FAQ from what a member typed: a number, or words matched fuzzily (rapidfuzz)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process, utils
+
+from bot.article import Article
+
+#: A best match scoring at least this is answered directly; below it we offer "did you mean".
+CONFIDENT_SCORE = 72.0
+AUTOCOMPLETE_LIMIT = 25
+
+
+@dataclass(frozen=True, slots=True)
+class FaqLookup:
+    """Either ``number`` (1-based) is set, or ``suggestions`` lists (number, question)."""
+
+    number: int | None
+    suggestions: tuple[tuple[int, str], ...] = ()
+
+
+def _ranked(article: Article, query: str, limit: int) -> list[tuple[int, float]]:
+    choices = {n: faq.question for n, faq in enumerate(article.faqs, start=1)}
+    results = process.extract(query, choices, scorer=fuzz.WRatio, processor=utils.default_process, limit=limit)
+    return [(key, score) for _, score, key in results]
+
+
+def find_faq(article: Article, query: str) -> FaqLookup:
+    """``query`` is a number ("3", "#3") or words; an out-of-range number finds nothing."""
+    text = query.strip().lstrip("#").strip()
+    if text.isdigit():
+        number = int(text)
+        return FaqLookup(number if 1 <= number <= len(article.faqs) else None)
+    if not article.faqs or not utils.default_process(text):
+        return FaqLookup(None)
+    ranked = _ranked(article, text, 3)
+    best, score = ranked[0]
+    if score >= CONFIDENT_SCORE and (len(ranked) == 1 or score - ranked[1][1] >= 2 or score >= 90):
+        return FaqLookup(best)
+    return FaqLookup(None, tuple((n, article.faqs[n - 1].question) for n, _ in ranked))
+
+
+def autocomplete_faqs(article: Article, current: str) -> list[tuple[str, str]]:
+    """(name, value) pairs for slash autocomplete: the best matches, or the first 25 questions."""
+    if not utils.default_process(current):
+        numbered = list(enumerate(article.faqs, start=1))[:AUTOCOMPLETE_LIMIT]
+    else:
+        numbered = [(n, article.faqs[n - 1]) for n, _ in _ranked(article, current, AUTOCOMPLETE_LIMIT)]
+    return [(faq.question[:100], str(n)) for n, faq in numbered]

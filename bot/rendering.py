@@ -1,0 +1,320 @@
+"""Pure rendering: an article (or takes) in, Discord embeds and text out.
+
+Every function here keeps to Discord's limits by splitting into pages, never by cutting a
+sentence off: a page is a whole embed that fits, and callers page through them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import discord
+
+from bot.article import FAQ, Article, Citation
+
+# Discord's documented limits.
+MESSAGE_LIMIT = 2000
+EMBED_TITLE = 256
+EMBED_DESCRIPTION = 4096
+EMBED_FIELDS = 25
+FIELD_NAME = 256
+FIELD_VALUE = 1024
+EMBED_FOOTER = 2048
+EMBED_AUTHOR = 256
+EMBED_TOTAL = 6000
+
+#: What a page's description may hold: below the limit, so a footer and title always fit.
+PAGE_BUDGET = 3900
+COLOUR = discord.Colour(0x4E7D96)
+
+
+def _cut(text: str, limit: int) -> str:
+    """For single-line labels only (titles, button labels): cut with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split at paragraph, then line, then sentence, then word boundaries; hard-cut only a
+    single "word" longer than the limit (a URL, say)."""
+    if limit < 1:
+        raise ValueError("limit must be positive")
+    if len(text) <= limit:
+        return [text]
+    for pattern in (r"(?<=\n\n)", r"(?<=\n)", r"(?<=[.!?])\s+", r"\s+"):
+        pieces = [p for p in re.split(pattern, text) if p]
+        if len(pieces) > 1:
+            break
+    else:
+        return [text[i : i + limit] for i in range(0, len(text), limit)]
+    chunks: list[str] = []
+    current = ""
+    for piece in pieces:
+        for part in split_text(piece, limit) if len(piece) > limit else [piece]:
+            joiner = "" if not current or current.endswith(("\n", " ")) else " "
+            if len(current) + len(joiner) + len(part) <= limit:
+                current += joiner + part
+            else:
+                if current.strip():
+                    chunks.append(current.rstrip())
+                current = part
+    if current.strip():
+        chunks.append(current.rstrip())
+    return chunks
+
+
+def pack_blocks(blocks: Iterable[str], limit: int = PAGE_BUDGET) -> list[str]:
+    """Join blocks with blank lines into as few pages as fit, splitting oversized blocks."""
+    pages: list[str] = []
+    current = ""
+    for block in blocks:
+        for part in split_text(block, limit):
+            candidate = f"{current}\n\n{part}" if current else part
+            if len(candidate) <= limit:
+                current = candidate
+            else:
+                pages.append(current)
+                current = part
+    if current:
+        pages.append(current)
+    return pages or [""]
+
+
+def paged_embeds(title: str, blocks: Iterable[str], *, url: str | None = None,
+                 footer: str | None = None) -> list[discord.Embed]:
+    pages = pack_blocks(blocks)
+    embeds = []
+    for number, page in enumerate(pages, start=1):
+        suffix = f" ({number}/{len(pages)})" if len(pages) > 1 else ""
+        embed = discord.Embed(title=_cut(title, EMBED_TITLE - len(suffix)) + suffix, description=page,
+                              colour=COLOUR, url=url)
+        if footer:
+            embed.set_footer(text=_cut(footer, EMBED_FOOTER))
+        embeds.append(embed)
+    return embeds
+
+
+def embed_size(embed: discord.Embed) -> int:
+    return len(embed)
+
+
+def within_limits(embed: discord.Embed) -> bool:
+    if len(embed) > EMBED_TOTAL or len(embed.fields) > EMBED_FIELDS:
+        return False
+    if embed.title and len(embed.title) > EMBED_TITLE:
+        return False
+    if embed.description and len(embed.description) > EMBED_DESCRIPTION:
+        return False
+    if embed.footer.text and len(embed.footer.text) > EMBED_FOOTER:
+        return False
+    if embed.author.name and len(embed.author.name) > EMBED_AUTHOR:
+        return False
+    return all(len(f.name or "") <= FIELD_NAME and len(f.value or "") <= FIELD_VALUE for f in embed.fields)
+
+
+# -- the article ------------------------------------------------------------------------
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def published_label(article: Article) -> str:
+    d = article.published
+    return f"{d.day} {d:%B %Y}"
+
+
+def byline(article: Article) -> str:
+    return f"{article.author} · {published_label(article)}"
+
+
+def overview_embed(article: Article) -> discord.Embed:
+    embed = discord.Embed(title=_cut(article.title, EMBED_TITLE), url=str(article.url),
+                          description=article.short_summary, colour=COLOUR)
+    embed.set_author(name=_cut(byline(article), EMBED_AUTHOR))
+    if article.title_note:
+        embed.add_field(name="About the title", value=_cut(article.title_note, FIELD_VALUE), inline=False)
+    counts = [plural(len(article.key_points), "key point"),
+              plural(len(article.discussion_questions), "discussion question"),
+              plural(len(article.citations), "reference"), plural(len(article.faqs), "FAQ")]
+    embed.add_field(name="In this pack", value=" · ".join(counts), inline=False)
+    embed.set_footer(text=f"Use the buttons below, or /{article.command} help for every command.")
+    return embed
+
+
+def summary_embeds(article: Article) -> list[discord.Embed]:
+    blocks = [f"**{article.title}**\n{byline(article)}\n<{article.url}>", article.summary,
+              "**Key points**\n" + "\n".join(f"• {p}" for p in article.key_points)]
+    if article.discussion_questions:
+        blocks.append("**For discussion**\n" + "\n".join(
+            f"{n}. {q}" for n, q in enumerate(article.discussion_questions, start=1)))
+    return paged_embeds(f"Summary: {article.title}", blocks, url=str(article.url))
+
+
+def summary_fingerprint(article: Article) -> str:
+    """What a pinned summary shows, as a stable string, so a refresh knows if it changed."""
+    return repr([e.to_dict() for e in summary_embeds(article)])
+
+
+def short_cite(citation: Citation) -> str:
+    names = citation.author or citation.editor
+    families = [n.family or n.literal or "" for n in names]
+    if len(families) == 1:
+        who = families[0]
+    elif len(families) == 2:
+        who = f"{families[0]} & {families[1]}"
+    else:
+        who = f"{families[0]} et al."
+    return f"{who} ({citation.issued.year})"
+
+
+def citation_embeds(article: Article, entries: Sequence[tuple[Citation, str]], style_label: str) -> list[discord.Embed]:
+    """A reference list; a citation's ``note`` (what could not be verified) stands under it."""
+    blocks = [f"{text}\n-# Note: {citation.note}" if citation.note else text for citation, text in entries]
+    return paged_embeds(f"References ({style_label}): {article.title}", blocks or ["No references."],
+                        url=str(article.url), footer="Notes under a reference say which details are unverified.")
+
+
+def faq_list_embeds(article: Article) -> list[discord.Embed]:
+    if not article.faqs:
+        return paged_embeds(f"FAQ: {article.title}", ["This article has no FAQs yet."])
+    lines = [f"`{n:>2}.` {faq.question}" for n, faq in enumerate(article.faqs, start=1)]
+    return paged_embeds(f"FAQ: {article.title}", ["\n".join(lines)],
+                        footer=f"/{article.command} faq <number or words> shows an answer.")
+
+
+def faq_embeds(article: Article, number: int) -> list[discord.Embed]:
+    faq: FAQ = article.faqs[number - 1]
+    blocks = [faq.answer]
+    if faq.sources:
+        blocks.append("**Sources**\n" + "\n".join(f"• {short_cite(article.citation(k))}" for k in faq.sources))
+    return paged_embeds(f"FAQ {number}: {faq.question}", blocks, url=str(article.url),
+                        footer=f"/{article.command} citations lists the full references.")
+
+
+def did_you_mean_text(query: str, suggestions: Sequence[tuple[int, str]]) -> str:
+    shown = _cut(query.replace("`", "'"), 80)
+    lines = [f"No FAQ matches `{shown}` closely. Did you mean:"]
+    lines += [f"`{n}.` {q}" for n, q in suggestions]
+    return "\n".join(lines)
+
+
+def help_embed(article: Article, entries: Sequence[tuple[str, str, bool]], prefix: str) -> discord.Embed:
+    """``entries`` are (usage, description, moderators_only)."""
+
+    def line(usage: str, description: str) -> str:
+        return f"`{prefix}{article.command}{' ' + usage if usage else ''}` — {description}"
+
+    member_lines = [line(u, d) for u, d, mod in entries if not mod]
+    mod_lines = [line(u, d) for u, d, mod in entries if mod]
+    embed = discord.Embed(title=_cut(f"Commands for {article.title}", EMBED_TITLE), colour=COLOUR,
+                          description=f"Every command works as `{prefix}{article.command} …` and as "
+                                      f"`/{article.command} …`.")
+    for name, lines in (("For everyone", member_lines), ("For moderators", mod_lines)):
+        for number, chunk in enumerate(pack_blocks(lines, FIELD_VALUE - 24), start=1):
+            embed.add_field(name=name if number == 1 else f"{name} (cont.)", value=chunk.replace("\n\n", "\n"),
+                            inline=False)
+    return embed
+
+
+def relative_time(when: dt.datetime) -> str:
+    return discord.utils.format_dt(when, "R")
+
+
+# -- takes ----------------------------------------------------------------------------------
+
+TAKES_PER_PAGE = 5
+PREVIEW_CHARS = 500
+SPARK = "▁▂▃▄▅▆▇█"
+ANONYMOUS = "A member"
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f"> {line}" if line else ">" for line in text.splitlines() or [""])
+
+
+PREVIEW_LINES = 8
+
+
+def take_preview(content: str, take_id: int) -> str:
+    """A list shows the start of a long take; ``show`` gives the whole of it."""
+    lines = content.splitlines()
+    if len(content) <= PREVIEW_CHARS and len(lines) <= PREVIEW_LINES:
+        return content
+    head = "\n".join(lines[:PREVIEW_LINES])
+    if len(head) > PREVIEW_CHARS - 40:
+        head = split_text(head, PREVIEW_CHARS - 40)[0]
+    return head + f" … (`show {take_id}` for the rest)"
+
+
+def take_line(take: Any, *, show_name: bool) -> str:
+    who = take.author_name if show_name else ANONYMOUS
+    edited = " (edited)" if take.edited_at else ""
+    link = f" · [jump]({take.message_url})" if take.message_url else ""
+    head = f"**#{take.id}** · {discord.utils.escape_markdown(who)} · {relative_time(take.created_at)}{edited}{link}"
+    return f"{head}\n{_quote(take_preview(take.content, take.id))}"
+
+
+def takes_page(title: str, takes: Sequence[Any], *, page: int, total: int, show_names: bool) -> discord.Embed:
+    body = "\n\n".join(take_line(t, show_name=show_names) for t in takes) or "No takes yet."
+    embed = discord.Embed(title=_cut(title, EMBED_TITLE), description=body[:EMBED_DESCRIPTION], colour=COLOUR)
+    first = page * TAKES_PER_PAGE + 1
+    shown = f"{first}–{first + len(takes) - 1} of {total}" if takes else f"0 of {total}"
+    embed.set_footer(text=f"Takes {shown} · newest first")
+    return embed
+
+
+def take_embed(take: Any, article: Article, *, show_name: bool) -> discord.Embed:
+    embed = discord.Embed(title=_cut(f"Take #{take.id} on {article.title}", EMBED_TITLE),
+                          description=take.content[:EMBED_DESCRIPTION], colour=COLOUR, timestamp=take.created_at)
+    embed.set_author(name=_cut(take.author_name if show_name else ANONYMOUS, EMBED_AUTHOR))
+    if take.edited_at:
+        embed.add_field(name="Edited", value=relative_time(take.edited_at))
+    if take.message_url:
+        embed.add_field(name="Posted in", value=f"[the original message]({take.message_url})")
+    embed.set_footer(text=f"Added by {take.source}")
+    return embed
+
+
+def sparkline(counts: Sequence[int]) -> str:
+    top = max(counts, default=0)
+    if top == 0:
+        return SPARK[0] * len(counts)
+    return "".join(SPARK[0] if c == 0 else SPARK[min(len(SPARK) - 1, 1 + (c * (len(SPARK) - 2)) // top)]
+                   for c in counts)
+
+
+def stats_embed(article: Article, stats: Any) -> discord.Embed:
+    counts = [n for _, n in stats.per_day]
+    embed = discord.Embed(title=_cut(f"Takes on {article.title}", EMBED_TITLE), colour=COLOUR)
+    embed.add_field(name="Takes", value=str(stats.takes))
+    embed.add_field(name="Members", value=str(stats.members))
+    if stats.per_day:
+        first, last = stats.per_day[0][0], stats.per_day[-1][0]
+        embed.add_field(name=f"Last {len(counts)} days ({sum(counts)} takes)",
+                        value=f"`{sparkline(counts)}`\n{first:%d %b} → {last:%d %b} (UTC)", inline=False)
+    return embed
+
+
+def privacy_embed(article: Article, *, retention_days: int | None, prefix: str) -> discord.Embed:
+    keep = (f"Takes older than {retention_days} days are deleted automatically." if retention_days
+            else "Takes are kept until you or a moderator delete them.")
+    c = f"{prefix}{article.command}"
+    text = (
+        "**What is stored for each take, and why**\n"
+        "• Your words, exactly as written: they are the take.\n"
+        "• Your Discord user id: so only you can edit it and so you can find and delete your data.\n"
+        "• Your display name at the time: shown beside the take in lists.\n"
+        "• The server, channel and article, and a link to the message it came from (if any): so takes stay "
+        "in their server and can be found in context.\n"
+        "• When it was written and last edited (UTC), and how it arrived (command, form, button, reply).\n\n"
+        "Nothing else about you is stored: no messages other than takes, no roles, no activity.\n\n"
+        f"**Who sees it** Members of this server, in takes lists; moderators can export this server's takes. "
+        "Other servers never see them.\n\n"
+        f"**How long** {keep}\n\n"
+        f"**Your control** `{c} mytakes` shows yours and downloads them; `{c} delete <id>` deletes one; "
+        f"`{c} forgetme` deletes all of your takes in every server."
+    )
+    return discord.Embed(title="Your data and this bot", description=text, colour=COLOUR)

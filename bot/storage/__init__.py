@@ -1,0 +1,79 @@
+"""Where takes live. Callers use :func:`open_store` and the :class:`Store` interface, never SQL.
+
+``DATABASE_URL`` uses SQLAlchemy's spelling so the PostgreSQL backend can arrive later without
+anyone rewriting their configuration:
+
+* ``sqlite:///data/bot.db`` — a file relative to the current directory (three slashes);
+* ``sqlite:////srv/bot/bot.db`` — an absolute path (four slashes);
+* ``sqlite:///:memory:`` — a throwaway database, for tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .base import (
+    TAKE_SOURCES,
+    AuditEntry,
+    GuildSettings,
+    NewTake,
+    PinRecord,
+    SchemaTooNewError,
+    StorageError,
+    Store,
+    Take,
+    TakeSource,
+    TakeStats,
+)
+from .sqlite import SqliteStore
+
+__all__ = [
+    "TAKE_SOURCES",
+    "AuditEntry",
+    "GuildSettings",
+    "NewTake",
+    "PinRecord",
+    "SchemaTooNewError",
+    "SqliteStore",
+    "StorageError",
+    "Store",
+    "Take",
+    "TakeSource",
+    "TakeStats",
+    "open_store",
+    "sqlite_path_from_url",
+]
+
+_EXAMPLE = "use sqlite:///relative/path.db or sqlite:////absolute/path.db"
+
+
+def sqlite_path_from_url(url: str) -> Path | str:
+    """The file a ``sqlite:///…`` URL names (relative paths stay relative), or ``":memory:"``.
+
+    Error messages never repeat the URL: a PostgreSQL one may carry a password.
+    """
+    scheme, separator, rest = url.partition("://")
+    if not separator or not scheme:
+        raise StorageError(f"DATABASE_URL is malformed (no scheme://); {_EXAMPLE}")
+    dialect = scheme.partition("+")[0].lower()  # "sqlite+aiosqlite" is SQLAlchemy's async spelling
+    if dialect in {"postgres", "postgresql"}:
+        raise StorageError(f"DATABASE_URL: PostgreSQL is not supported yet; {_EXAMPLE}")
+    if dialect != "sqlite":
+        raise StorageError(f"DATABASE_URL scheme {scheme!r} is not supported; {_EXAMPLE}")
+    if not rest.startswith("/"):
+        raise StorageError(
+            f"DATABASE_URL is malformed: a sqlite URL has no host, so it starts sqlite:/// ; {_EXAMPLE}"
+        )
+    path = rest[1:]
+    if not path:
+        raise StorageError(f"DATABASE_URL names no database file; {_EXAMPLE}")
+    if "?" in path:
+        raise StorageError(f"DATABASE_URL options (?…) are not supported for sqlite; {_EXAMPLE}")
+    if path == ":memory:":
+        return path
+    return Path(path)
+
+
+async def open_store(database_url: str) -> Store:
+    """Open (creating and migrating as needed) the database ``database_url`` names."""
+    return await SqliteStore.open(sqlite_path_from_url(database_url))

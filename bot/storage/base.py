@@ -1,0 +1,229 @@
+"""The storage interface every backend implements (SQLite now, PostgreSQL next).
+
+Cogs and services call these named operations and never see SQL. Every write method returns
+only after its transaction has committed; a failure raises :class:`StorageError` so the
+caller can tell the member that nothing was saved.
+
+Times are timezone-aware UTC ``datetime`` values supplied by the caller (the bot's clock), so
+tests and the simulator control time and backends never call ``now()`` themselves.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+TakeSource = Literal["command", "modal", "reply", "button"]
+TAKE_SOURCES: tuple[TakeSource, ...] = ("command", "modal", "reply", "button")
+
+
+class StorageError(RuntimeError):
+    """A storage operation failed; nothing it was asked to write was kept."""
+
+
+class SchemaTooNewError(StorageError):
+    """The database was written by a newer version of the bot than this one."""
+
+    def __init__(self, found: int, supported: int) -> None:
+        self.found = found
+        self.supported = supported
+        super().__init__(
+            f"the database is at schema version {found}, but this bot only knows up to {supported}: "
+            "upgrade the bot (or point DATABASE_URL at another database); nothing was changed"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NewTake:
+    """What a member gave us; the store assigns the id and keeps the rest verbatim."""
+
+    guild_id: int
+    channel_id: int
+    article: str
+    author_id: int
+    #: The name shown beside the take in lists, as it was when the take was written.
+    author_name: str
+    content: str
+    source: TakeSource
+    created_at: dt.datetime
+    #: Jump link of the message the take arrived in (prefix command or reply), if any.
+    message_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Take:
+    id: int
+    guild_id: int
+    channel_id: int
+    article: str
+    author_id: int
+    author_name: str
+    content: str
+    source: TakeSource
+    created_at: dt.datetime
+    edited_at: dt.datetime | None
+    message_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TakeStats:
+    takes: int
+    members: int
+    #: Takes per UTC day for the requested days, oldest first, zero-filled.
+    per_day: tuple[tuple[dt.date, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    """Per-guild choices a moderator makes; ``None`` means "use the bot-wide default"."""
+
+    guild_id: int
+    moderator_role_id: int | None = None
+    take_max_length: int | None = None
+    take_cooldown_seconds: int | None = None
+    #: Channels where takes are accepted; empty means every channel.
+    take_channel_ids: frozenset[int] = field(default_factory=frozenset)
+    #: Whether lists shown to plain members hide authors' names.
+    anonymous_lists: bool = False
+    prefix: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PinRecord:
+    guild_id: int
+    channel_id: int
+    article: str
+    message_id: int
+    #: A hash of what the pinned message showed, to tell whether a refresh must edit it.
+    content_hash: str
+    pinned_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    guild_id: int
+    actor_id: int
+    action: str
+    detail: str
+    created_at: dt.datetime
+
+
+class Store(abc.ABC):
+    """One database. Open with :func:`bot.storage.open_store`; close with :meth:`close`."""
+
+    # -- lifecycle ------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    async def schema_version(self) -> int: ...
+
+    # -- takes ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def add_take(self, take: NewTake) -> Take:
+        """Insert and commit; the returned take is durable."""
+
+    @abc.abstractmethod
+    async def get_take(self, guild_id: int, take_id: int) -> Take | None:
+        """A take of this guild; another guild's id is ``None``, as if it did not exist."""
+
+    @abc.abstractmethod
+    async def list_takes(
+        self,
+        guild_id: int,
+        article: str,
+        *,
+        author_id: int | None = None,
+        before_id: int | None = None,
+        limit: int = 10,
+    ) -> list[Take]:
+        """Newest first; keyset pagination: pass the last id of a page as ``before_id``."""
+
+    @abc.abstractmethod
+    async def count_takes(self, guild_id: int, article: str, *, author_id: int | None = None) -> int: ...
+
+    @abc.abstractmethod
+    async def edit_take(self, guild_id: int, take_id: int, content: str, edited_at: dt.datetime) -> Take | None:
+        """Replace the text; ``None`` if no such take in this guild. Permission is the caller's."""
+
+    @abc.abstractmethod
+    async def delete_take(self, guild_id: int, take_id: int) -> bool: ...
+
+    @abc.abstractmethod
+    async def last_take_at(self, guild_id: int, author_id: int) -> dt.datetime | None:
+        """When this member last saved a take in this guild (any article): the cooldown's start."""
+
+    @abc.abstractmethod
+    async def has_recent_duplicate(
+        self, guild_id: int, article: str, author_id: int, content: str, since: dt.datetime
+    ) -> bool:
+        """Whether the member saved exactly this text on this article at or after ``since``."""
+
+    @abc.abstractmethod
+    async def member_takes(self, author_id: int, *, guild_id: int | None = None) -> list[Take]:
+        """All of a member's takes (in one guild, or everywhere), oldest first: their data export."""
+
+    @abc.abstractmethod
+    async def delete_member_data(self, author_id: int) -> int:
+        """Delete every take by this member in every guild; returns how many were deleted."""
+
+    @abc.abstractmethod
+    async def take_stats(self, guild_id: int, article: str, *, days: int, today: dt.date) -> TakeStats: ...
+
+    @abc.abstractmethod
+    async def export_takes(
+        self,
+        guild_id: int,
+        article: str,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> list[Take]:
+        """This guild's takes on the article, oldest first, ``since <= created_at < until``."""
+
+    @abc.abstractmethod
+    async def purge_takes_before(self, cutoff: dt.datetime) -> int:
+        """Retention: delete takes created before ``cutoff``; returns how many."""
+
+    # -- bot metadata ---------------------------------------------------------------------
+    @abc.abstractmethod
+    async def get_meta(self, key: str) -> str | None: ...
+
+    @abc.abstractmethod
+    async def set_meta(self, key: str, value: str) -> None: ...
+
+    # -- guild settings -------------------------------------------------------------------
+    @abc.abstractmethod
+    async def get_guild_settings(self, guild_id: int) -> GuildSettings: ...
+
+    @abc.abstractmethod
+    async def save_guild_settings(self, settings: GuildSettings) -> None: ...
+
+    @abc.abstractmethod
+    async def guild_prefixes(self) -> dict[int, str]:
+        """Every guild's custom prefix, loaded once at start-up for the prefix resolver."""
+
+    # -- pinned summaries -----------------------------------------------------------------
+    @abc.abstractmethod
+    async def get_pin(self, guild_id: int, channel_id: int, article: str) -> PinRecord | None: ...
+
+    @abc.abstractmethod
+    async def save_pin(self, pin: PinRecord) -> None:
+        """Insert or replace the record for (guild, channel, article)."""
+
+    @abc.abstractmethod
+    async def delete_pin(self, guild_id: int, channel_id: int, article: str) -> bool: ...
+
+    # -- audit ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def add_audit(
+        self, guild_id: int, actor_id: int, action: str, detail: str, created_at: dt.datetime
+    ) -> AuditEntry: ...
+
+    @abc.abstractmethod
+    async def list_audit(self, guild_id: int, *, limit: int = 20) -> Sequence[AuditEntry]:
+        """Newest first."""

@@ -1,0 +1,264 @@
+"""Buttons, selects and pagers.
+
+The article buttons and the FAQ picker are *dynamic items*: their custom ids carry the article,
+so any message that shows them (the overview, a pinned summary) keeps working after a restart
+and for whoever clicks. Pagers belong to the member who asked and expire.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+import discord
+
+from bot import rendering
+from bot.article import Article
+from bot.citations import CITATION_STYLES, bibliography_entries
+
+if TYPE_CHECKING:
+    from bot.app import CommonFactorsBot
+    from bot.context import Context
+
+FAQ_OPTIONS_PER_SELECT = 25
+PAGER_TIMEOUT = 300.0
+
+
+class PageSource(Protocol):
+    @property
+    def page_count(self) -> int | None:
+        """How many pages, or ``None`` while unknown (keyset-paged lists)."""
+
+    async def page(self, index: int) -> discord.Embed | None:
+        """The page at ``index`` (0-based), or ``None`` past the end."""
+
+
+class StaticPages:
+    def __init__(self, embeds: Sequence[discord.Embed]) -> None:
+        self.embeds = list(embeds)
+
+    @property
+    def page_count(self) -> int | None:
+        return len(self.embeds)
+
+    async def page(self, index: int) -> discord.Embed | None:
+        return self.embeds[index] if 0 <= index < len(self.embeds) else None
+
+
+class Paginator(discord.ui.View):
+    """First / previous / next / last, driven only by the member who asked."""
+
+    def __init__(self, source: PageSource, *, owner_id: int, timeout: float = PAGER_TIMEOUT) -> None:
+        super().__init__(timeout=timeout)
+        self.source = source
+        self.owner_id = owner_id
+        self.index = 0
+        self.message: discord.Message | discord.InteractionMessage | None = None
+        self._has_next = True
+        self._sync_buttons()
+
+    @classmethod
+    async def start(cls, source: PageSource, *, owner_id: int) -> tuple[discord.Embed, Paginator | None]:
+        first = await source.page(0)
+        if first is None:
+            raise ValueError("a page source must have a first page")
+        count = source.page_count
+        if count == 1 or (count is None and await source.page(1) is None):
+            return first, None
+        return first, cls(source, owner_id=owner_id)
+
+    def _sync_buttons(self) -> None:
+        count = self.source.page_count
+        self.first.disabled = self.previous.disabled = self.index == 0
+        self.next.disabled = not self._has_next
+        self.last.disabled = count is None or self.index >= count - 1
+        self.indicator.label = f"{self.index + 1}/{count}" if count else f"Page {self.index + 1}"
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        if interaction.user.id == self.owner_id:
+            return True
+        await interaction.response.send_message(
+            "Only the member who ran this command can turn its pages; run it yourself to browse.",
+            ephemeral=True)
+        return False
+
+    async def _show(self, interaction: discord.Interaction[Any], index: int) -> None:
+        embed = await self.source.page(index)
+        if embed is None:
+            self._has_next = False
+            self._sync_buttons()
+            await interaction.response.edit_message(view=self)
+            return
+        self.index = index
+        count = self.source.page_count
+        self._has_next = (index < count - 1) if count is not None else (await self.source.page(index + 1)) is not None
+        self._sync_buttons()
+        await interaction.response.edit_message(embed=embed, view=self)
+
+    @discord.ui.button(label="≪", style=discord.ButtonStyle.secondary)
+    async def first(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
+        await self._show(interaction, 0)
+
+    @discord.ui.button(label="‹ Prev", style=discord.ButtonStyle.secondary)
+    async def previous(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
+        await self._show(interaction, max(0, self.index - 1))
+
+    @discord.ui.button(label="1", style=discord.ButtonStyle.secondary, disabled=True)
+    async def indicator(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
+        await interaction.response.defer()
+
+    @discord.ui.button(label="Next ›", style=discord.ButtonStyle.primary)
+    async def next(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
+        await self._show(interaction, self.index + 1)
+
+    @discord.ui.button(label="≫", style=discord.ButtonStyle.secondary)
+    async def last(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
+        count = self.source.page_count
+        await self._show(interaction, (count or 1) - 1)
+
+    async def on_timeout(self) -> None:
+        for item in self.children:
+            if isinstance(item, discord.ui.Button):
+                item.disabled = True
+        if self.message is not None:
+            # The message may be gone or the interaction token expired: nothing left to disable.
+            with contextlib.suppress(discord.HTTPException):
+                await self.message.edit(view=self)
+
+
+async def send_pages(ctx: Context, source: PageSource | Sequence[discord.Embed], *, ephemeral: bool = False,
+                     content: str | None = None) -> discord.Message:
+    """Send the first page with a pager if there are more; ephemeral applies to slash only."""
+    pages = StaticPages(source) if isinstance(source, Sequence) else source
+    first, pager = await Paginator.start(pages, owner_id=ctx.author.id)
+    kwargs: dict[str, Any] = {"embed": first}
+    if pager is not None:
+        kwargs["view"] = pager
+    message = await ctx.send(content, ephemeral=ephemeral, **kwargs)
+    if pager is not None:
+        pager.message = message
+    return message
+
+
+async def respond_pages(interaction: discord.Interaction[Any], embeds: Sequence[discord.Embed]) -> None:
+    """Answer a button or select privately with the pages."""
+    first, pager = await Paginator.start(StaticPages(embeds), owner_id=interaction.user.id)
+    if pager is None:
+        await interaction.response.send_message(embed=first, ephemeral=True)
+        return
+    await interaction.response.send_message(embed=first, view=pager, ephemeral=True)
+    pager.message = await interaction.original_response()
+
+
+# -- the article's buttons --------------------------------------------------------------------
+
+ACTIONS = {
+    "summary": ("Summary", "📄", discord.ButtonStyle.primary),
+    "citations": ("Citations", "📚", discord.ButtonStyle.secondary),
+    "faq": ("FAQ", "❓", discord.ButtonStyle.secondary),
+    "take": ("Add your take", "✍️", discord.ButtonStyle.success),
+}
+
+
+def _article_of(interaction: discord.Interaction[Any], command: str) -> Article | None:
+    articles: dict[str, Article] = getattr(interaction.client, "articles", {})
+    return articles.get(command)
+
+
+async def _article_gone(interaction: discord.Interaction[Any]) -> None:
+    await interaction.response.send_message(
+        "This article is no longer available on this bot. Ask a moderator to refresh the pinned summary.",
+        ephemeral=True)
+
+
+class ArticleButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
+                    template=r"cf:(?P<article>[a-z0-9_-]{1,32}):(?P<action>summary|citations|faq|take)"):
+    def __init__(self, article: str, action: str) -> None:
+        label, emoji, style = ACTIONS[action]
+        super().__init__(discord.ui.Button(label=label, emoji=emoji, style=style,
+                                           custom_id=f"cf:{article}:{action}"))
+        self.article = article
+        self.action = action
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> ArticleButton:
+        return cls(match["article"], match["action"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        article = _article_of(interaction, self.article)
+        if article is None:
+            await _article_gone(interaction)
+            return
+        if self.action == "summary":
+            await respond_pages(interaction, rendering.summary_embeds(article))
+        elif self.action == "citations":
+            entries = bibliography_entries(article.citations, "apa")
+            await respond_pages(interaction, rendering.citation_embeds(article, entries, CITATION_STYLES["apa"]))
+        elif self.action == "faq":
+            await interaction.response.send_message(embeds=rendering.faq_list_embeds(article)[:1],
+                                                    view=faq_picker(article), ephemeral=True)
+        else:
+            from bot.takes import open_take_modal
+
+            await open_take_modal(interaction, article, source="button")
+
+
+def article_view(article: Article, *, with_take: bool = True) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for action in ACTIONS:
+        if action != "take" or with_take:
+            view.add_item(ArticleButton(article.command, action))
+    return view
+
+
+async def send_overview(ctx: Context, article: Article) -> None:
+    await ctx.send(embed=rendering.overview_embed(article), view=article_view(article))
+
+
+# -- the FAQ picker ---------------------------------------------------------------------------
+
+
+class FaqSelect(discord.ui.DynamicItem[discord.ui.Select[Any]],
+                template=r"cf:(?P<article>[a-z0-9_-]{1,32}):faqpick:(?P<page>[0-9]{1,2})"):
+    """Pick a question to read its answer privately; 25 questions per select, as Discord allows."""
+
+    def __init__(self, article: Article | None, page: int, *, command: str | None = None) -> None:
+        start = page * FAQ_OPTIONS_PER_SELECT
+        faqs = article.faqs[start : start + FAQ_OPTIONS_PER_SELECT] if article else []
+        options = [discord.SelectOption(label=rendering._cut(faq.question, 100), value=str(start + n))
+                   for n, faq in enumerate(faqs, start=1)]
+        if not options:  # the article (or this page of it) is gone since the message was sent
+            options = [discord.SelectOption(label="No longer available", value="0")]
+        many = article is not None and len(article.faqs) > FAQ_OPTIONS_PER_SELECT
+        placeholder = f"Read an answer (questions {start + 1}–{start + len(faqs)})…" if many else "Read an answer…"
+        self.article_command = article.command if article else (command or "")
+        super().__init__(discord.ui.Select(custom_id=f"cf:{self.article_command}:faqpick:{page}",
+                                           placeholder=placeholder, options=options))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> FaqSelect:
+        return cls(_article_of(interaction, match["article"]), int(match["page"]), command=match["article"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        article = _article_of(interaction, self.article_command)
+        number = int(self.item.values[0])
+        if article is None or not 1 <= number <= len(article.faqs):
+            await _article_gone(interaction)
+            return
+        await respond_pages(interaction, rendering.faq_embeds(article, number))
+
+
+def faq_picker(article: Article) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    pages = (len(article.faqs) + FAQ_OPTIONS_PER_SELECT - 1) // FAQ_OPTIONS_PER_SELECT
+    for page in range(min(pages, 5)):  # five rows at most; 125 questions
+        view.add_item(FaqSelect(article, page))
+    return view
+
+
+def register_persistent_items(bot: CommonFactorsBot) -> None:
+    bot.add_dynamic_items(ArticleButton, FaqSelect)

@@ -1,0 +1,1 @@
+"""Commands, one cog per capability; each module is a discord.py extension."""

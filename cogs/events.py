@@ -1,0 +1,56 @@
+"""Where command errors are answered: one handler for the prefix and slash paths."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord.ext import commands
+from rapidfuzz import process
+
+from bot.errors import log, report_unexpected, unexpected_message, user_message
+
+if TYPE_CHECKING:
+    from bot.app import CommonFactorsBot
+    from bot.context import Context
+
+
+class Events(commands.Cog):
+    def __init__(self, bot: CommonFactorsBot) -> None:
+        self.bot = bot
+
+    @commands.Cog.listener()
+    async def on_command_error(self, ctx: Context, error: commands.CommandError) -> None:
+        if isinstance(error, commands.CommandNotFound):
+            await self._suggest_article(ctx)
+            return
+        usage = None
+        if ctx.command is not None:
+            signature = ctx.command.usage if ctx.command.usage is not None else ctx.command.signature
+            usage = f"{ctx.clean_prefix}{ctx.command.qualified_name} {signature}".strip()
+        message = user_message(error, usage=usage)
+        if message is None:
+            original = getattr(error, "original", error)
+            name = ctx.command.qualified_name if ctx.command else "?"
+            error_id = report_unexpected(original, where=f"command {name}",
+                                         context={"guild": ctx.guild.id if ctx.guild else None,
+                                                  "channel": ctx.channel.id, "user": ctx.author.id,
+                                                  "path": "slash" if ctx.interaction else "prefix"})
+            message = unexpected_message(error_id)
+        try:
+            await ctx.reply_private(message)
+        except discord.HTTPException:
+            log.warning("could not answer an error in channel %s", ctx.channel.id)
+
+    async def _suggest_article(self, ctx: Context) -> None:
+        """``!commonfactor`` is almost certainly meant for us; ``!play`` is another bot's."""
+        word = (ctx.invoked_with or "").lower()
+        if not word or not self.bot.articles:
+            return
+        match = process.extractOne(word, list(self.bot.articles), score_cutoff=85)
+        if match is not None:
+            await ctx.reply_private(f"Did you mean `{ctx.clean_prefix}{match[0]}`?")
+
+
+async def setup(bot: CommonFactorsBot) -> None:
+    await bot.add_cog(Events(bot))

@@ -1,0 +1,354 @@
+"""Takes: members' responses to the article, added four ways, listed, edited and deleted."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from bot import rendering
+from bot.article import Article
+from bot.commands import ArticleGroup, SubcommandCog, in_guild, is_moderator
+from bot.errors import NotAllowed, NotSaved, UserError, handle_interaction_error
+from bot.export import takes_to_csv, takes_to_json
+from bot.storage import StorageError, Take
+from bot.takes import (
+    TakeModal,
+    article_of_message,
+    delete_take,
+    edit_take,
+    find_take,
+    rules_for,
+    saved_message,
+    submit_take,
+)
+from bot.views import send_pages
+
+if TYPE_CHECKING:
+    from bot.app import CommonFactorsBot
+    from bot.context import Context
+
+log = logging.getLogger("bot.takes")
+
+CONFIRM_TIMEOUT = 60.0
+DOWNLOAD_TIMEOUT = 300.0
+RETENTION_INTERVAL = dt.timedelta(hours=1)
+CONFIRM_REACTION = "✅"
+
+
+class TakePages:
+    """Keyset-paged takes: each page asks the store for ``id < last id of the previous page``,
+    so page 500 costs what page 1 does."""
+
+    def __init__(self, bot: CommonFactorsBot, *, guild_id: int, article: Article, author_id: int | None,
+                 title: str, total: int, show_names: bool) -> None:
+        self.bot = bot
+        self.guild_id = guild_id
+        self.article = article
+        self.author_id = author_id
+        self.title = title
+        self.total = total
+        self.show_names = show_names
+        self._cursors: dict[int, int | None] = {0: None}
+        self._cache: dict[int, list[Take]] = {}
+
+    @property
+    def page_count(self) -> int | None:
+        return max(1, -(-self.total // rendering.TAKES_PER_PAGE))
+
+    async def _takes(self, index: int) -> list[Take] | None:
+        if index in self._cache:
+            return self._cache[index]
+        known = max(i for i in self._cursors if i <= index)
+        takes: list[Take] = []
+        for i in range(known, index + 1):
+            if i not in self._cursors:
+                return None
+            takes = await self.bot.store.list_takes(self.guild_id, self.article.command, author_id=self.author_id,
+                                                    before_id=self._cursors[i], limit=rendering.TAKES_PER_PAGE)
+            self._cache[i] = takes
+            if takes:
+                self._cursors[i + 1] = takes[-1].id
+        return takes
+
+    async def page(self, index: int) -> discord.Embed | None:
+        takes = await self._takes(index)
+        if index > 0 and not takes:
+            return None
+        return rendering.takes_page(self.title, takes or [], page=index, total=self.total, show_names=self.show_names)
+
+
+class DownloadView(discord.ui.View):
+    """The member's own takes in this server, as CSV and JSON, sent only to them."""
+
+    def __init__(self, owner_id: int, guild_id: int) -> None:
+        super().__init__(timeout=DOWNLOAD_TIMEOUT)
+        self.owner_id = owner_id
+        self.guild_id = guild_id
+        self.message: discord.Message | None = None
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        if interaction.user.id == self.owner_id:
+            return True
+        await interaction.response.send_message("This button downloads the takes of the member who asked; "
+                                                "run `mytakes` yourself for yours.", ephemeral=True)
+        return False
+
+    @discord.ui.button(label="Download my takes", emoji="⬇️", style=discord.ButtonStyle.primary)
+    async def download(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
+        bot: CommonFactorsBot = interaction.client
+        takes = await bot.store.member_takes(self.owner_id, guild_id=self.guild_id)
+        if not takes:
+            await interaction.response.send_message("You have no takes in this server.", ephemeral=True)
+            return
+        stem = f"my-takes-{self.guild_id}"
+        files = [discord.File(io.BytesIO(takes_to_csv(takes)), filename=f"{stem}.csv"),
+                 discord.File(io.BytesIO(takes_to_json(takes)), filename=f"{stem}.json")]
+        await interaction.response.send_message(f"Your {len(takes)} take(s) in this server, as CSV and JSON.",
+                                                files=files, ephemeral=True)
+
+    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, item: Any, /) -> None:
+        await handle_interaction_error(interaction, error, where="mytakes download")
+
+    async def on_timeout(self) -> None:
+        await disable(self)
+
+
+class ForgetMeView(discord.ui.View):
+    def __init__(self, owner_id: int) -> None:
+        super().__init__(timeout=CONFIRM_TIMEOUT)
+        self.owner_id = owner_id
+        self.message: discord.Message | None = None
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        if interaction.user.id == self.owner_id:
+            return True
+        await interaction.response.send_message("Only the member who asked can confirm this.", ephemeral=True)
+        return False
+
+    @discord.ui.button(label="Delete all my takes", style=discord.ButtonStyle.danger)
+    async def confirm(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
+        bot: CommonFactorsBot = interaction.client
+        self.stop()
+        try:
+            count = await bot.store.delete_member_data(self.owner_id)
+        except StorageError as exc:
+            log.error("forgetme failed for %s: %s", self.owner_id, exc, exc_info=exc)
+            raise NotSaved("Nothing was deleted: the database refused the write. Please try again.") from exc
+        await interaction.response.edit_message(
+            content=f"Done: deleted {count} take(s) of yours from every server.", view=None)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    async def cancel(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
+        self.stop()
+        await interaction.response.edit_message(content="Cancelled: nothing was deleted.", view=None)
+
+    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, item: Any, /) -> None:
+        await handle_interaction_error(interaction, error, where="forgetme")
+
+    async def on_timeout(self) -> None:
+        if self.message is not None:
+            with contextlib.suppress(discord.HTTPException):
+                await self.message.edit(content="No answer, so nothing was deleted.", view=None)
+
+
+async def disable(view: Any) -> None:
+    for item in view.children:
+        item.disabled = True
+    if view.message is not None:
+        with contextlib.suppress(discord.HTTPException):
+            await view.message.edit(view=view)
+
+
+async def can_see_names(ctx: Context) -> bool:
+    assert ctx.guild is not None
+    settings = await ctx.store.get_guild_settings(ctx.guild.id)
+    return not settings.anonymous_lists or is_moderator(ctx.author, ctx.channel, settings.moderator_role_id)
+
+
+class Takes(SubcommandCog):
+    """Members' takes: add, list, show, edit, delete, stats, their own data."""
+
+    def register(self, group: ArticleGroup) -> None:
+        article = group.article
+
+        @app_commands.describe(text="Your take; leave empty to write it in a form")
+        @in_guild()
+        async def take(ctx: Context, *, text: str | None = None) -> None:
+            assert ctx.guild is not None
+            if text is None:
+                if ctx.interaction is None:
+                    raise UserError(f"Write your take after the command: `{ctx.clean_prefix}{article.command} take "
+                                    "<your text>`, or use the Add your take button.")
+                rules = await rules_for(ctx.bot, ctx.guild.id)
+                await ctx.interaction.response.send_modal(
+                    TakeModal(article, max_length=rules.max_length, source="modal"))
+                return
+            saved = await submit_take(ctx.bot, guild_id=ctx.guild.id, channel=ctx.channel, article=article,
+                                      author=ctx.author, content=text,
+                                      source="modal" if ctx.interaction else "command",
+                                      message_url=None if ctx.interaction else ctx.message.jump_url)
+            await ctx.reply_private(saved_message(saved, article, "/" if ctx.interaction else ctx.clean_prefix))
+
+        @app_commands.describe(member="Only this member's takes")
+        @in_guild()
+        async def takes(ctx: Context, member: discord.User | None = None) -> None:
+            assert ctx.guild is not None
+            show_names = await can_see_names(ctx)
+            if member is not None and member.id != ctx.author.id and not show_names:
+                raise NotAllowed("Takes are anonymous to members in this server; `mytakes` lists your own.")
+            total = await ctx.store.count_takes(ctx.guild.id, article.command,
+                                                author_id=member.id if member else None)
+            who = f" by {member.display_name}" if member else ""
+            source = TakePages(ctx.bot, guild_id=ctx.guild.id, article=article,
+                               author_id=member.id if member else None,
+                               title=f"Takes{who} on {article.title}", total=total, show_names=show_names)
+            await send_pages(ctx, source)
+
+        @app_commands.describe(take_id="The take's number, as shown in lists")
+        @in_guild()
+        async def show(ctx: Context, take_id: int) -> None:
+            found = await find_take(ctx.bot, ctx.guild.id if ctx.guild else None, take_id)
+            show_name = found.author_id == ctx.author.id or await can_see_names(ctx)
+            await ctx.send(embed=rendering.take_embed(found, ctx.bot.articles.get(found.article, article),
+                                                      show_name=show_name))
+
+        @app_commands.describe(take_id="The take's number", text="The new text; leave empty to edit in a form")
+        @in_guild()
+        async def edit(ctx: Context, take_id: int, *, text: str | None = None) -> None:
+            assert ctx.guild is not None
+            if text is None:
+                if ctx.interaction is None:
+                    raise UserError(f"Write the new text after the id: `{ctx.clean_prefix}{article.command} edit "
+                                    f"{take_id} <new text>`.")
+                current = await find_take(ctx.bot, ctx.guild.id, take_id)
+                if current.author_id != ctx.author.id:
+                    raise NotAllowed("You can only edit your own takes.")
+                rules = await rules_for(ctx.bot, ctx.guild.id)
+                await ctx.interaction.response.send_modal(TakeModal(
+                    ctx.bot.articles.get(current.article, article), max_length=rules.max_length,
+                    source=current.source, editing=current))
+                return
+            edited = await edit_take(ctx.bot, guild_id=ctx.guild.id, member=ctx.author, take_id=take_id, content=text)
+            await ctx.reply_private(f"Updated take **#{edited.id}**.")
+
+        @app_commands.describe(take_id="The take's number")
+        @in_guild()
+        async def delete(ctx: Context, take_id: int) -> None:
+            deleted = await delete_take(ctx.bot, guild_id=ctx.guild.id if ctx.guild else None, member=ctx.author,
+                                        channel=ctx.channel, take_id=take_id)
+            whose = "your" if deleted.author_id == ctx.author.id else "the"
+            await ctx.reply_private(f"Deleted {whose} take **#{deleted.id}**.")
+
+        @in_guild()
+        async def stats(ctx: Context) -> None:
+            assert ctx.guild is not None
+            result = await ctx.store.take_stats(ctx.guild.id, article.command, days=30, today=ctx.bot.now().date())
+            await ctx.send(embed=rendering.stats_embed(article, result))
+
+        @in_guild()
+        async def mytakes(ctx: Context) -> None:
+            assert ctx.guild is not None
+            total = await ctx.store.count_takes(ctx.guild.id, article.command, author_id=ctx.author.id)
+            if total == 0:
+                await ctx.reply_private(f"You have no takes on *{article.title}* in this server yet. "
+                                        f"Add one with `{article.command} take`.")
+                return
+            source = TakePages(ctx.bot, guild_id=ctx.guild.id, article=article, author_id=ctx.author.id,
+                               title=f"Your takes on {article.title}", total=total, show_names=True)
+            await send_pages(ctx, source, ephemeral=True)
+            view = DownloadView(ctx.author.id, ctx.guild.id)
+            view.message = await ctx.send("Download every take of yours in this server:", view=view, ephemeral=True)
+
+        async def privacy(ctx: Context) -> None:
+            await ctx.reply_private(embed=rendering.privacy_embed(
+                article, retention_days=ctx.bot.settings.takes_retention_days, prefix=ctx.bot.prefix_for(ctx.guild)))
+
+        async def forgetme(ctx: Context) -> None:
+            count = len(await ctx.store.member_takes(ctx.author.id))
+            if count == 0:
+                await ctx.reply_private("There is nothing to delete: you have no takes in any server.")
+                return
+            view = ForgetMeView(ctx.author.id)
+            view.message = await ctx.reply_private(
+                f"This deletes all {count} of your takes, in every server, for every article. "
+                "It cannot be undone. Go ahead?", view=view)
+
+        self.add(group, take, name="take", usage="<text>", description="Add your take on the article")
+        self.add(group, takes, name="takes", usage="[member]", description="The takes so far, newest first")
+        self.add(group, show, name="show", usage="<id>", description="One take in full")
+        self.add(group, edit, name="edit", usage="<id> <text>", description="Change the text of your take")
+        self.add(group, delete, name="delete", usage="<id>",
+                 description="Delete your take (moderators: any take in this server)")
+        self.add(group, stats, name="stats", description="How many takes and members, and the last 30 days")
+        self.add(group, mytakes, name="mytakes", description="Your own takes here, with a download")
+        self.add(group, privacy, name="privacy", description="What is stored about you, why, and how to delete it")
+        self.add(group, forgetme, name="forgetme", description="Delete all of your takes in every server")
+
+    # -- replies to the bot's summary are takes ---------------------------------------------
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if (message.guild is None or message.author.bot or message.reference is None
+                or message.reference.message_id is None or not self.bot.settings.message_content_intent):
+            return
+        referenced = message.reference.resolved
+        if not isinstance(referenced, discord.Message):
+            try:
+                referenced = await message.channel.fetch_message(message.reference.message_id)
+            except discord.HTTPException:
+                return
+        if self.bot.user is None or referenced.author.id != self.bot.user.id:
+            return
+        article = article_of_message(self.bot, referenced)
+        if article is None:
+            return
+        ctx = await self.bot.get_context(message)
+        if ctx.valid:
+            return  # a command sent as a reply is a command, not a take
+        try:
+            await submit_take(self.bot, guild_id=message.guild.id, channel=message.channel, article=article,
+                              author=message.author, content=message.content, source="reply",
+                              message_url=message.jump_url)
+        except UserError as error:
+            await message.reply(str(error), mention_author=False)
+            return
+        try:
+            await message.add_reaction(CONFIRM_REACTION)
+        except discord.HTTPException:
+            await message.reply("Saved your reply as a take.", mention_author=False)
+
+    # -- retention ----------------------------------------------------------------------------
+    async def cog_load(self) -> None:
+        await super().cog_load()
+        if self.bot.settings.takes_retention_days:
+            self.retention.start()
+
+    async def cog_unload(self) -> None:
+        self.retention.cancel()
+        await super().cog_unload()
+
+    async def purge_expired(self) -> int:
+        days = self.bot.settings.takes_retention_days
+        if not days:
+            return 0
+        removed = await self.bot.store.purge_takes_before(self.bot.now() - dt.timedelta(days=days))
+        if removed:
+            log.info("retention: deleted %d take(s) older than %d days", removed, days)
+        return removed
+
+    @tasks.loop(seconds=RETENTION_INTERVAL.total_seconds())
+    async def retention(self) -> None:
+        try:
+            await self.purge_expired()
+        except StorageError:
+            log.exception("retention purge failed; will try again in an hour")
+
+
+async def setup(bot: CommonFactorsBot) -> None:
+    await bot.add_cog(Takes(bot))

@@ -1,0 +1,69 @@
+"""Shared fixtures: a real bot from ``create_bot`` on a temporary database, and a guild with a
+member, a second member and a moderator, as SimCord simulates them."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import discord
+import pytest
+from simcord import ChannelHandle, Env, GuildHandle, MemberActor
+
+from bot import Settings, create_bot
+from bot.app import CommonFactorsBot
+from bot.settings import DEFAULT_DATA_DIR, sqlite_url
+
+TEST_DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """The shipped articles plus the small test article, as a moderator would lay them out."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for source in [*DEFAULT_DATA_DIR.glob("*.toml"), *TEST_DATA.glob("*.toml")]:
+        shutil.copy(source, folder / source.name)
+    return folder
+
+
+@pytest.fixture
+def settings(tmp_path: Path, data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir, database_url=sqlite_url(tmp_path / "takes.db"))
+
+
+@pytest.fixture
+def simcord_bot(settings: Settings) -> CommonFactorsBot:
+    return create_bot(settings)
+
+
+@dataclass
+class World:
+    env: Env
+    guild: GuildHandle
+    channel: ChannelHandle
+    alice: MemberActor
+    bob: MemberActor
+    mod: MemberActor
+
+    @property
+    def bot(self) -> CommonFactorsBot:
+        bot = self.env.bot
+        assert isinstance(bot, CommonFactorsBot)
+        return bot
+
+
+def make_world(env: Env, name: str = "Clinic") -> World:
+    guild = env.create_guild(name)
+    channel = guild.create_text_channel("journal-club")
+    mods = guild.create_role("Moderators", permissions=discord.Permissions(manage_messages=True))
+    alice = guild.add_member(env.create_user(f"alice-{name.lower()}"))
+    bob = guild.add_member(env.create_user(f"bob-{name.lower()}"))
+    mod = guild.add_member(env.create_user(f"mod-{name.lower()}"), roles=[mods])
+    return World(env, guild, channel, alice, bob, mod)
+
+
+@pytest.fixture
+def world(simcord_env: Env) -> World:
+    return make_world(simcord_env)

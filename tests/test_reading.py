@@ -1,0 +1,261 @@
+"""Reading the article through Discord, as a member would: prefix and slash, buttons, selects."""
+
+from __future__ import annotations
+
+import discord
+import pytest
+from simcord import assert_error
+
+from bot import create_bot
+from bot.errors import NotFound, UserError
+from tests.conftest import World
+
+DUNCAN_APA = ("Duncan, B. L., Miller, S. D., Wampold, B. E., & Hubble, M. A. (Eds.). (2010). *The heart and soul "
+              "of change: Delivering what works in therapy* (2nd ed.). American Psychological Association.")
+
+
+def custom_ids(message: discord.Message) -> list[str]:
+    return [child.custom_id for row in message.components for child in row.children  # type: ignore[union-attr]
+            if getattr(child, "custom_id", None)]
+
+
+def all_text(embeds: list[discord.Embed]) -> str:
+    parts = []
+    for embed in embeds:
+        parts += [embed.title or "", embed.description or "", embed.author.name or "", embed.footer.text or ""]
+        parts += [f"{f.name}\n{f.value}" for f in embed.fields]
+    return "\n".join(parts)
+
+
+async def test_overview_by_prefix_shows_the_card_and_buttons(world: World) -> None:
+    await world.alice.send(world.channel, "!commonfactors")
+
+    card = world.channel.last_message
+    assert card is not None and card.author.id == world.bot.user.id  # type: ignore[union-attr]
+    embed = card.embeds[0]
+    article = world.bot.articles["commonfactors"]
+    assert embed.title == article.title
+    assert embed.url == str(article.url)
+    assert "Ricky Greenwald" in (embed.author.name or "") and "6 August 2013" in (embed.author.name or "")
+    assert embed.description == article.short_summary
+    assert custom_ids(card) == ["cf:commonfactors:summary", "cf:commonfactors:citations", "cf:commonfactors:faq",
+                                "cf:commonfactors:take"]
+
+
+async def test_overview_by_slash(world: World) -> None:
+    result = await world.alice.slash(world.channel, "commonfactors overview")
+
+    assert result.response is not None
+    assert result.response.embeds[0].title == world.bot.articles["commonfactors"].title
+    assert not result.ephemeral
+
+
+async def test_overview_buttons_work_for_whoever_clicks(world: World) -> None:
+    await world.alice.send(world.channel, "!commonfactors")
+    card = world.channel.last_message
+    assert card is not None
+
+    summary = await world.bob.click(card, label="Summary")
+    assert summary.ephemeral and summary.response is not None
+    assert world.bot.articles["commonfactors"].key_points[0] in all_text(summary.response.embeds)
+
+    cites = await world.bob.click(card, label="Citations")
+    assert cites.ephemeral and cites.response is not None
+    assert DUNCAN_APA in all_text(cites.response.embeds)
+
+    faq = await world.mod.click(card, label="FAQ")
+    assert faq.ephemeral and faq.response is not None
+    assert world.bot.articles["commonfactors"].faqs[0].question in all_text(faq.response.embeds)
+
+
+async def test_faq_picker_answers_the_chosen_question(world: World) -> None:
+    await world.alice.send(world.channel, "!commonfactors faq")
+    listing = world.channel.last_message
+    assert listing is not None
+    article = world.bot.articles["commonfactors"]
+    assert article.faqs[-1].question in all_text(listing.embeds)
+
+    picked = await world.bob.select(listing, ["2"], custom_id="cf:commonfactors:faqpick:0")
+
+    assert picked.ephemeral and picked.response is not None
+    assert picked.response.embeds[0].title == f"FAQ 2: {article.faqs[1].question}"
+    assert article.faqs[1].answer[:80] in all_text(picked.response.embeds)
+
+
+async def test_buttons_survive_a_restart(world: World) -> None:
+    await world.alice.send(world.channel, "!commonfactors")
+    card = world.channel.last_message
+    assert card is not None
+
+    await world.env.restart_bot(create_bot(world.bot.settings))  # a new process on the same database
+    result = await world.bob.click(card, label="Citations")
+
+    assert result.response is not None and DUNCAN_APA in all_text(result.response.embeds)
+
+
+@pytest.mark.parametrize("how", ["prefix", "slash"])
+async def test_summary_has_key_points_and_questions(world: World, how: str) -> None:
+    article = world.bot.articles["commonfactors"]
+    if how == "prefix":
+        await world.alice.send(world.channel, "!commonfactors summary")
+        message = world.channel.last_message
+        assert message is not None
+        embeds = message.embeds
+    else:
+        result = await world.alice.slash(world.channel, "commonfactors summary")
+        assert result.response is not None
+        embeds = result.response.embeds
+    text = all_text(embeds)
+    assert article.summary[:100] in text
+    assert all(point[:60] in text for point in article.key_points)
+    assert article.discussion_questions[0][:60] in text
+
+
+async def test_citations_default_to_apa(world: World) -> None:
+    await world.alice.send(world.channel, "!commonfactors citations")
+    message = world.channel.last_message
+    assert message is not None
+    assert DUNCAN_APA in all_text(message.embeds)
+
+
+async def test_citations_in_another_style(world: World) -> None:
+    from bot.citations import CITATION_STYLES
+
+    other = next(key for key in CITATION_STYLES if key != "apa")
+    result = await world.alice.slash(world.channel, "commonfactors citations", format=other)
+    assert result.response is not None
+    text = all_text(result.response.embeds)
+    assert "Duncan" in text and CITATION_STYLES[other] in text
+    assert DUNCAN_APA not in text
+
+
+@pytest.mark.parametrize(("fmt", "suffix", "marker"), [("bibtex", ".bib", "@book"), ("ris", ".ris", "TY  - BOOK"),
+                                                        ("csljson", ".json", '"type": "book"')])
+async def test_citation_files_for_reference_managers(world: World, fmt: str, suffix: str, marker: str) -> None:
+    await world.alice.send(world.channel, f"!commonfactors citations {fmt}")
+    message = world.channel.last_message
+    assert message is not None and len(message.attachments) == 1
+    attachment = message.attachments[0]
+    assert attachment.filename.endswith(suffix)
+    body = (await attachment.read()).decode("utf-8")
+    assert marker in body and "Duncan" in body
+
+    result = await world.bob.slash(world.channel, "commonfactors citations", format=fmt)
+    assert result.response is not None and result.response.attachments[0].filename.endswith(suffix)
+
+
+async def test_unknown_citation_format_is_refused(world: World) -> None:
+    await world.alice.send(world.channel, "!commonfactors citations vancouver")
+
+    error = assert_error(world.env, UserError, contains="not a format I know")
+    assert "vancouver" in str(error)
+    reply = world.channel.last_message
+    assert reply is not None and "apa" in reply.content and "bibtex" in reply.content
+
+
+async def test_faq_by_number_and_by_words(world: World) -> None:
+    article = world.bot.articles["commonfactors"]
+    await world.alice.send(world.channel, "!commonfactors faq 3")
+    message = world.channel.last_message
+    assert message is not None and message.embeds[0].title == f"FAQ 3: {article.faqs[2].question}"
+
+    question = article.faqs[4].question
+    await world.alice.send(world.channel, f"!commonfactors faq {question.lower().rstrip('?')}")
+    message = world.channel.last_message
+    assert message is not None and message.embeds[0].title == f"FAQ 5: {question}"
+
+
+async def test_faq_weak_match_offers_three_suggestions(world: World) -> None:
+    await world.alice.send(world.channel, "!commonfactors faq zzzz qqqq")
+
+    assert_error(world.env, NotFound, contains="Did you mean")
+    reply = world.channel.last_message
+    assert reply is not None
+    assert reply.content.count("\n") == 3  # the line that says so, and three questions
+
+
+async def test_faq_number_out_of_range(world: World) -> None:
+    result = await world.alice.slash(world.channel, "commonfactors faq", query="999")
+
+    assert_error(world.env, NotFound, contains="numbered 1 to")
+    assert result.ephemeral
+
+
+async def test_faq_autocomplete_offers_questions(world: World) -> None:
+    article = world.bot.articles["commonfactors"]
+    everything = await world.alice.autocomplete(world.channel, "commonfactors faq", "query", "")
+    assert [c["name"] for c in everything] == [f.question for f in article.faqs][:25]
+
+    choices = await world.alice.autocomplete(world.channel, "commonfactors faq", "query", "alliance")
+    assert 0 < len(choices) <= 25
+    assert "alliance" in choices[0]["name"].lower()
+
+    chosen = await world.alice.slash(world.channel, "commonfactors faq", query=choices[0]["value"])
+    assert chosen.response is not None and chosen.response.embeds[0].title.endswith(choices[0]["name"])
+
+
+@pytest.mark.parametrize("how", ["prefix", "slash"])
+async def test_help_lists_every_subcommand(world: World, how: str) -> None:
+    if how == "prefix":
+        await world.alice.send(world.channel, "!commonfactors help")
+        message = world.channel.last_message
+        assert message is not None
+        embed = message.embeds[0]
+    else:
+        result = await world.alice.slash(world.channel, "commonfactors help")
+        assert result.ephemeral and result.response is not None
+        embed = result.response.embeds[0]
+    text = all_text([embed])
+    group = world.bot.article_groups["commonfactors"]
+    for command in group.commands:
+        assert f"!commonfactors {command.name}" in text
+
+
+async def test_a_second_article_file_gets_its_own_group(world: World) -> None:
+    await world.alice.send(world.channel, "!placebo")
+    card = world.channel.last_message
+    assert card is not None and card.embeds[0].title == "A tiny test article about expectancy"
+    assert "cf:placebo:take" in custom_ids(card)
+
+    result = await world.alice.slash(world.channel, "placebo faq", query="1")
+    assert result.response is not None and result.response.embeds[0].title == "FAQ 1: What is expectancy?"
+    first = {c.name for c in world.bot.article_groups["commonfactors"].commands}
+    second = {c.name for c in world.bot.article_groups["placebo"].commands}
+    assert first == second
+
+
+async def test_unknown_subcommand_suggests(world: World) -> None:
+    await world.alice.send(world.channel, "!commonfactors sumary")
+
+    assert_error(world.env, UserError, contains="Did you mean `summary`")
+
+
+async def test_a_misspelt_article_command_gets_a_hint(world: World) -> None:
+    await world.alice.send(world.channel, "!commonfactor")
+
+    reply = world.channel.last_message
+    assert reply is not None and "Did you mean `!commonfactors`" in reply.content
+
+
+async def test_another_bots_command_is_left_alone(world: World) -> None:
+    await world.alice.send(world.channel, "!play some music")
+
+    last = world.channel.last_message
+    assert last is not None and last.author.id == world.alice.id
+
+
+async def test_the_bot_never_pings(world: World) -> None:
+    mentions = world.bot.allowed_mentions
+    assert mentions is not None
+    assert not (mentions.everyone or mentions.users or mentions.roles or mentions.replied_user)
+
+
+async def test_unexpected_errors_get_an_id(world: World) -> None:
+    world.env.inject_error("POST", "/channels/*/messages", status=500, times=1)
+
+    await world.alice.send(world.channel, "!commonfactors summary")
+
+    errors = world.env.errors
+    assert any(isinstance(getattr(e, "original", e), discord.HTTPException) for e in errors)
+    reply = world.channel.last_message
+    assert reply is not None and "error id `E-" in reply.content
