@@ -27,10 +27,15 @@ def _ranked(article: Article, query: str, limit: int) -> list[tuple[int, float]]
     return [(key, score) for _, score, key in results]
 
 
+def is_number(text: str) -> bool:
+    """ASCII digits only: ``"¹".isdigit()`` is true, but ``int("¹")`` fails."""
+    return text.isascii() and text.isdigit()
+
+
 def find_faq(article: Article, query: str) -> FaqLookup:
     """``query`` is a number ("3", "#3") or words; an out-of-range number finds nothing."""
     text = query.strip().lstrip("#").strip()
-    if text.isdigit():
+    if is_number(text):
         number = int(text)
         return FaqLookup(number if 1 <= number <= len(article.faqs) else None)
     if not article.faqs or not utils.default_process(text):
