@@ -4,11 +4,13 @@ member, a second member and a moderator, as SimCord simulates them."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import discord
 import pytest
+import pytest_asyncio
 from simcord import ChannelHandle, Env, GuildHandle, MemberActor
 
 from bot import Settings, create_bot
@@ -34,8 +36,26 @@ def settings(tmp_path: Path, data_dir: Path) -> Settings:
 
 
 @pytest.fixture
-def simcord_bot(settings: Settings) -> CommonFactorsBot:
-    return create_bot(settings)
+def bots() -> list[CommonFactorsBot]:
+    """Every bot a test builds, so its database is closed afterwards (SimCord does not call
+    ``bot.close()``, and an open aiosqlite connection keeps the interpreter from exiting)."""
+    return []
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _close_stores(bots: list[CommonFactorsBot]) -> AsyncIterator[None]:
+    yield
+    for bot in bots:
+        if bot._store is not None:
+            await bot._store.close()
+            bot._store = None
+
+
+@pytest.fixture
+def simcord_bot(settings: Settings, bots: list[CommonFactorsBot]) -> CommonFactorsBot:
+    bot = create_bot(settings)
+    bots.append(bot)
+    return bot
 
 
 @dataclass
@@ -46,6 +66,13 @@ class World:
     alice: MemberActor
     bob: MemberActor
     mod: MemberActor
+    bots: list[CommonFactorsBot]
+
+    async def restart(self) -> None:
+        """A new bot process on the same database and the same (simulated) Discord."""
+        bot = create_bot(self.bot.settings)
+        self.bots.append(bot)
+        await self.env.restart_bot(bot)
 
     @property
     def bot(self) -> CommonFactorsBot:
@@ -54,16 +81,16 @@ class World:
         return bot
 
 
-def make_world(env: Env, name: str = "Clinic") -> World:
+def make_world(env: Env, name: str = "Clinic", bots: list[CommonFactorsBot] | None = None) -> World:
     guild = env.create_guild(name)
     channel = guild.create_text_channel("journal-club")
     mods = guild.create_role("Moderators", permissions=discord.Permissions(manage_messages=True))
     alice = guild.add_member(env.create_user(f"alice-{name.lower()}"))
     bob = guild.add_member(env.create_user(f"bob-{name.lower()}"))
     mod = guild.add_member(env.create_user(f"mod-{name.lower()}"), roles=[mods])
-    return World(env, guild, channel, alice, bob, mod)
+    return World(env, guild, channel, alice, bob, mod, bots if bots is not None else [])
 
 
 @pytest.fixture
-def world(simcord_env: Env) -> World:
-    return make_world(simcord_env)
+def world(simcord_env: Env, bots: list[CommonFactorsBot]) -> World:
+    return make_world(simcord_env, bots=bots)

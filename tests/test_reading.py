@@ -6,7 +6,6 @@ import discord
 import pytest
 from simcord import assert_error
 
-from bot import create_bot
 from bot.errors import NotFound, UserError
 from tests.conftest import World
 
@@ -87,7 +86,7 @@ async def test_buttons_survive_a_restart(world: World) -> None:
     card = world.channel.last_message
     assert card is not None
 
-    await world.env.restart_bot(create_bot(world.bot.settings))  # a new process on the same database
+    await world.restart()
     result = await world.bob.click(card, label="Citations")
 
     assert result.response is not None and DUNCAN_APA in all_text(result.response.embeds)

@@ -11,7 +11,6 @@ import discord
 import pytest
 from simcord import assert_error
 
-from bot import create_bot
 from bot.errors import GuildOnly, NotAllowed, NotFound, NotSaved, TakeRejected, UserError
 from bot.storage import Take
 from tests.conftest import World, make_world
@@ -391,7 +390,7 @@ async def test_takes_and_buttons_survive_a_restart(world: World) -> None:
     assert card is not None
     await add(world, world.alice, "Before the restart")
 
-    await world.env.restart_bot(create_bot(world.bot.settings))  # a new process on the same database
+    await world.restart()
 
     shown = await world.bob.click(card, label="Add your take")
     await world.bob.submit_modal(shown, {"take_text": "After the restart"})
