@@ -7,10 +7,11 @@ like side by side.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+import weakref
 from typing import Any
 
 import discord
@@ -73,6 +74,8 @@ class CommonFactorsBot(commands.Bot):
         self.guild_prefixes: dict[int, str] = {}
         self._store: Store | None = None
         self.synced_commands = False
+        #: Per (guild, member) locks for saving takes; an entry lives only while a lock is held.
+        self.take_locks: weakref.WeakValueDictionary[tuple[int, int], asyncio.Lock] = weakref.WeakValueDictionary()
 
     # -- the core handles cogs reach through ------------------------------------------------
     @property
@@ -161,5 +164,3 @@ def create_bot(settings: Settings | None = None, *, articles: list[Article] | No
         articles = load_articles(settings.data_dir)
     return CommonFactorsBot(settings, articles, extensions=extensions)
 
-
-BotFactory = Callable[[Settings], CommonFactorsBot]

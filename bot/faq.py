@@ -15,10 +15,12 @@ AUTOCOMPLETE_LIMIT = 25
 
 @dataclass(frozen=True, slots=True)
 class FaqLookup:
-    """Either ``number`` (1-based) is set, or ``suggestions`` lists (number, question)."""
+    """``number`` (1-based) when found; otherwise ``out_of_range`` for a number that names no FAQ,
+    or ``suggestions`` listing (number, question) for words that matched only weakly."""
 
     number: int | None
     suggestions: tuple[tuple[int, str], ...] = ()
+    out_of_range: bool = False
 
 
 def _ranked(article: Article, query: str, limit: int) -> list[tuple[int, float]]:
@@ -27,7 +29,7 @@ def _ranked(article: Article, query: str, limit: int) -> list[tuple[int, float]]
     return [(key, score) for _, score, key in results]
 
 
-def is_number(text: str) -> bool:
+def _is_number(text: str) -> bool:
     """ASCII digits only: ``"¹".isdigit()`` is true, but ``int("¹")`` fails."""
     return text.isascii() and text.isdigit()
 
@@ -35,9 +37,11 @@ def is_number(text: str) -> bool:
 def find_faq(article: Article, query: str) -> FaqLookup:
     """``query`` is a number ("3", "#3") or words; an out-of-range number finds nothing."""
     text = query.strip().lstrip("#").strip()
-    if is_number(text):
+    if _is_number(text):
         number = int(text)
-        return FaqLookup(number if 1 <= number <= len(article.faqs) else None)
+        if 1 <= number <= len(article.faqs):
+            return FaqLookup(number)
+        return FaqLookup(None, out_of_range=True)
     if not article.faqs or not utils.default_process(text):
         return FaqLookup(None)
     ranked = _ranked(article, text, 3)

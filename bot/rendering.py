@@ -96,10 +96,6 @@ def paged_embeds(title: str, blocks: Iterable[str], *, url: str | None = None,
     return embeds
 
 
-def embed_size(embed: discord.Embed) -> int:
-    return len(embed)
-
-
 def within_limits(embed: discord.Embed) -> bool:
     if len(embed) > EMBED_TOTAL or len(embed.fields) > EMBED_FIELDS:
         return False
@@ -151,11 +147,6 @@ def summary_embeds(article: Article) -> list[discord.Embed]:
         blocks.append("**For discussion**\n" + "\n".join(
             f"{n}. {q}" for n, q in enumerate(article.discussion_questions, start=1)))
     return paged_embeds(f"Summary: {article.title}", blocks, url=str(article.url))
-
-
-def summary_fingerprint(article: Article) -> str:
-    """What a pinned summary shows, as a stable string, so a refresh knows if it changed."""
-    return repr([e.to_dict() for e in summary_embeds(article)])
 
 
 def short_cite(citation: Citation) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import weakref
 from asyncio import Lock
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -79,17 +78,12 @@ def channels_text(rules: TakeRules) -> str:
     return ", ".join(f"<#{c}>" for c in sorted(rules.channel_ids))
 
 
-# One lock per member and guild, so two takes sent at once cannot both pass the cooldown.
-_LOCKS_ATTR = "_take_locks"
-
-
 def _member_lock(bot: CommonFactorsBot, guild_id: int, author_id: int) -> Lock:
-    locks: weakref.WeakValueDictionary[tuple[int, int], Lock] = bot.__dict__.setdefault(
-        _LOCKS_ATTR, weakref.WeakValueDictionary())
-    lock = locks.get((guild_id, author_id))
+    """One lock per member and guild, so two takes sent at once cannot both pass the cooldown."""
+    lock = bot.take_locks.get((guild_id, author_id))
     if lock is None:
         lock = Lock()
-        locks[(guild_id, author_id)] = lock
+        bot.take_locks[(guild_id, author_id)] = lock
     return lock
 
 
@@ -131,6 +125,12 @@ async def _validate_and_add(bot: CommonFactorsBot, *, guild_id: int, channel: An
             guild_id=guild_id, channel_id=channel.id, article=article.command, author_id=author.id,
             author_name=getattr(author, "display_name", author.name), content=content, source=source,
             created_at=now, message_url=message_url))
+
+
+async def sees_author_names(bot: CommonFactorsBot, guild_id: int, member: discord.abc.User, channel: Any) -> bool:
+    """Lists name authors unless the guild made them anonymous; moderators always see names."""
+    settings = await bot.store.get_guild_settings(guild_id)
+    return not settings.anonymous_lists or is_moderator(member, channel, settings.moderator_role_id)
 
 
 async def find_take(bot: CommonFactorsBot, guild_id: int | None, take_id: int) -> Take:

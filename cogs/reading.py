@@ -13,7 +13,7 @@ from bot.article import Article
 from bot.citations import CITATION_STYLES, EXPORT_FORMATS, bibliography_entries, export_references
 from bot.commands import ArticleGroup, SubcommandCog, is_moderator_command
 from bot.errors import NotFound, UserError
-from bot.faq import autocomplete_faqs, find_faq, is_number
+from bot.faq import autocomplete_faqs, find_faq
 from bot.views import faq_picker, send_pages
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ async def send_faq(ctx: Context, article: Article, query: str | None) -> None:
     if found.number is not None:
         await send_pages(ctx, rendering.faq_embeds(article, found.number))
         return
-    if is_number(query.strip().lstrip("#").strip()):
+    if found.out_of_range:
         raise NotFound(f"There is no FAQ with that number; the FAQs are numbered 1 to {len(article.faqs)}.")
     raise NotFound(rendering.did_you_mean_text(query, found.suggestions))
 

@@ -14,7 +14,7 @@ from discord.ext import commands, tasks
 
 from bot import rendering
 from bot.article import Article
-from bot.commands import ArticleGroup, SubcommandCog, in_guild, is_moderator
+from bot.commands import ArticleGroup, SubcommandCog, in_guild
 from bot.errors import NotAllowed, NotSaved, UserError, handle_interaction_error
 from bot.export import takes_to_csv, takes_to_json
 from bot.storage import StorageError, Take
@@ -26,6 +26,7 @@ from bot.takes import (
     find_take,
     rules_for,
     saved_message,
+    sees_author_names,
     submit_take,
 )
 from bot.views import send_pages
@@ -168,8 +169,7 @@ async def disable(view: Any) -> None:
 
 async def can_see_names(ctx: Context) -> bool:
     assert ctx.guild is not None
-    settings = await ctx.store.get_guild_settings(ctx.guild.id)
-    return not settings.anonymous_lists or is_moderator(ctx.author, ctx.channel, settings.moderator_role_id)
+    return await sees_author_names(ctx.bot, ctx.guild.id, ctx.author, ctx.channel)
 
 
 class Takes(SubcommandCog):
