@@ -33,6 +33,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.events",
     "cogs.reading",
     "cogs.takes",
+    "cogs.moderation",
     "cogs.admin",
 )
 
@@ -105,6 +106,7 @@ class CommonFactorsBot(commands.Bot):
             group = ArticleGroup(article)
             self.article_groups[article.command] = group
             self.add_command(group)
+            self.add_command(group.moderation)
         register_persistent_items(self)
         for name in self.extension_names:
             try:

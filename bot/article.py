@@ -30,7 +30,8 @@ RESERVED_COMMANDS = frozenset({"help", "sync", "articles"})
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
-CommandName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,32}$")]
+#: 28 characters, so the moderator group ``<command>-mod`` fits Discord's 32.
+CommandName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,28}$")]
 CitationKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 
 
@@ -159,6 +160,9 @@ class Article(Strict):
     def _not_reserved(cls, value: str) -> str:
         if value in RESERVED_COMMANDS:
             raise ValueError(f"'{value}' is reserved by the bot; choose another command name")
+        if value.endswith("-mod"):
+            raise ValueError(f"'{value}' ends in '-mod', which names an article's moderator commands; "
+                             "choose another command name")
         return value
 
     @model_validator(mode="after")

@@ -10,7 +10,6 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import discord
-from discord import app_commands
 from discord.ext import commands
 
 from bot.article import Article
@@ -44,6 +43,37 @@ class ArticleGroup(commands.HybridGroup[Any, ..., Any]):
         overview.__doc__ = _description(f"Overview of {article.title}")
         super().__init__(overview, name=article.command, description=_description(f"Discuss: {article.title}"),
                          fallback="overview", invoke_without_command=True, case_insensitive=True)
+        self.moderation = ModeratorGroup(article)
+
+
+#: The moderator group of an article is its command plus this suffix: ``/commonfactors-mod``.
+MODERATOR_SUFFIX = "-mod"
+
+
+class ModeratorGroup(commands.HybridGroup[Any, ..., Any]):
+    """``/<article>-mod``: the article's moderator commands in a top-level group of their own.
+
+    Discord honours ``default_member_permissions`` only on top-level commands, so this group is
+    what hides moderator commands from members on the slash path; its commands are also reachable
+    as ``!<article> <name>`` on the prefix path, where the same check runs.
+    """
+
+    def __init__(self, article: Article) -> None:
+        self.article = article
+
+        async def moderator_help(ctx: Context) -> None:
+            from cogs.reading import help_for
+
+            group = ctx.bot.article_groups[article.command]
+            await ctx.reply_private(embed=help_for(group, ctx.bot.prefix_for(ctx.guild),
+                                                   slash=ctx.interaction is not None, moderators=True))
+
+        moderator_help.__doc__ = "Moderator commands for this article"
+        super().__init__(moderator_help, name=article.command + MODERATOR_SUFFIX,
+                         description=_description(f"Moderate: {article.title}"), fallback="help",
+                         invoke_without_command=True, case_insensitive=True)
+        self.app_command.default_permissions = discord.Permissions(manage_messages=True)
+        self.app_command.guild_only = True
 
 
 class UnknownSubcommand(UserError):
@@ -62,15 +92,29 @@ class UnknownSubcommand(UserError):
 MAX_SUBCOMMANDS = 25
 
 
-def add_subcommand(group: ArticleGroup, callback: Callback, *, name: str, description: str,
+def add_subcommand(group: commands.HybridGroup[Any, ..., Any], callback: Callback, *, name: str, description: str,
                    usage: str = "", aliases: tuple[str, ...] = ()) -> commands.HybridCommand[Any, ..., Any]:
-    """Wrap a closure as a hybrid subcommand of the article's group."""
-    if len(group.app_command.commands) >= MAX_SUBCOMMANDS:
+    """Wrap a closure as a hybrid subcommand of a group."""
+    if group.app_command is not None and len(group.app_command.commands) >= MAX_SUBCOMMANDS:
         raise RuntimeError(f"/{group.name} already has {MAX_SUBCOMMANDS} subcommands, Discord's limit")
     command: commands.HybridCommand[Any, ..., Any] = commands.hybrid_command(
         name=name, description=_description(description), usage=usage or None, aliases=list(aliases)
     )(callback)
     group.add_command(command)
+    return command
+
+
+def add_prefix_alias(group: ArticleGroup, callback: Callback, *, name: str, description: str,
+                     usage: str = "") -> commands.Command[Any, ..., Any]:
+    """``!<article> <name>`` for a command whose slash form lives in the moderator group.
+
+    A plain (prefix-only) command: it never reaches the slash tree, so the article group's slash
+    form stays free of commands Discord could not hide. It shares the callback, so it shares the
+    checks ``moderator_only()`` attached.
+    """
+    command: commands.Command[Any, ..., Any] = commands.Command(
+        callback, name=name, description=_description(description), usage=usage or None)
+    commands.Group.add_command(group, command)  # HybridGroup.add_command accepts hybrid commands only
     return command
 
 
@@ -100,8 +144,13 @@ def is_moderator(member: discord.abc.User, channel: Any, moderator_role_id: int 
 
 
 def moderator_only() -> Callable[[Callback], Callback]:
-    """One guard for both paths: the same check runs for ``!`` and ``/`` invocations, and the
-    slash path asks Discord to hide the command from members without Manage Messages."""
+    """One guard for both paths.
+
+    The check runs for ``!`` and ``/`` invocations alike (Manage Messages in the channel, or the
+    guild's moderator role), and the mark makes :meth:`SubcommandCog.add` register the command in
+    the article's :class:`ModeratorGroup`, which Discord hides from members without Manage
+    Messages, plus a ``!<article> <name>`` prefix alias.
+    """
 
     async def predicate(ctx: Context) -> bool:
         if ctx.guild is None:
@@ -112,8 +161,7 @@ def moderator_only() -> Callable[[Callback], Callback]:
         return True
 
     def decorator(func: Callback) -> Callback:
-        func.__moderator_only__ = True  # type: ignore[attr-defined]  # read by help
-        func = app_commands.default_permissions(manage_messages=True)(func)
+        func.__moderator_only__ = True  # type: ignore[attr-defined]  # read by SubcommandCog.add and help
         return commands.check(predicate)(func)
 
     return decorator
@@ -128,12 +176,21 @@ class SubcommandCog(commands.Cog):
 
     def __init__(self, bot: CommonFactorsBot) -> None:
         self.bot = bot
-        self._added: list[tuple[ArticleGroup, str]] = []
+        self._added: list[tuple[commands.HybridGroup[Any, ..., Any], str]] = []
 
     def register(self, group: ArticleGroup) -> None:
         raise NotImplementedError
 
     def add(self, group: ArticleGroup, callback: Callback, **options: Any) -> commands.HybridCommand[Any, ..., Any]:
+        """Add a subcommand; one marked by :func:`moderator_only` goes to the moderator group
+        (``/<article>-mod <name>``) and gets a ``!<article> <name>`` alias."""
+        if getattr(callback, "__moderator_only__", False):
+            command = add_subcommand(group.moderation, callback, **options)
+            self._added.append((group.moderation, command.name))
+            options.pop("aliases", None)
+            add_prefix_alias(group, callback, **options)
+            self._added.append((group, command.name))
+            return command
         command = add_subcommand(group, callback, **options)
         self._added.append((group, command.name))
         return command

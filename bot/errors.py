@@ -138,3 +138,11 @@ async def handle_interaction_error(interaction: Any, error: BaseException, *, wh
         })
         message = unexpected_message(error_id)
     await answer_interaction(interaction, message)
+
+
+class BotMissingPermission(UserError):
+    """The bot lacks a Discord permission it needs here; the message names it."""
+
+
+class PinLimitReached(UserError):
+    """The channel already holds Discord's maximum of pinned messages."""

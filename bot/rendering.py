@@ -192,17 +192,26 @@ def did_you_mean_text(query: str, suggestions: Sequence[tuple[int, str]]) -> str
     return "\n".join(lines)
 
 
-def help_embed(article: Article, entries: Sequence[tuple[str, str, bool]], prefix: str) -> discord.Embed:
-    """``entries`` are (usage, description, moderators_only)."""
+def help_embed(article: Article, entries: Sequence[tuple[str, str, bool]], prefix: str, *,
+               slash: bool = False, moderators_only: bool = False) -> discord.Embed:
+    """``entries`` are (usage, description, moderators_only). Commands are shown in the form the
+    reader used: ``/<article> …`` and ``/<article>-mod …`` on slash, ``<prefix><article> …`` otherwise."""
+    mod_command = f"{article.command}-mod"
 
-    def line(usage: str, description: str) -> str:
-        return f"`{prefix}{article.command}{' ' + usage if usage else ''}` — {description}"
+    def line(usage: str, description: str, mod: bool) -> str:
+        command = (mod_command if mod else article.command) if slash else article.command
+        return f"`{'/' if slash else prefix}{command}{' ' + usage if usage else ''}` — {description}"
 
-    member_lines = [line(u, d) for u, d, mod in entries if not mod]
-    mod_lines = [line(u, d) for u, d, mod in entries if mod]
+    member_lines = [] if moderators_only else [line(u, d, False) for u, d, mod in entries if not mod]
+    mod_lines = [line(u, d, True) for u, d, mod in entries if mod]
+    if moderators_only:
+        description = (f"Moderators (Manage Messages, or the moderator role in `settings`) run these as "
+                       f"`/{mod_command} …` or `{prefix}{article.command} …`.")
+    else:
+        description = (f"Every command works as `{prefix}{article.command} …` and as `/{article.command} …`; "
+                       f"on slash, moderator commands are under `/{mod_command}`.")
     embed = discord.Embed(title=_cut(f"Commands for {article.title}", EMBED_TITLE), colour=COLOUR,
-                          description=f"Every command works as `{prefix}{article.command} …` and as "
-                                      f"`/{article.command} …`.")
+                          description=description)
     for name, lines in (("For everyone", member_lines), ("For moderators", mod_lines)):
         for number, chunk in enumerate(pack_blocks(lines, FIELD_VALUE - 24), start=1):
             embed.add_field(name=name if number == 1 else f"{name} (cont.)", value=chunk.replace("\n\n", "\n"),
@@ -302,10 +311,47 @@ def privacy_embed(article: Article, *, retention_days: int | None, prefix: str) 
         "in their server and can be found in context.\n"
         "• When it was written and last edited (UTC), and how it arrived (command, form, button, reply).\n\n"
         "Nothing else about you is stored: no messages other than takes, no roles, no activity.\n\n"
-        f"**Who sees it** Members of this server, in takes lists; moderators can export this server's takes. "
-        "Other servers never see them.\n\n"
+        "**Who sees it** Members of this server, in takes lists (without names if its moderators made lists "
+        "anonymous); moderators can export this server's takes. Other servers never see them.\n\n"
         f"**How long** {keep}\n\n"
         f"**Your control** `{c} mytakes` shows yours and downloads them; `{c} delete <id>` deletes one; "
         f"`{c} forgetme` deletes all of your takes in every server."
     )
     return discord.Embed(title="Your data and this bot", description=text, colour=COLOUR)
+
+
+# -- moderation -----------------------------------------------------------------------------
+
+PIN_FOOTER = "Reply to this message to add your take · pinned summary"
+
+
+def pinned_embed(article: Article) -> discord.Embed:
+    """The one embed a pinned summary shows: what the post says, its key points, how to join in.
+    Replies to it are takes, so the footer says so."""
+    points = "\n".join(f"• {p}" for p in article.key_points)
+    description = _cut(f"{article.short_summary}\n\n**Key points**\n{points}", EMBED_DESCRIPTION)
+    embed = discord.Embed(title=_cut(f"Summary: {article.title}", EMBED_TITLE), url=str(article.url),
+                          description=description, colour=COLOUR)
+    embed.set_author(name=_cut(byline(article), EMBED_AUTHOR))
+    if article.discussion_questions:
+        questions = "\n".join(f"{n}. {q}" for n, q in enumerate(article.discussion_questions, start=1))
+        room = EMBED_TOTAL - len(embed) - len(PIN_FOOTER) - 40
+        embed.add_field(name="For discussion", value=_cut(questions, max(0, min(FIELD_VALUE, room))) or "—",
+                        inline=False)
+    embed.set_footer(text=PIN_FOOTER)
+    return embed
+
+
+def settings_embed(guild_name: str, rows: Sequence[tuple[str, str, str]], prefix: str) -> discord.Embed:
+    """``rows`` are (setting name, what it is now, what it does)."""
+    embed = discord.Embed(title=_cut(f"Settings for {guild_name}", EMBED_TITLE), colour=COLOUR,
+                          description=f"Change one with `{prefix}<article> settings <name> <value>`; "
+                                      f"`default` puts a setting back to the bot's default.")
+    for name, value, about in rows:
+        embed.add_field(name=_cut(name, FIELD_NAME), value=_cut(f"{value}\n-# {about}", FIELD_VALUE), inline=False)
+    return embed
+
+
+def audit_embeds(lines: Sequence[str], guild_name: str) -> list[discord.Embed]:
+    return paged_embeds(f"Moderator actions in {guild_name}", lines or ["Nothing recorded yet."],
+                        footer="Newest first. Times are shown in your time zone.")

@@ -40,7 +40,13 @@ class Events(commands.Cog):
         try:
             await ctx.reply_private(message)
         except discord.HTTPException:
-            log.warning("could not answer an error in channel %s", ctx.channel.id)
+            # Typically: the bot may not send in this channel. Say it privately rather than nothing.
+            log.warning("could not answer an error in channel %s; trying a DM", ctx.channel.id)
+            where = getattr(ctx.channel, "mention", "that channel")
+            try:
+                await ctx.author.send(f"{message}\n-# I couldn't answer in {where}, so I'm telling you here.")
+            except discord.HTTPException:
+                log.warning("could not DM user %s either", ctx.author.id)
 
     async def _suggest_article(self, ctx: Context) -> None:
         """``!commonfactor`` is almost certainly meant for us; ``!play`` is another bot's."""

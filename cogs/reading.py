@@ -54,7 +54,8 @@ class Reading(SubcommandCog):
             await send_faq(ctx, article, query)
 
         async def help(ctx: Context) -> None:
-            await ctx.reply_private(embed=help_for(group, ctx.bot.prefix_for(ctx.guild)))
+            await ctx.reply_private(embed=help_for(group, ctx.bot.prefix_for(ctx.guild),
+                                                   slash=ctx.interaction is not None))
 
         self.add(group, summary, name="summary", description="The full summary, key points and discussion questions")
         self.add(group, citations, name="citations", usage="[format]",
@@ -97,7 +98,7 @@ async def send_faq(ctx: Context, article: Article, query: str | None) -> None:
     raise NotFound(rendering.did_you_mean_text(query, found.suggestions))
 
 
-def help_for(group: ArticleGroup, prefix: str) -> discord.Embed:
+def help_for(group: ArticleGroup, prefix: str, *, slash: bool = False, moderators: bool = False) -> discord.Embed:
     entries: list[tuple[str, str, bool]] = [("", "The overview card with buttons (slash: `overview`)", False)]
     seen: set[str] = set()
     for command in group.all_commands.values():
@@ -106,7 +107,7 @@ def help_for(group: ArticleGroup, prefix: str) -> discord.Embed:
         seen.add(command.name)
         usage = f"{command.name} {command.usage}" if command.usage else command.name
         entries.append((usage, command.description, is_moderator_command(command)))
-    return rendering.help_embed(group.article, entries, prefix)
+    return rendering.help_embed(group.article, entries, prefix, slash=slash, moderators_only=moderators)
 
 
 async def setup(bot: CommonFactorsBot) -> None:

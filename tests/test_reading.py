@@ -6,6 +6,7 @@ import discord
 import pytest
 from simcord import assert_error
 
+from bot.commands import is_moderator_command
 from bot.errors import NotFound, UserError
 from tests.conftest import World
 
@@ -207,7 +208,16 @@ async def test_help_lists_every_subcommand(world: World, how: str) -> None:
     text = all_text([embed])
     group = world.bot.article_groups["commonfactors"]
     for command in group.commands:
-        assert f"!commonfactors {command.name}" in text
+        if how == "prefix":
+            assert f"!commonfactors {command.name}" in text
+        elif is_moderator_command(command):
+            assert f"/commonfactors-mod {command.name}" in text
+        else:
+            assert f"/commonfactors {command.name}" in text
+    # what the slash path shows is what Discord registered
+    if how == "slash":
+        registered = set(world.mod.available_commands(world.channel))
+        assert {"commonfactors-mod pin", "commonfactors-mod settings", "commonfactors take"} <= registered
 
 
 async def test_a_second_article_file_gets_its_own_group(world: World) -> None:

@@ -43,7 +43,8 @@ def articles(draw: st.DrawFn) -> Article:
     questions = draw(st.lists(bounded(100, 12).filter(lambda q: len(q) >= 5), max_size=40,
                               unique_by=lambda q: " ".join(q.split()).casefold()))
     data: dict[str, Any] = {
-        "command": draw(st.from_regex(r"[a-z][a-z0-9_-]{0,31}", fullmatch=True).filter(lambda c: c != "help")),
+        "command": draw(st.from_regex(r"[a-z][a-z0-9_-]{0,27}", fullmatch=True).filter(
+            lambda c: c != "help" and not c.endswith("-mod"))),
         "title": draw(bounded(256, 30)),
         "author": draw(bounded(256, 5)),
         "published": draw(st.dates(dt.date(1900, 1, 1), dt.date(2100, 1, 1))),
@@ -75,6 +76,9 @@ def test_any_valid_article_renders_within_discords_limits(article: Article) -> N
         embeds += rendering.citation_embeds(article, bibliography_entries(article.citations, style), label)
     entries = [(c, "does a thing " * 10, False) for c in ("summary", "citations [format]", "faq [query]")]
     embeds.append(rendering.help_embed(article, entries * 8, "!"))
+    embeds.append(rendering.help_embed(article, [(u, d, True) for u, d, _ in entries * 8], "cf?!!", slash=True,
+                                       moderators_only=True))
+    embeds.append(rendering.pinned_embed(article))
     for embed in embeds:
         assert_fits(embed)
 

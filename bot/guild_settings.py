@@ -1,0 +1,215 @@
+"""Per-guild settings a moderator changes with ``settings <name> <value>``: parsing, validation,
+how each is shown, and applying a change.
+
+Each setting is one :class:`Setting`; adding one is adding an entry to :data:`SETTINGS` (and a
+column to the store). Values come as text from both command paths; ``default`` (or ``reset``)
+puts any setting back to the bot-wide default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+
+from bot.errors import UserError
+from bot.settings import Settings
+from bot.storage import GuildSettings
+
+RESET_WORDS = frozenset({"default", "reset"})
+MIN_TAKE_LENGTH = 20
+#: Discord's own ceiling for a text input, where takes are written on slash.
+MAX_TAKE_LENGTH = 4000
+MAX_COOLDOWN_SECONDS = 24 * 60 * 60
+MAX_TAKE_CHANNELS = 25
+MAX_PREFIX_LENGTH = 5
+PREFIX_FORBIDDEN = re.compile(r"[\s`<>@#*_~|\\]")
+TRUE_WORDS = frozenset({"on", "yes", "true", "anonymous", "hide", "hidden", "1"})
+FALSE_WORDS = frozenset({"off", "no", "false", "names", "show", "shown", "0"})
+
+
+class InvalidSetting(UserError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str
+    label: str
+    about: str
+    example: str
+    #: (text, guild, bot settings) -> the value to store; raises InvalidSetting.
+    parse: Callable[[str, Any, Settings], Any]
+    #: The GuildSettings field it changes.
+    field: str
+    #: The stored value, shown; ``None`` means the bot-wide default.
+    show: Callable[[Any, Settings], str]
+
+
+def _int_in_range(text: str, low: int, high: int, what: str) -> int:
+    cleaned = text.strip().replace(",", "").replace("_", "")
+    if not re.fullmatch(r"\d{1,9}", cleaned):
+        raise InvalidSetting(f"{what} must be a whole number from {low} to {high}.")
+    value = int(cleaned)
+    if not low <= value <= high:
+        raise InvalidSetting(f"{what} must be from {low} to {high}; {value} is out of range.")
+    return value
+
+
+def parse_role(text: str, guild: Any, _: Settings) -> int:
+    token = text.strip().replace("\u200b", "")  # Discord clients defuse a typed @everyone with a zero-width space
+    match = re.fullmatch(r"<@&(\d{15,21})>|(\d{15,21})", token)
+    role: discord.Role | None
+    if match:
+        role = guild.get_role(int(match[1] or match[2]))
+    else:
+        name = token.lstrip("@").casefold()
+        found = [r for r in guild.roles if r.name.lstrip("@").casefold() == name]
+        if len(found) > 1:
+            raise InvalidSetting(f"{len(found)} roles are called `{_shown(token)}`; mention the role instead.")
+        role = found[0] if found else None
+    if role is None:
+        raise InvalidSetting(f"There is no role `{_shown(token)}` in this server. Mention it, or give its exact name.")
+    if role.is_default():
+        raise InvalidSetting("@everyone cannot be the moderator role: every member would be a moderator.")
+    if role.managed:
+        raise InvalidSetting(f"`{_shown(role.name)}` is managed by an integration; choose a role members are given.")
+    return role.id
+
+
+def parse_take_length(text: str, _: Any, __: Settings) -> int:
+    return _int_in_range(text, MIN_TAKE_LENGTH, MAX_TAKE_LENGTH, "The take length limit")
+
+
+def parse_cooldown(text: str, _: Any, __: Settings) -> int:
+    match = re.fullmatch(r"\s*(\d{1,9})\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)?\s*", text.lower())
+    if not match:
+        raise InvalidSetting("The cooldown is a number of seconds (or with a unit: `30s`, `5m`, `1h`), "
+                             f"from 0 to {MAX_COOLDOWN_SECONDS}.")
+    unit = (match[2] or "s")[0]
+    seconds = int(match[1]) * {"s": 1, "m": 60, "h": 3600}[unit]
+    if seconds > MAX_COOLDOWN_SECONDS:
+        raise InvalidSetting(f"The cooldown can be at most a day ({MAX_COOLDOWN_SECONDS} seconds).")
+    return seconds
+
+
+def parse_channels(text: str, guild: Any, _: Settings) -> frozenset[int]:
+    if text.strip().lower() in {"all", "any", "everywhere"}:
+        return frozenset()
+    tokens = [t for t in re.split(r"[\s,]+", text.strip()) if t]
+    ids: set[int] = set()
+    for token in tokens:
+        match = re.fullmatch(r"<#(\d{15,21})>|(\d{15,21})", token)
+        channel: Any
+        if match:
+            channel = guild.get_channel_or_thread(int(match[1] or match[2]))
+        else:
+            name = token.lstrip("#").casefold()
+            channel = next((c for c in guild.channels if c.name.casefold() == name), None)
+        if channel is None:
+            raise InvalidSetting(f"There is no channel `{_shown(token)}` in this server.")
+        if not isinstance(channel, (discord.TextChannel, discord.ForumChannel, discord.Thread,
+                                    discord.VoiceChannel, discord.StageChannel)):
+            raise InvalidSetting(f"`{_shown(channel.name)}` is not a channel members can write in.")
+        ids.add(channel.id)
+    if len(ids) > MAX_TAKE_CHANNELS:
+        raise InvalidSetting(f"Takes can be limited to at most {MAX_TAKE_CHANNELS} channels.")
+    if not ids:
+        raise InvalidSetting("Name the channels (mention them), or `all` for every channel.")
+    return frozenset(ids)
+
+
+def parse_anonymous(text: str, _: Any, __: Settings) -> bool:
+    word = text.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise InvalidSetting("Say `on` (lists hide names from members) or `off` (lists show names).")
+
+
+def parse_prefix(text: str, _: Any, __: Settings) -> str:
+    prefix = text.strip()
+    if not 1 <= len(prefix) <= MAX_PREFIX_LENGTH:
+        raise InvalidSetting(f"A prefix is 1 to {MAX_PREFIX_LENGTH} characters, like `!` or `cf!`.")
+    if PREFIX_FORBIDDEN.search(prefix) or prefix.startswith("/"):
+        raise InvalidSetting("A prefix cannot contain spaces, mentions or formatting characters, "
+                             "and cannot start with `/` (Discord keeps that for slash commands).")
+    return prefix
+
+
+def _shown(text: str) -> str:
+    return text[:40].replace("`", "'")
+
+
+def _show_default(value: Any, default: str) -> str:
+    return f"{value}" if value is not None else f"{default} *(default)*"
+
+
+SETTINGS: dict[str, Setting] = {s.name: s for s in (
+    Setting("moderator_role", "Moderator role",
+            "Members with this role can use moderator commands, besides those with Manage Messages.",
+            "@Facilitators", parse_role, "moderator_role_id",
+            lambda v, _: f"<@&{v}>" if v is not None else "none *(Manage Messages only)*"),
+    Setting("take_length", "Take length limit", "The most characters one take may have.",
+            "1500", parse_take_length, "take_max_length",
+            lambda v, s: _show_default(f"{v} characters" if v is not None else None,
+                                       f"{s.take_max_length} characters")),
+    Setting("cooldown", "Take cooldown", "How long a member waits between two takes.",
+            "2m", parse_cooldown, "take_cooldown_seconds",
+            lambda v, s: _show_default(f"{v} s" if v is not None else None, f"{s.take_cooldown_seconds} s")),
+    Setting("channels", "Take channels", "Where takes are accepted; `all` for every channel.",
+            "#journal-club #reading-room", parse_channels, "take_channel_ids",
+            lambda v, _: " ".join(f"<#{c}>" for c in sorted(v)) if v else "every channel *(default)*"),
+    Setting("anonymous", "Anonymous lists",
+            "`on`: take lists hide authors from members (moderators still see them).",
+            "on", parse_anonymous, "anonymous_lists",
+            lambda v, _: "on: members see takes without names" if v else "off: lists show names *(default)*"),
+    Setting("prefix", "Command prefix", "What starts a typed command here; mentioning the bot always works.",
+            "?", parse_prefix, "prefix",
+            lambda v, s: _show_default(f"`{v}`" if v is not None else None, f"`{s.prefix}`")),
+)}
+
+DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(GuildSettings) if f.name != "guild_id"}
+DEFAULTS["take_channel_ids"] = frozenset()
+
+
+def find_setting(name: str) -> Setting:
+    key = name.strip().lower().replace("-", "_")
+    setting = SETTINGS.get(key)
+    if setting is None:
+        raise InvalidSetting(f"There is no setting `{_shown(name)}`. The settings are: "
+                             f"{', '.join(f'`{n}`' for n in SETTINGS)}.")
+    return setting
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    setting: Setting
+    before: GuildSettings
+    after: GuildSettings
+
+    def describe(self, bot_settings: Settings) -> str:
+        field = self.setting.field
+        old = self.setting.show(getattr(self.before, field), bot_settings)
+        new = self.setting.show(getattr(self.after, field), bot_settings)
+        return f"{self.setting.label}: {old} → {new}"
+
+
+def change(current: GuildSettings, name: str, value: str, guild: Any, bot_settings: Settings) -> Change:
+    """Validate ``value`` for setting ``name`` and return the new settings; nothing is saved."""
+    setting = find_setting(name)
+    if value.strip().lower() in RESET_WORDS:
+        parsed = DEFAULTS[setting.field]
+    else:
+        parsed = setting.parse(value, guild, bot_settings)
+    return Change(setting, current, dataclasses.replace(current, **{setting.field: parsed}))
+
+
+def rows(current: GuildSettings, bot_settings: Settings) -> list[tuple[str, str, str]]:
+    return [(f"{s.label} · `{s.name}`", s.show(getattr(current, s.field), bot_settings),
+             f"{s.about} Example: `{s.name} {s.example}`") for s in SETTINGS.values()]

@@ -1,0 +1,185 @@
+"""Pinned summaries: one per channel and article, refreshed in place rather than duplicated.
+
+``pin`` posts the summary with the article's buttons and pins it, and remembers the message in
+the store. Running it again compares what the message would show now with what it showed then
+(a hash kept with the record): unchanged stays as it is, changed is edited in place, a deleted
+message is posted and pinned anew, and a message someone unpinned is pinned again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import discord
+
+from bot import rendering
+from bot.article import Article
+from bot.errors import BotMissingPermission, NotFound, NotSaved, PinLimitReached
+from bot.storage import PinRecord, StorageError
+from bot.views import article_view
+
+if TYPE_CHECKING:
+    from bot.app import CommonFactorsBot
+
+log = logging.getLogger("bot.pins")
+
+T = TypeVar("T")
+
+#: Discord's ceiling on pinned messages in one channel.
+MAX_PINS = 250
+#: Discord's JSON error codes the pin flow answers specifically.
+MAX_PINS_REACHED = 30003
+UNKNOWN_MESSAGE = 10008
+MISSING_ACCESS = 50001
+
+#: (permission attribute, the name Discord's settings show) in the order a moderator fixes them.
+VIEW = ("view_channel", "View Channel")
+SEND = ("send_messages", "Send Messages")
+SEND_IN_THREADS = ("send_messages_in_threads", "Send Messages in Threads")
+EMBED = ("embed_links", "Embed Links")
+HISTORY = ("read_message_history", "Read Message History")
+PIN = ("pin_messages", "Pin Messages")
+
+PinResult = Literal["posted", "reposted", "edited", "repinned", "unchanged"]
+
+
+@dataclass(frozen=True, slots=True)
+class PinOutcome:
+    result: PinResult
+    message: discord.Message
+
+
+def pin_digest(embed: discord.Embed, view: discord.ui.View) -> str:
+    """What a pinned message shows, reduced to a hash: the embed and the buttons' ids."""
+    payload = {"embed": embed.to_dict(), "buttons": [getattr(i, "custom_id", None) for i in view.children]}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def needed_for_pin(channel: Any) -> list[tuple[str, str]]:
+    send = SEND_IN_THREADS if isinstance(channel, discord.Thread) else SEND
+    return [VIEW, send, EMBED, HISTORY, PIN]
+
+
+def missing_permissions(permissions: discord.Permissions, needed: Sequence[tuple[str, str]]) -> list[str]:
+    return [label for attribute, label in needed if not getattr(permissions, attribute)]
+
+
+def require_permissions(permissions: discord.Permissions, needed: Sequence[tuple[str, str]], *,
+                        channel: Any, doing: str) -> None:
+    missing = missing_permissions(permissions, needed)
+    if missing:
+        names = " and ".join(f"**{m}**" for m in missing) if len(missing) <= 2 else (
+            ", ".join(f"**{m}**" for m in missing[:-1]) + f" and **{missing[-1]}**")
+        where = getattr(channel, "mention", "this channel")
+        raise BotMissingPermission(f"I can't {doing} in {where}: I'm missing {names}. Ask an admin to grant "
+                                   "it to my role (server or channel permissions), then try again.")
+
+
+async def _step(action: Awaitable[T], permission: tuple[str, str], *, channel: Any, doing: str) -> T:
+    """Run one Discord call; a refusal (the 50013 Discord sends when permissions changed since
+    our cache saw them) becomes the message naming the permission that call needs."""
+    try:
+        return await action
+    except discord.Forbidden as exc:
+        where = getattr(channel, "mention", "this channel")
+        label = VIEW[1] if exc.code == MISSING_ACCESS else permission[1]
+        raise BotMissingPermission(f"I can't {doing} in {where}: Discord refused because I'm missing "
+                                   f"**{label}**. Ask an admin to grant it to my role, then try again.") from exc
+
+
+async def _fetch(channel: Any, message_id: int) -> discord.Message | None:
+    try:
+        message: discord.Message = await _step(channel.fetch_message(message_id), HISTORY, channel=channel,
+                                               doing="find the pinned summary")
+    except discord.NotFound:
+        return None
+    return message
+
+
+async def _pin(message: discord.Message, *, channel: Any, article: Article) -> None:
+    try:
+        await _step(message.pin(reason=f"Pinned summary of {article.command}"), PIN, channel=channel,
+                    doing="pin the summary")
+    except discord.HTTPException as exc:
+        if exc.code == MAX_PINS_REACHED:
+            raise PinLimitReached(f"{getattr(channel, 'mention', 'This channel')} already has {MAX_PINS} pinned "
+                                  "messages, Discord's limit. Unpin one, then run `pin` again.") from exc
+        raise
+
+
+async def pin_summary(bot: CommonFactorsBot, channel: Any, article: Article, *,
+                      permissions: discord.Permissions) -> PinOutcome:
+    guild_id: int = channel.guild.id
+    require_permissions(permissions, needed_for_pin(channel), channel=channel, doing="pin the summary")
+    embed = rendering.pinned_embed(article)
+    view = article_view(article)
+    digest = pin_digest(embed, view)
+    record = await bot.store.get_pin(guild_id, channel.id, article.command)
+    message = await _fetch(channel, record.message_id) if record is not None else None
+
+    if record is not None and message is not None:
+        changed = record.content_hash != digest
+        if changed:
+            message = await _step(message.edit(embed=embed, view=view), SEND, channel=channel,
+                                  doing="update the pinned summary")
+        repinned = not message.pinned
+        if repinned:
+            await _pin(message, channel=channel, article=article)
+        if changed:
+            await _save(bot, PinRecord(guild_id=guild_id, channel_id=channel.id, article=article.command,
+                                       message_id=message.id, content_hash=digest, pinned_at=record.pinned_at))
+        return PinOutcome("edited" if changed else "repinned" if repinned else "unchanged", message)
+
+    sent: discord.Message = await _step(channel.send(embed=embed, view=view), SEND, channel=channel,
+                                        doing="post the summary")
+    try:
+        await _pin(sent, channel=channel, article=article)
+        await _save(bot, PinRecord(guild_id=guild_id, channel_id=channel.id, article=article.command,
+                                   message_id=sent.id, content_hash=digest, pinned_at=bot.now()))
+    except BaseException:
+        # Nothing half-done: a summary we could not pin (or could not remember) is taken down again.
+        with contextlib.suppress(discord.HTTPException):
+            if sent.pinned:
+                await sent.unpin()
+            await sent.delete()
+        raise
+    return PinOutcome("reposted" if record is not None else "posted", sent)
+
+
+async def _save(bot: CommonFactorsBot, record: PinRecord) -> None:
+    try:
+        await bot.store.save_pin(record)
+    except StorageError as exc:
+        log.error("pin record not saved (guild=%s channel=%s article=%s): %s", record.guild_id,
+                  record.channel_id, record.article, exc, exc_info=exc)
+        raise NotSaved("The summary was **not pinned**: the database could not record it. "
+                       "Please try again in a moment.") from exc
+
+
+async def unpin_summary(bot: CommonFactorsBot, channel: Any, article: Article, *,
+                        permissions: discord.Permissions) -> bool:
+    """Unpin and delete this channel's pinned summary; ``False`` if the message was already gone."""
+    guild_id: int = channel.guild.id
+    record = await bot.store.get_pin(guild_id, channel.id, article.command)
+    if record is None:
+        raise NotFound(f"There is no pinned summary of *{article.title}* in this channel.")
+    require_permissions(permissions, [VIEW, HISTORY, PIN], channel=channel, doing="unpin the summary")
+    message = await _fetch(channel, record.message_id)
+    if message is not None:
+        if message.pinned:
+            await _step(message.unpin(reason=f"Unpinned summary of {article.command}"), PIN, channel=channel,
+                        doing="unpin the summary")
+        with contextlib.suppress(discord.NotFound):
+            await message.delete()
+    try:
+        await bot.store.delete_pin(guild_id, channel.id, article.command)
+    except StorageError as exc:
+        raise NotSaved("The summary was taken down, but the database could not forget it; "
+                       "run `unpin` again in a moment.") from exc
+    return message is not None
