@@ -7,19 +7,20 @@ Every command here is marked :func:`~bot.commands.moderator_only`, so it is regi
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 
 from bot import guild_settings, rendering
-from bot.commands import ArticleGroup, SubcommandCog, moderator_only
-from bot.errors import NotSaved, UserError, report_unexpected
+from bot.commands import ArticleGroup, SubcommandCog, is_moderator, moderator_only
+from bot.errors import NotAllowed, NotSaved, UserError, handle_interaction_error, report_unexpected
 from bot.export import pack_export, parse_range
 from bot.pins import PinResult, pin_summary, unpin_summary
-from bot.storage import StorageError
+from bot.storage import GuildSettings, StorageError
 from bot.views import StaticPages, send_pages
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ log = logging.getLogger("bot.moderation")
 
 AUDIT_DEFAULT = 20
 AUDIT_MAX = 100
+SETTINGS_TIMEOUT = 300.0
 
 PIN_MESSAGES: dict[PinResult, str] = {
     "posted": "Pinned the summary of *{title}* here. Replies to it are saved as takes.",
@@ -40,14 +42,103 @@ PIN_MESSAGES: dict[PinResult, str] = {
 }
 
 
-async def audit(ctx: Context, action: str, detail: str) -> None:
+async def record(bot: CommonFactorsBot, guild_id: int, actor_id: int, action: str, detail: str) -> None:
     """Record a moderator action. The action itself already happened, so a failed audit write is
     logged with an id (and never undoes the action or hides its answer)."""
-    assert ctx.guild is not None
     try:
-        await ctx.store.add_audit(ctx.guild.id, ctx.author.id, action, detail, ctx.bot.now())
+        await bot.store.add_audit(guild_id, actor_id, action, detail, bot.now())
     except StorageError as exc:
-        report_unexpected(exc, where=f"audit {action}", context={"guild": ctx.guild.id, "actor": ctx.author.id})
+        report_unexpected(exc, where=f"audit {action}", context={"guild": guild_id, "actor": actor_id})
+
+
+async def audit(ctx: Context, action: str, detail: str) -> None:
+    assert ctx.guild is not None
+    await record(ctx.bot, ctx.guild.id, ctx.author.id, action, detail)
+
+
+async def apply_setting(bot: CommonFactorsBot, guild: discord.Guild, actor_id: int, name: str,
+                        value: str) -> tuple[guild_settings.Change, bool]:
+    """Validate, save, apply and audit one change, from the command or the settings view alike.
+    Returns the change and whether anything changed."""
+    current = await bot.store.get_guild_settings(guild.id)
+    change = guild_settings.change(current, name, value, guild, bot.settings)
+    if change.after == current:
+        return change, False
+    try:
+        await bot.store.save_guild_settings(change.after)
+    except StorageError as exc:
+        log.error("settings not saved for guild %s: %s", guild.id, exc, exc_info=exc)
+        raise NotSaved("Nothing changed: the database could not be written. Please try again.") from exc
+    apply_prefix(bot, guild.id, change.after.prefix)
+    await record(bot, guild.id, actor_id, "settings", change.describe(bot.settings))
+    return change, True
+
+
+class SettingsView(discord.ui.View):
+    """The settings card's controls: pick the moderator role and the take channels from Discord's
+    own menus, and flip anonymous lists, without typing ids. Only the moderator who opened it,
+    while still a moderator, can use it."""
+
+    def __init__(self, owner_id: int, current: GuildSettings) -> None:
+        super().__init__(timeout=SETTINGS_TIMEOUT)
+        self.owner_id = owner_id
+        self.message: discord.Message | None = None
+        if current.moderator_role_id is not None:
+            self.role.default_values = [discord.Object(id=current.moderator_role_id, type=discord.Role)]
+        self.channels.default_values = [discord.Object(id=c, type=discord.abc.GuildChannel)
+                                        for c in sorted(current.take_channel_ids)]
+        self.anonymous.label = f"Anonymous lists: {'on' if current.anonymous_lists else 'off'}"
+        self.anonymous.style = discord.ButtonStyle.primary if current.anonymous_lists else discord.ButtonStyle.secondary
+        self.anonymous_now = current.anonymous_lists
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        bot: CommonFactorsBot = interaction.client
+        if interaction.user.id != self.owner_id:
+            await interaction.response.send_message("These controls belong to the moderator who opened them; "
+                                                    "run `settings` yourself.", ephemeral=True)
+            return False
+        current = await bot.store.get_guild_settings(interaction.guild_id or 0)
+        if not is_moderator(interaction.user, interaction.channel, current.moderator_role_id):
+            raise NotAllowed("Only moderators (Manage Messages, or the moderator role) can do that.")
+        return True
+
+    async def _apply(self, interaction: discord.Interaction[Any], name: str, value: str) -> None:
+        bot: CommonFactorsBot = interaction.client
+        assert interaction.guild is not None
+        await apply_setting(bot, interaction.guild, interaction.user.id, name, value)
+        current = await bot.store.get_guild_settings(interaction.guild.id)
+        view = SettingsView(self.owner_id, current)
+        view.message = self.message
+        self.stop()
+        embed = rendering.settings_embed(interaction.guild.name, guild_settings.rows(current, bot.settings),
+                                         bot.prefix_for(interaction.guild))
+        await interaction.response.edit_message(embed=embed, view=view)
+
+    @discord.ui.select(cls=discord.ui.RoleSelect, placeholder="Moderator role (clear for Manage Messages only)",
+                       min_values=0, max_values=1)
+    async def role(self, interaction: discord.Interaction[Any], select: discord.ui.RoleSelect[Any]) -> None:
+        await self._apply(interaction, "moderator_role", str(select.values[0].id) if select.values else "default")
+
+    @discord.ui.select(cls=discord.ui.ChannelSelect, placeholder="Channels where takes are accepted (clear for all)",
+                       min_values=0, max_values=guild_settings.MAX_TAKE_CHANNELS,
+                       channel_types=[discord.ChannelType.text, discord.ChannelType.news,
+                                      discord.ChannelType.forum, discord.ChannelType.voice])
+    async def channels(self, interaction: discord.Interaction[Any], select: discord.ui.ChannelSelect[Any]) -> None:
+        await self._apply(interaction, "channels", " ".join(str(c.id) for c in select.values) or "all")
+
+    @discord.ui.button(label="Anonymous lists", style=discord.ButtonStyle.secondary)
+    async def anonymous(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
+        await self._apply(interaction, "anonymous", "off" if self.anonymous_now else "on")
+
+    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, item: Any, /) -> None:
+        await handle_interaction_error(interaction, error, where="settings view")
+
+    async def on_timeout(self) -> None:
+        for item in self.children:
+            item.disabled = True  # type: ignore[attr-defined]
+        if self.message is not None:
+            with contextlib.suppress(discord.HTTPException):
+                await self.message.edit(view=self)
 
 
 def channel_permissions(ctx: Context) -> discord.Permissions:
@@ -125,8 +216,9 @@ class Moderation(SubcommandCog):
             current = await ctx.store.get_guild_settings(ctx.guild.id)
             prefix = ctx.bot.prefix_for(ctx.guild)
             if name is None:
-                await ctx.reply_private(embed=rendering.settings_embed(
-                    ctx.guild.name, guild_settings.rows(current, ctx.bot.settings), prefix))
+                view = SettingsView(ctx.author.id, current)
+                view.message = await ctx.reply_private(embed=rendering.settings_embed(
+                    ctx.guild.name, guild_settings.rows(current, ctx.bot.settings), prefix), view=view)
                 return
             setting = guild_settings.find_setting(name)
             if value is None:
@@ -134,19 +226,11 @@ class Moderation(SubcommandCog):
                 await ctx.reply_private(f"**{setting.label}**: {shown}\n{setting.about}\nChange it with "
                                         f"`{prefix}{article.command} settings {setting.name} {setting.example}`.")
                 return
-            change = guild_settings.change(current, setting.name, value, ctx.guild, ctx.bot.settings)
-            if change.after == current:
+            change, changed = await apply_setting(ctx.bot, ctx.guild, ctx.author.id, setting.name, value)
+            if not changed:
                 await ctx.reply_private(f"Nothing to change: {change.describe(ctx.bot.settings)}.")
                 return
-            try:
-                await ctx.store.save_guild_settings(change.after)
-            except StorageError as exc:
-                log.error("settings not saved for guild %s: %s", ctx.guild.id, exc, exc_info=exc)
-                raise NotSaved("Nothing changed: the database could not be written. Please try again.") from exc
-            apply_prefix(ctx.bot, ctx.guild.id, change.after.prefix)
-            description = change.describe(ctx.bot.settings)
-            await audit(ctx, "settings", description)
-            await ctx.reply_private(f"Changed **{description}**. It applies now.")
+            await ctx.reply_private(f"Changed **{change.describe(ctx.bot.settings)}**. It applies now.")
 
         @app_commands.describe(count=f"How many recent entries (1–{AUDIT_MAX})")
         @moderator_only()

@@ -516,3 +516,79 @@ async def test_audit_is_per_guild(world: World) -> None:
 
     assert await audit_actions(world) == []
     assert await audit_actions(world, other.guild.id) == ["pin"]
+
+
+# -- the settings card's controls ---------------------------------------------------------------
+
+
+async def settings_card(world: World, how: str) -> discord.Message:
+    if how == "prefix":
+        await world.mod.send(world.channel, f"!{ARTICLE} settings")
+        card = world.channel.last_message
+    else:
+        result = await world.mod.slash(world.channel, f"{MOD} settings")
+        card = result.response
+    assert card is not None and card.embeds and card.components
+    return card
+
+
+ROLE_MENU, CHANNEL_MENU = 6, 8  # Discord's component types
+
+
+def menus(message: object) -> dict[int, str]:
+    """The custom ids of a message's select menus by component type (channel messages carry
+    discord.py components; SimCord's interaction responses carry the raw payload)."""
+    found: dict[int, str] = {}
+    for row in message.components:  # type: ignore[attr-defined]
+        children = row["components"] if isinstance(row, dict) else row.children
+        for child in children:
+            kind = child["type"] if isinstance(child, dict) else int(child.type.value)
+            custom_id = child.get("custom_id") if isinstance(child, dict) else getattr(child, "custom_id", None)
+            if custom_id:
+                found[kind] = custom_id
+    return found
+
+
+def current_card(world: World, how: str, result: object) -> object:
+    """Where the card is now: the edited channel message, or the edited ephemeral response."""
+    if how == "prefix":
+        return world.channel.last_message
+    return result.response  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("how", ["prefix", "slash"])
+async def test_settings_card_picks_role_and_channels_from_menus(world: World, how: str) -> None:
+    facilitators = world.guild.create_role("Facilitators")
+    room = world.guild.create_text_channel("reading-room")
+    card = await settings_card(world, how)
+
+    result = await world.mod.select(card, [facilitators], custom_id=menus(card)[ROLE_MENU])
+    shown = current_card(world, how, result)
+    fields = " ".join(f.value or "" for f in shown.embeds[0].fields)  # type: ignore[attr-defined]
+    assert f"<@&{facilitators.id}>" in fields
+    await world.mod.select(shown, [room], custom_id=menus(shown)[CHANNEL_MENU])
+
+    saved = await world.bot.store.get_guild_settings(world.guild.id)
+    assert saved.moderator_role_id == facilitators.id and saved.take_channel_ids == frozenset({room.id})
+    assert await audit_actions(world) == ["settings", "settings"]
+
+
+async def test_settings_card_toggles_anonymous_lists(world: World) -> None:
+    card = await settings_card(world, "slash")
+
+    result = await world.mod.click(card, label="Anonymous lists: off")
+
+    assert (await world.bot.store.get_guild_settings(world.guild.id)).anonymous_lists
+    result = await world.mod.click(current_card(world, "slash", result), label="Anonymous lists: on")
+    assert not (await world.bot.store.get_guild_settings(world.guild.id)).anonymous_lists
+
+
+async def test_settings_card_refuses_managed_roles_and_other_members(world: World) -> None:
+    card = await settings_card(world, "prefix")
+    [bot_role] = [r for r in world.guild.roles.values() if r.name == "TestBot"]
+    await world.mod.select(card, [bot_role], custom_id=menus(card)[ROLE_MENU])
+    assert_error(world.env, UserError, contains="managed by an integration")
+
+    result = await world.alice.click(card, label="Anonymous lists: off")
+    assert result.ephemeral and result.response is not None and "belong to the moderator" in result.response.content
+    assert await world.bot.store.get_guild_settings(world.guild.id) == GuildSettings(guild_id=world.guild.id)
