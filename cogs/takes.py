@@ -16,7 +16,7 @@ from bot import rendering
 from bot.article import Article
 from bot.commands import ArticleGroup, SubcommandCog, in_guild
 from bot.errors import NotAllowed, NotSaved, UserError, handle_interaction_error
-from bot.export import takes_to_csv, takes_to_json
+from bot.export import pack_export
 from bot.storage import StorageError, Take
 from bot.takes import (
     TakeModal,
@@ -108,11 +108,15 @@ class DownloadView(discord.ui.View):
         if not takes:
             await interaction.response.send_message("You have no takes in this server.", ephemeral=True)
             return
-        stem = f"my-takes-{self.guild_id}"
-        files = [discord.File(io.BytesIO(takes_to_csv(takes)), filename=f"{stem}.csv"),
-                 discord.File(io.BytesIO(takes_to_json(takes)), filename=f"{stem}.json")]
-        await interaction.response.send_message(f"Your {len(takes)} take(s) in this server, as CSV and JSON.",
-                                                files=files, ephemeral=True)
+        limit = interaction.guild.filesize_limit if interaction.guild else discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
+        messages = pack_export(takes, f"my-takes-{self.guild_id}", limit=limit)
+        for number, batch in enumerate(messages):
+            files = [discord.File(io.BytesIO(data), filename=name) for name, data in batch]
+            if number == 0:
+                await interaction.response.send_message(
+                    f"Your {len(takes)} take(s) in this server, as CSV and JSON.", files=files, ephemeral=True)
+            else:
+                await interaction.followup.send(files=files, ephemeral=True)
 
     async def on_error(self, interaction: discord.Interaction[Any], error: Exception, item: Any, /) -> None:
         await handle_interaction_error(interaction, error, where="mytakes download")

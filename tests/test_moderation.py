@@ -592,3 +592,16 @@ async def test_settings_card_refuses_managed_roles_and_other_members(world: Worl
     result = await world.alice.click(card, label="Anonymous lists: off")
     assert result.ephemeral and result.response is not None and "belong to the moderator" in result.response.content
     assert await world.bot.store.get_guild_settings(world.guild.id) == GuildSettings(guild_id=world.guild.id)
+
+
+async def test_export_with_closed_dms_says_where_to_get_it(world: World) -> None:
+    await add(world, world.alice, "Kept private.")
+    dm = world.mod.user.dm_channel
+    world.env.inject_error("POST", f"/channels/{dm.id}/messages", status=403, code=50007,
+                           message="Cannot send messages to this user")
+
+    await world.mod.send(world.channel, f"!{ARTICLE} export")
+
+    assert_error(world.env, UserError, contains=f"`/{MOD} export`")
+    answer = world.channel.last_message
+    assert answer is not None and "DMs are closed" in answer.content and not answer.attachments
