@@ -75,8 +75,8 @@ class CommonFactorsBot(commands.Bot):
         self.guild_prefixes: dict[int, str] = {}
         self._store: Store | None = None
         self.synced_commands = False
-        #: Per (guild, member) locks for saving takes; an entry lives only while a lock is held.
-        self.take_locks: weakref.WeakValueDictionary[tuple[int, int], asyncio.Lock] = weakref.WeakValueDictionary()
+        #: Keyed locks (see :meth:`lock`); an entry lives only while someone holds or awaits it.
+        self._locks: weakref.WeakValueDictionary[tuple[object, ...], asyncio.Lock] = weakref.WeakValueDictionary()
 
     # -- the core handles cogs reach through ------------------------------------------------
     @property
@@ -84,6 +84,16 @@ class CommonFactorsBot(commands.Bot):
         if self._store is None:
             raise RuntimeError("the store is opened in setup_hook; the bot has not started")
         return self._store
+
+    def lock(self, *key: object) -> asyncio.Lock:
+        """One lock per key, for read-check-write sequences that must not interleave in this
+        process: a member's takes (cooldown), a guild's settings, a channel's pinned summary.
+        A guild lives on one shard, so one process holds all of a guild's locks."""
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
 
     def now(self) -> Any:
         """The bot's clock (UTC, aware). One place, so the simulator and tests control time."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from asyncio import Lock
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -78,15 +77,6 @@ def channels_text(rules: TakeRules) -> str:
     return ", ".join(f"<#{c}>" for c in sorted(rules.channel_ids))
 
 
-def _member_lock(bot: CommonFactorsBot, guild_id: int, author_id: int) -> Lock:
-    """One lock per member and guild, so two takes sent at once cannot both pass the cooldown."""
-    lock = bot.take_locks.get((guild_id, author_id))
-    if lock is None:
-        lock = Lock()
-        bot.take_locks[(guild_id, author_id)] = lock
-    return lock
-
-
 async def submit_take(bot: CommonFactorsBot, *, guild_id: int | None, channel: Any, article: Article,
                       author: discord.abc.User, content: str, source: TakeSource,
                       message_url: str | None = None) -> Take:
@@ -110,7 +100,7 @@ async def _validate_and_add(bot: CommonFactorsBot, *, guild_id: int, channel: An
     check_text(content, rules)
     if not rules.allows_channel(channel):
         raise TakeRejected(f"Takes on this article are collected in {channels_text(rules)}.")
-    async with _member_lock(bot, guild_id, author.id):
+    async with bot.lock("take", guild_id, author.id):  # two takes at once cannot both pass the cooldown
         now = bot.now()
         if await bot.store.has_recent_duplicate(guild_id, article.command, author.id, content,
                                                 now - rules.duplicate_window):

@@ -60,16 +60,17 @@ async def apply_setting(bot: CommonFactorsBot, guild: discord.Guild, actor_id: i
                         value: str) -> tuple[guild_settings.Change, bool]:
     """Validate, save, apply and audit one change, from the command or the settings view alike.
     Returns the change and whether anything changed."""
-    current = await bot.store.get_guild_settings(guild.id)
-    change = guild_settings.change(current, name, value, guild, bot.settings)
-    if change.after == current:
-        return change, False
-    try:
-        await bot.store.save_guild_settings(change.after)
-    except StorageError as exc:
-        log.error("settings not saved for guild %s: %s", guild.id, exc, exc_info=exc)
-        raise NotSaved("Nothing changed: the database could not be written. Please try again.") from exc
-    apply_prefix(bot, guild.id, change.after.prefix)
+    async with bot.lock("settings", guild.id):  # two moderators at once: neither change is lost
+        current = await bot.store.get_guild_settings(guild.id)
+        change = guild_settings.change(current, name, value, guild, bot.settings)
+        if change.after == current:
+            return change, False
+        try:
+            await bot.store.save_guild_settings(change.after)
+        except StorageError as exc:
+            log.error("settings not saved for guild %s: %s", guild.id, exc, exc_info=exc)
+            raise NotSaved("Nothing changed: the database could not be written. Please try again.") from exc
+        apply_prefix(bot, guild.id, change.after.prefix)
     await record(bot, guild.id, actor_id, "settings", change.describe(bot.settings))
     return change, True
 
@@ -167,7 +168,8 @@ class Moderation(SubcommandCog):
             assert ctx.guild is not None
             if ctx.interaction is not None:
                 await ctx.defer(ephemeral=True)
-            outcome = await pin_summary(ctx.bot, ctx.channel, article, permissions=channel_permissions(ctx))
+            async with ctx.bot.lock("pin", ctx.channel.id, article.command):  # one summary, however many ask
+                outcome = await pin_summary(ctx.bot, ctx.channel, article, permissions=channel_permissions(ctx))
             await audit(ctx, "pin", f"{article.command} in {channel_label(ctx.channel)}: {outcome.result}")
             await ctx.reply_private(PIN_MESSAGES[outcome.result].format(title=article.title,
                                                                         link=outcome.message.jump_url))
@@ -175,7 +177,8 @@ class Moderation(SubcommandCog):
         @moderator_only()
         async def unpin(ctx: Context) -> None:
             assert ctx.guild is not None
-            existed = await unpin_summary(ctx.bot, ctx.channel, article, permissions=channel_permissions(ctx))
+            async with ctx.bot.lock("pin", ctx.channel.id, article.command):
+                existed = await unpin_summary(ctx.bot, ctx.channel, article, permissions=channel_permissions(ctx))
             await audit(ctx, "unpin", f"{article.command} in {channel_label(ctx.channel)}")
             await ctx.reply_private(f"Removed the pinned summary of *{article.title}* from this channel."
                                     if existed else

@@ -605,3 +605,26 @@ async def test_export_with_closed_dms_says_where_to_get_it(world: World) -> None
     assert_error(world.env, UserError, contains=f"`/{MOD} export`")
     answer = world.channel.last_message
     assert answer is not None and "DMs are closed" in answer.content and not answer.attachments
+
+
+async def test_moderators_pinning_at_once_get_one_summary(world: World) -> None:
+    second = world.guild.add_member(world.env.create_user("mod2"), roles=[world.guild.roles["Moderators"]])
+    for member in (world.mod, second, world.mod):  # queued before the bot handles any of them
+        world.env.backend.create_message(world.channel.id, member.id, f"!{ARTICLE} pin")
+    await world.env.settle()
+
+    assert len(summaries(world)) == 1
+    answers = [m.content for m in world.channel.history() if m.author.bot and not m.embeds and m.content]
+    assert sum("Pinned the summary" in a for a in answers) == 1
+    assert sum("already up to date" in a for a in answers) == 2
+
+
+async def test_settings_changed_at_once_keep_every_change(world: World) -> None:
+    backend = world.env.backend
+    for command in ("take_length 900", "cooldown 10", "anonymous on", "prefix ?"):
+        backend.create_message(world.channel.id, world.mod.id, f"!{ARTICLE} settings {command}")
+    await world.env.settle()
+
+    saved = await world.bot.store.get_guild_settings(world.guild.id)
+    assert (saved.take_max_length, saved.take_cooldown_seconds, saved.anonymous_lists, saved.prefix) == (
+        900, 10, True, "?")
