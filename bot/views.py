@@ -47,6 +47,10 @@ class StaticPages:
         return self.embeds[index] if 0 <= index < len(self.embeds) else None
 
 
+#: The page indicator opens a "Go to page" form from this many pages up.
+JUMP_FROM_PAGES = 3
+
+
 class Paginator(discord.ui.View):
     """First / previous / next / last, driven only by the member who asked."""
 
@@ -75,6 +79,8 @@ class Paginator(discord.ui.View):
         self.next.disabled = not self._has_next
         self.last.disabled = count is None or self.index >= count - 1
         self.indicator.label = f"{self.index + 1}/{count}" if count else f"Page {self.index + 1}"
+        # With three pages or more, the indicator opens "Go to page"; with fewer, arrows suffice.
+        self.indicator.disabled = count is None or count < JUMP_FROM_PAGES
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         if interaction.user.id == self.owner_id:
@@ -107,7 +113,7 @@ class Paginator(discord.ui.View):
 
     @discord.ui.button(label="1", style=discord.ButtonStyle.secondary, disabled=True)
     async def indicator(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
-        await interaction.response.defer()
+        await interaction.response.send_modal(JumpModal(self))
 
     @discord.ui.button(label="Next ›", style=discord.ButtonStyle.primary)
     async def next(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
@@ -126,6 +132,24 @@ class Paginator(discord.ui.View):
             # The message may be gone or the interaction token expired: nothing left to disable.
             with contextlib.suppress(discord.HTTPException):
                 await self.message.edit(view=self)
+
+
+class JumpModal(discord.ui.Modal, title="Go to page"):
+    page: discord.ui.TextInput[JumpModal] = discord.ui.TextInput(label="Page number", min_length=1, max_length=6,
+                                                                 custom_id="page")
+
+    def __init__(self, pager: Paginator) -> None:
+        super().__init__()
+        self.pager = pager
+        self.page.placeholder = f"1 to {pager.source.page_count}"
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        count = self.pager.source.page_count or 1
+        text = self.page.value.strip()
+        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= count:
+            await interaction.response.send_message(f"Pick a page from 1 to {count}.", ephemeral=True)
+            return
+        await self.pager._show(interaction, int(text) - 1)
 
 
 async def send_pages(ctx: Context, source: PageSource | Sequence[discord.Embed], *, ephemeral: bool = False,

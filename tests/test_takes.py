@@ -214,6 +214,14 @@ async def test_takes_lists_newest_first_in_pages_driven_by_the_invoker(world: Wo
     page3 = fresh(world, listing.id)
     assert "take number 0" in (page3.embeds[0].description or "")
 
+    shown = await world.bob.click(page3, label="3/3")
+    assert shown.modal is not None
+    refused = await world.bob.submit_modal(shown, {"page": "9"})
+    assert refused.ephemeral and refused.response is not None and "from 1 to 3" in refused.response.content
+    shown = await world.bob.click(page3, label="3/3")
+    await world.bob.submit_modal(shown, {"page": "1"})
+    assert "take number 11" in (fresh(world, listing.id).embeds[0].description or "")
+
     await world.env.advance_time(301)
     expired = fresh(world, listing.id)
     assert all(child.disabled for row in expired.components for child in row.children)  # type: ignore[union-attr]
