@@ -133,31 +133,36 @@ def is_moderator_command(command: commands.Command[Any, ..., Any]) -> bool:
     return getattr(command.callback, "__moderator_only__", False)
 
 
-def is_moderator(member: discord.abc.User, channel: Any, moderator_role_id: int | None = None) -> bool:
+def is_moderator(member: discord.abc.User, moderator_role_id: int | None = None, *, channel: Any = None) -> bool:
+    """Manage Messages in the server, or the server's moderator role; with ``channel``, Manage
+    Messages in that channel alone also counts (a channel's own moderators run its pinned summary
+    and tidy its takes, but not the whole server's settings, exports or audit)."""
     if not isinstance(member, discord.Member):
         return False
-    if channel is not None and hasattr(channel, "permissions_for") and channel.permissions_for(member).manage_messages:
-        return True
     if member.guild_permissions.manage_messages:
         return True
-    return moderator_role_id is not None and any(r.id == moderator_role_id for r in member.roles)
+    if moderator_role_id is not None and any(r.id == moderator_role_id for r in member.roles):
+        return True
+    return (channel is not None and hasattr(channel, "permissions_for")
+            and channel.permissions_for(member).manage_messages)
 
 
-def moderator_only() -> Callable[[Callback], Callback]:
+def moderator_only(*, channel_scope: bool = False) -> Callable[[Callback], Callback]:
     """One guard for both paths.
 
-    The check runs for ``!`` and ``/`` invocations alike (Manage Messages in the channel, or the
-    guild's moderator role), and the mark makes :meth:`SubcommandCog.add` register the command in
-    the article's :class:`ModeratorGroup`, which Discord hides from members without Manage
-    Messages, plus a ``!<article> <name>`` prefix alias.
+    The check runs for ``!`` and ``/`` invocations alike (Manage Messages in the server, or the
+    guild's moderator role; with ``channel_scope``, Manage Messages in this channel is enough), and
+    the mark makes :meth:`SubcommandCog.add` register the command in the article's
+    :class:`ModeratorGroup`, which Discord hides from members without Manage Messages, plus a
+    ``!<article> <name>`` prefix alias.
     """
 
     async def predicate(ctx: Context) -> bool:
         if ctx.guild is None:
             raise GuildOnly("Moderator commands work in a server channel.")
         settings = await ctx.store.get_guild_settings(ctx.guild.id)
-        if not is_moderator(ctx.author, ctx.channel, settings.moderator_role_id):
-            raise NotAllowed("Only moderators (Manage Messages, or the moderator role) can do that.")
+        if not is_moderator(ctx.author, settings.moderator_role_id, channel=ctx.channel if channel_scope else None):
+            raise NotAllowed("Only moderators (Manage Messages in this server, or the moderator role) can do that.")
         return True
 
     def decorator(func: Callback) -> Callback:

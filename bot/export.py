@@ -135,7 +135,7 @@ def parse_day(text: str, *, today: dt.date, what: str) -> dt.date:
         return today
     match = re.fullmatch(r"(\d{1,4})\s*d(ays?)?", word)
     if match:
-        return today - dt.timedelta(days=int(match[1]))
+        return max(dt.date.min, today - dt.timedelta(days=min(int(match[1]), (today - dt.date.min).days)))
     try:
         return dt.date.fromisoformat(word)
     except ValueError:
@@ -153,5 +153,6 @@ def parse_range(since: str | None, until: str | None, *, today: dt.date
     label = (f"from {start.isoformat()} " if start else "from the start ") + (
         f"to {end.isoformat()} (UTC, inclusive)" if end else "to now")
     low = dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC) if start else None
-    high = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC) if end else None
+    bounded = end is not None and end < dt.date.max  # "until 9999-12-31" means no upper bound
+    high = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC) if end and bounded else None
     return low, high, label

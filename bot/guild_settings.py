@@ -32,6 +32,12 @@ TRUE_WORDS = frozenset({"on", "yes", "true", "anonymous", "hide", "hidden", "1"}
 FALSE_WORDS = frozenset({"off", "no", "false", "names", "show", "shown", "0"})
 
 
+#: Where takes can be written (and so what the settings card's channel menu offers).
+TAKE_CHANNEL_TYPES = (discord.ChannelType.text, discord.ChannelType.news, discord.ChannelType.forum,
+                      discord.ChannelType.voice, discord.ChannelType.stage_voice, discord.ChannelType.public_thread,
+                      discord.ChannelType.private_thread, discord.ChannelType.news_thread)
+
+
 class InvalidSetting(UserError):
     pass
 
@@ -109,11 +115,14 @@ def parse_channels(text: str, guild: Any, _: Settings) -> frozenset[int]:
             channel = guild.get_channel_or_thread(int(match[1] or match[2]))
         else:
             name = token.lstrip("#").casefold()
-            channel = next((c for c in guild.channels if c.name.casefold() == name), None)
+            named = [c for c in [*guild.channels, *guild.threads]
+                     if c.name.casefold() == name and c.type in TAKE_CHANNEL_TYPES]
+            if len(named) > 1:
+                raise InvalidSetting(f"{len(named)} channels are called `{_shown(token)}`; mention the one you mean.")
+            channel = named[0] if named else None
         if channel is None:
             raise InvalidSetting(f"There is no channel `{_shown(token)}` in this server.")
-        if not isinstance(channel, (discord.TextChannel, discord.ForumChannel, discord.Thread,
-                                    discord.VoiceChannel, discord.StageChannel)):
+        if channel.type not in TAKE_CHANNEL_TYPES:
             raise InvalidSetting(f"`{_shown(channel.name)}` is not a channel members can write in.")
         ids.add(channel.id)
     if len(ids) > MAX_TAKE_CHANNELS:

@@ -133,7 +133,9 @@ async def pin_summary(bot: CommonFactorsBot, channel: Any, article: Article, *,
             await _pin(message, channel=channel, article=article)
         if changed:
             await _save(bot, PinRecord(guild_id=guild_id, channel_id=channel.id, article=article.command,
-                                       message_id=message.id, content_hash=digest, pinned_at=record.pinned_at))
+                                       message_id=message.id, content_hash=digest, pinned_at=record.pinned_at),
+                        failed="The pinned summary was updated, but the database could not record that; "
+                               "running `pin` again will check it again.")
         return PinOutcome("edited" if changed else "repinned" if repinned else "unchanged", message)
 
     sent: discord.Message = await _step(channel.send(embed=embed, view=view), SEND, channel=channel,
@@ -141,7 +143,9 @@ async def pin_summary(bot: CommonFactorsBot, channel: Any, article: Article, *,
     try:
         await _pin(sent, channel=channel, article=article)
         await _save(bot, PinRecord(guild_id=guild_id, channel_id=channel.id, article=article.command,
-                                   message_id=sent.id, content_hash=digest, pinned_at=bot.now()))
+                                   message_id=sent.id, content_hash=digest, pinned_at=bot.now()),
+                    failed="The summary was **not pinned**: the database could not record it. "
+                           "Please try again in a moment.")
     except BaseException:
         # Nothing half-done: a summary we could not pin (or could not remember) is taken down again.
         with contextlib.suppress(discord.HTTPException):
@@ -152,14 +156,13 @@ async def pin_summary(bot: CommonFactorsBot, channel: Any, article: Article, *,
     return PinOutcome("reposted" if record is not None else "posted", sent)
 
 
-async def _save(bot: CommonFactorsBot, record: PinRecord) -> None:
+async def _save(bot: CommonFactorsBot, record: PinRecord, *, failed: str) -> None:
     try:
         await bot.store.save_pin(record)
     except StorageError as exc:
         log.error("pin record not saved (guild=%s channel=%s article=%s): %s", record.guild_id,
                   record.channel_id, record.article, exc, exc_info=exc)
-        raise NotSaved("The summary was **not pinned**: the database could not record it. "
-                       "Please try again in a moment.") from exc
+        raise NotSaved(failed) from exc
 
 
 async def unpin_summary(bot: CommonFactorsBot, channel: Any, article: Article, *,

@@ -117,10 +117,23 @@ async def _validate_and_add(bot: CommonFactorsBot, *, guild_id: int, channel: An
             created_at=now, message_url=message_url))
 
 
-async def sees_author_names(bot: CommonFactorsBot, guild_id: int, member: discord.abc.User, channel: Any) -> bool:
-    """Lists name authors unless the guild made them anonymous; moderators always see names."""
+@dataclass(frozen=True, slots=True)
+class NameVisibility:
+    show_names: bool
+    #: Names are shown only to the viewer (an ephemeral answer), because lists are anonymous.
+    private: bool
+
+
+async def name_visibility(bot: CommonFactorsBot, guild_id: int, member: discord.abc.User, *,
+                          can_be_private: bool) -> NameVisibility:
+    """Lists name authors unless the guild made them anonymous. Then moderators still see names,
+    but only in an answer no one else sees (slash); a message in the channel never names anyone."""
     settings = await bot.store.get_guild_settings(guild_id)
-    return not settings.anonymous_lists or is_moderator(member, channel, settings.moderator_role_id)
+    if not settings.anonymous_lists:
+        return NameVisibility(show_names=True, private=False)
+    if can_be_private and is_moderator(member, settings.moderator_role_id):
+        return NameVisibility(show_names=True, private=True)
+    return NameVisibility(show_names=False, private=False)
 
 
 async def find_take(bot: CommonFactorsBot, guild_id: int | None, take_id: int) -> Take:
@@ -159,7 +172,9 @@ async def delete_take(bot: CommonFactorsBot, *, guild_id: int | None, member: di
     by_moderator = False
     if take.author_id != member.id:
         settings = await bot.store.get_guild_settings(guild_id)
-        if not is_moderator(member, channel, settings.moderator_role_id):
+        # A channel's own moderators may delete takes written in that channel.
+        written_in = bot.get_channel(take.channel_id)
+        if not is_moderator(member, settings.moderator_role_id, channel=written_in):
             raise NotAllowed("You can only delete your own takes; moderators can delete any.")
         by_moderator = True
     try:

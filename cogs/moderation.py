@@ -7,13 +7,17 @@ Every command here is marked :func:`~bot.commands.moderator_only`, so it is regi
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import dataclasses
 import io
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
+from discord.ext import commands
 
 from bot import guild_settings, rendering
 from bot.commands import ArticleGroup, SubcommandCog, is_moderator, moderator_only
@@ -21,7 +25,7 @@ from bot.errors import NotAllowed, NotSaved, UserError, handle_interaction_error
 from bot.export import pack_export, parse_range
 from bot.pins import PinResult, pin_summary, unpin_summary
 from bot.storage import GuildSettings, StorageError
-from bot.views import StaticPages, send_pages
+from bot.views import Paginator, StaticPages, send_pages
 
 if TYPE_CHECKING:
     from bot.app import CommonFactorsBot
@@ -56,13 +60,24 @@ async def audit(ctx: Context, action: str, detail: str) -> None:
     await record(ctx.bot, ctx.guild.id, ctx.author.id, action, detail)
 
 
-async def apply_setting(bot: CommonFactorsBot, guild: discord.Guild, actor_id: int, name: str,
-                        value: str) -> tuple[guild_settings.Change, bool]:
+#: Settings that decide who moderates, or how every member talks to the bot: Manage Server only.
+SERVER_MANAGER_SETTINGS = frozenset({"moderator_role", "prefix"})
+
+
+async def apply_setting(bot: CommonFactorsBot, guild: discord.Guild, actor: discord.abc.User, name: str,
+                        value: str | Callable[[GuildSettings], str]) -> tuple[guild_settings.Change, bool]:
     """Validate, save, apply and audit one change, from the command or the settings view alike.
-    Returns the change and whether anything changed."""
+    ``value`` may be computed from the stored settings (a toggle). Returns the change and whether
+    anything changed."""
+    setting = guild_settings.find_setting(name)
+    if setting.name in SERVER_MANAGER_SETTINGS and not (
+            isinstance(actor, discord.Member) and actor.guild_permissions.manage_guild):
+        raise NotAllowed(f"Changing the {setting.label.lower()} takes **Manage Server**: it decides who "
+                         "moderates, or how everyone here talks to the bot.")
     async with bot.lock("settings", guild.id):  # two moderators at once: neither change is lost
         current = await bot.store.get_guild_settings(guild.id)
-        change = guild_settings.change(current, name, value, guild, bot.settings)
+        text = value(current) if callable(value) else value
+        change = guild_settings.change(current, setting.name, text, guild, bot.settings)
         if change.after == current:
             return change, False
         try:
@@ -71,7 +86,7 @@ async def apply_setting(bot: CommonFactorsBot, guild: discord.Guild, actor_id: i
             log.error("settings not saved for guild %s: %s", guild.id, exc, exc_info=exc)
             raise NotSaved("Nothing changed: the database could not be written. Please try again.") from exc
         apply_prefix(bot, guild.id, change.after.prefix)
-    await record(bot, guild.id, actor_id, "settings", change.describe(bot.settings))
+    await record(bot, guild.id, actor.id, "settings", change.describe(bot.settings))
     return change, True
 
 
@@ -80,17 +95,18 @@ class SettingsView(discord.ui.View):
     own menus, and flip anonymous lists, without typing ids. Only the moderator who opened it,
     while still a moderator, can use it."""
 
-    def __init__(self, owner_id: int, current: GuildSettings) -> None:
+    def __init__(self, owner_id: int, guild: discord.Guild, current: GuildSettings) -> None:
         super().__init__(timeout=SETTINGS_TIMEOUT)
         self.owner_id = owner_id
-        self.message: discord.Message | None = None
-        if current.moderator_role_id is not None:
-            self.role.default_values = [discord.Object(id=current.moderator_role_id, type=discord.Role)]
-        self.channels.default_values = [discord.Object(id=c, type=discord.abc.GuildChannel)
-                                        for c in sorted(current.take_channel_ids)]
+        self.message: discord.Message | discord.InteractionMessage | None = None
+        role = guild.get_role(current.moderator_role_id) if current.moderator_role_id else None
+        if role is not None:
+            self.role.default_values = [role]
+        # A deleted channel is not offered as chosen (Discord would reject the whole menu).
+        chosen = [c for c in (guild.get_channel_or_thread(i) for i in sorted(current.take_channel_ids)) if c]
+        self.channels.default_values = chosen[:guild_settings.MAX_TAKE_CHANNELS]
         self.anonymous.label = f"Anonymous lists: {'on' if current.anonymous_lists else 'off'}"
         self.anonymous.style = discord.ButtonStyle.primary if current.anonymous_lists else discord.ButtonStyle.secondary
-        self.anonymous_now = current.anonymous_lists
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         bot: CommonFactorsBot = interaction.client
@@ -99,21 +115,23 @@ class SettingsView(discord.ui.View):
                                                     "run `settings` yourself.", ephemeral=True)
             return False
         current = await bot.store.get_guild_settings(interaction.guild_id or 0)
-        if not is_moderator(interaction.user, interaction.channel, current.moderator_role_id):
-            raise NotAllowed("Only moderators (Manage Messages, or the moderator role) can do that.")
+        if not is_moderator(interaction.user, current.moderator_role_id):
+            raise NotAllowed("Only moderators (Manage Messages in this server, or the moderator role) can do that.")
         return True
 
-    async def _apply(self, interaction: discord.Interaction[Any], name: str, value: str) -> None:
+    async def _apply(self, interaction: discord.Interaction[Any], name: str,
+                     value: str | Callable[[GuildSettings], str]) -> None:
         bot: CommonFactorsBot = interaction.client
         assert interaction.guild is not None
-        await apply_setting(bot, interaction.guild, interaction.user.id, name, value)
+        await apply_setting(bot, interaction.guild, interaction.user, name, value)
         current = await bot.store.get_guild_settings(interaction.guild.id)
-        view = SettingsView(self.owner_id, current)
-        view.message = self.message
+        view = SettingsView(self.owner_id, interaction.guild, current)
         self.stop()
         embed = rendering.settings_embed(interaction.guild.name, guild_settings.rows(current, bot.settings),
                                          bot.prefix_for(interaction.guild))
         await interaction.response.edit_message(embed=embed, view=view)
+        # This interaction's token can edit the card for 15 more minutes; the first one may have expired.
+        view.message = await interaction.original_response()
 
     @discord.ui.select(cls=discord.ui.RoleSelect, placeholder="Moderator role (clear for Manage Messages only)",
                        min_values=0, max_values=1)
@@ -122,14 +140,14 @@ class SettingsView(discord.ui.View):
 
     @discord.ui.select(cls=discord.ui.ChannelSelect, placeholder="Channels where takes are accepted (clear for all)",
                        min_values=0, max_values=guild_settings.MAX_TAKE_CHANNELS,
-                       channel_types=[discord.ChannelType.text, discord.ChannelType.news,
-                                      discord.ChannelType.forum, discord.ChannelType.voice])
+                       channel_types=list(guild_settings.TAKE_CHANNEL_TYPES))
     async def channels(self, interaction: discord.Interaction[Any], select: discord.ui.ChannelSelect[Any]) -> None:
         await self._apply(interaction, "channels", " ".join(str(c.id) for c in select.values) or "all")
 
     @discord.ui.button(label="Anonymous lists", style=discord.ButtonStyle.secondary)
     async def anonymous(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
-        await self._apply(interaction, "anonymous", "off" if self.anonymous_now else "on")
+        # Flip what is stored now, not what this card showed: another moderator may have changed it.
+        await self._apply(interaction, "anonymous", lambda current: "off" if current.anonymous_lists else "on")
 
     async def on_error(self, interaction: discord.Interaction[Any], error: Exception, item: Any, /) -> None:
         await handle_interaction_error(interaction, error, where="settings view")
@@ -163,7 +181,7 @@ class Moderation(SubcommandCog):
     def register(self, group: ArticleGroup) -> None:
         article = group.article
 
-        @moderator_only()
+        @moderator_only(channel_scope=True)
         async def pin(ctx: Context) -> None:
             assert ctx.guild is not None
             if ctx.interaction is not None:
@@ -174,9 +192,11 @@ class Moderation(SubcommandCog):
             await ctx.reply_private(PIN_MESSAGES[outcome.result].format(title=article.title,
                                                                         link=outcome.message.jump_url))
 
-        @moderator_only()
+        @moderator_only(channel_scope=True)
         async def unpin(ctx: Context) -> None:
             assert ctx.guild is not None
+            if ctx.interaction is not None:
+                await ctx.defer(ephemeral=True)
             async with ctx.bot.lock("pin", ctx.channel.id, article.command):
                 existed = await unpin_summary(ctx.bot, ctx.channel, article, permissions=channel_permissions(ctx))
             await audit(ctx, "unpin", f"{article.command} in {channel_label(ctx.channel)}")
@@ -199,7 +219,7 @@ class Moderation(SubcommandCog):
                                         "so there is nothing to export.")
                 return
             stem = f"takes-{article.command}-{ctx.guild.id}-{ctx.bot.now().date().isoformat()}"
-            messages = pack_export(takes, stem, limit=ctx.guild.filesize_limit)
+            messages = await asyncio.to_thread(pack_export, takes, stem, limit=upload_limit(ctx))  # CPU work
             members = len({t.author_id for t in takes})
             shape = ("as CSV and JSON" if len(messages) == 1 and len(messages[0]) == 2 else
                      "as CSV and JSON, zipped to fit Discord's upload limit" if len(messages[0]) == 1
@@ -219,7 +239,7 @@ class Moderation(SubcommandCog):
             current = await ctx.store.get_guild_settings(ctx.guild.id)
             prefix = ctx.bot.prefix_for(ctx.guild)
             if name is None:
-                view = SettingsView(ctx.author.id, current)
+                view = SettingsView(ctx.author.id, ctx.guild, current)
                 view.message = await ctx.reply_private(embed=rendering.settings_embed(
                     ctx.guild.name, guild_settings.rows(current, ctx.bot.settings), prefix), view=view)
                 return
@@ -229,7 +249,7 @@ class Moderation(SubcommandCog):
                 await ctx.reply_private(f"**{setting.label}**: {shown}\n{setting.about}\nChange it with "
                                         f"`{prefix}{article.command} settings {setting.name} {setting.example}`.")
                 return
-            change, changed = await apply_setting(ctx.bot, ctx.guild, ctx.author.id, setting.name, value)
+            change, changed = await apply_setting(ctx.bot, ctx.guild, ctx.author, setting.name, value)
             if not changed:
                 await ctx.reply_private(f"Nothing to change: {change.describe(ctx.bot.settings)}.")
                 return
@@ -244,7 +264,12 @@ class Moderation(SubcommandCog):
             entries = await ctx.store.list_audit(ctx.guild.id, limit=count)
             lines = [f"{discord.utils.format_dt(e.created_at, 'f')} · <@{e.actor_id}> · **{e.action}** — "
                      f"{discord.utils.escape_markdown(e.detail)}" for e in entries]
-            await send_pages(ctx, StaticPages(rendering.audit_embeds(lines, ctx.guild.name)), ephemeral=True)
+            pages = StaticPages(rendering.audit_embeds(lines, ctx.guild.name))
+            if ctx.interaction is not None:
+                await send_pages(ctx, pages, ephemeral=True)
+                return
+            # Who did what is for moderators: on the prefix path it goes by DM, like exports.
+            await send_to_dm(ctx, pages, slash_form=f"/{article.command}-mod audit", what="audit log")
 
         self.add(group, pin, name="pin", description="Post and pin the summary here, or refresh the pinned one")
         self.add(group, unpin, name="unpin", description="Remove the pinned summary from this channel")
@@ -253,6 +278,50 @@ class Moderation(SubcommandCog):
         self.add(group, settings, name="settings", usage="[name] [value]",
                  description="Show or change this server's settings (moderator role, limits, channels…)")
         self.add(group, audit_log, name="audit", usage="[count]", description="Recent moderator actions here")
+
+    # -- what Discord deletes, the settings forget ----------------------------------------------
+    @commands.Cog.listener()
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        await self.forget_channel(channel.guild.id, channel.id, getattr(channel, "name", None))
+
+    @commands.Cog.listener()
+    async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
+        await self.forget_channel(payload.guild_id, payload.thread_id, None)
+
+    @commands.Cog.listener()
+    async def on_guild_role_delete(self, role: discord.Role) -> None:
+        async with self.bot.lock("settings", role.guild.id):
+            current = await self.bot.store.get_guild_settings(role.guild.id)
+            if current.moderator_role_id != role.id:
+                return
+            await self.bot.store.save_guild_settings(dataclasses.replace(current, moderator_role_id=None))
+        await self.record_for_discord(role.guild.id, f"Moderator role: @{role.name} was deleted, so none is set")
+
+    async def forget_channel(self, guild_id: int, channel_id: int, name: str | None) -> None:
+        """A deleted channel leaves the take channels (an empty list means every channel again) and
+        its pinned-summary records go; both are audited so moderators see what changed."""
+        label = f"#{name}" if name else f"channel {channel_id}"
+        async with self.bot.lock("settings", guild_id):
+            current = await self.bot.store.get_guild_settings(guild_id)
+            if channel_id in current.take_channel_ids:
+                remaining = current.take_channel_ids - {channel_id}
+                await self.bot.store.save_guild_settings(dataclasses.replace(current, take_channel_ids=remaining))
+                after = "the others remain" if remaining else "takes are accepted in every channel again"
+                await self.record_for_discord(guild_id, f"Take channels: {label} was deleted; {after}")
+        for article in self.bot.articles:
+            await self.bot.store.delete_pin(guild_id, channel_id, article)
+
+    async def record_for_discord(self, guild_id: int, detail: str) -> None:
+        """An automatic change, recorded as made by the bot itself."""
+        actor = self.bot.user.id if self.bot.user else 0
+        await record(self.bot, guild_id, actor, "settings", detail)
+
+
+def upload_limit(ctx: Context) -> int:
+    """Slash answers carry what the interaction allows; a DM carries the default, whatever the boost."""
+    if ctx.interaction is not None:
+        return ctx.interaction.filesize_limit
+    return discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
 
 
 def apply_prefix(bot: CommonFactorsBot, guild_id: int, prefix: str | None) -> None:
@@ -268,17 +337,38 @@ async def deliver(ctx: Context, intro: str, messages: list[list[tuple[str, bytes
     def files(batch: list[tuple[str, bytes]]) -> list[discord.File]:
         return [discord.File(io.BytesIO(data), filename=name) for name, data in batch]
 
-    if ctx.interaction is not None:
-        for number, batch in enumerate(messages):
-            await ctx.send(intro if number == 0 else None, files=files(batch), ephemeral=True)
-        return
+    sent = 0
     try:
         for number, batch in enumerate(messages):
-            await ctx.author.send(intro if number == 0 else None, files=files(batch))
+            if ctx.interaction is not None:
+                await ctx.send(intro if number == 0 else None, files=files(batch), ephemeral=True)
+            else:
+                await ctx.author.send(intro if number == 0 else None, files=files(batch))
+            sent += 1
     except discord.Forbidden:
         raise UserError(f"I couldn't send you the export: your DMs are closed to me. Use `{slash_form}` "
                         "for a private copy here, or allow DMs from this server.") from None
-    await ctx.reply_private("Sent the export to your DMs (it holds members' words, so not in the channel).")
+    except discord.HTTPException as exc:
+        log.warning("export delivery failed after %d of %d message(s): %s", sent, len(messages), exc)
+        done = f" ({sent} of {len(messages)} parts arrived)" if sent else ""
+        raise UserError(f"Discord refused the export's files{done}. Try a shorter range with `since` and "
+                        "`until`.") from exc
+    if ctx.interaction is None:
+        await ctx.reply_private("Sent the export to your DMs (it holds members' words, so not in the channel).")
+
+
+async def send_to_dm(ctx: Context, pages: StaticPages, *, slash_form: str, what: str) -> None:
+    first = await pages.page(0)
+    assert first is not None
+    view = Paginator(pages, owner_id=ctx.author.id) if (pages.page_count or 1) > 1 else None
+    try:
+        message = await ctx.author.send(embed=first, view=view) if view else await ctx.author.send(embed=first)
+    except discord.Forbidden:
+        raise UserError(f"I couldn't send you the {what}: your DMs are closed to me. Use `{slash_form}` "
+                        "for a private copy here, or allow DMs from this server.") from None
+    if view is not None:
+        view.message = message
+    await ctx.reply_private(f"Sent the {what} to your DMs.")
 
 
 async def setup(bot: CommonFactorsBot) -> None:

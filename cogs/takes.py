@@ -19,14 +19,15 @@ from bot.errors import NotAllowed, NotSaved, UserError, handle_interaction_error
 from bot.export import pack_export
 from bot.storage import StorageError, Take
 from bot.takes import (
+    NameVisibility,
     TakeModal,
     article_of_message,
     delete_take,
     edit_take,
     find_take,
+    name_visibility,
     rules_for,
     saved_message,
-    sees_author_names,
     submit_take,
 )
 from bot.views import send_pages
@@ -171,9 +172,9 @@ async def disable(view: Any) -> None:
             await view.message.edit(view=view)
 
 
-async def can_see_names(ctx: Context) -> bool:
+async def visibility(ctx: Context) -> NameVisibility:
     assert ctx.guild is not None
-    return await sees_author_names(ctx.bot, ctx.guild.id, ctx.author, ctx.channel)
+    return await name_visibility(ctx.bot, ctx.guild.id, ctx.author, can_be_private=ctx.interaction is not None)
 
 
 class Takes(SubcommandCog):
@@ -204,24 +205,27 @@ class Takes(SubcommandCog):
         @in_guild()
         async def takes(ctx: Context, member: discord.User | None = None) -> None:
             assert ctx.guild is not None
-            show_names = await can_see_names(ctx)
-            if member is not None and member.id != ctx.author.id and not show_names:
-                raise NotAllowed("Takes are anonymous to members in this server; `mytakes` lists your own.")
+            seen = await visibility(ctx)
+            if member is not None and member.id != ctx.author.id and not seen.show_names:
+                raise NotAllowed("Takes are anonymous in this server, so lists here never name anyone; `mytakes` "
+                                 f"lists your own (moderators: `/{article.command} takes` answers privately).")
             total = await ctx.store.count_takes(ctx.guild.id, article.command,
                                                 author_id=member.id if member else None)
             who = f" by {member.display_name}" if member else ""
             source = TakePages(ctx.bot, guild_id=ctx.guild.id, article=article,
                                author_id=member.id if member else None,
-                               title=f"Takes{who} on {article.title}", total=total, show_names=show_names)
-            await send_pages(ctx, source)
+                               title=f"Takes{who} on {article.title}", total=total, show_names=seen.show_names)
+            await send_pages(ctx, source, ephemeral=seen.private)
 
         @app_commands.describe(take_id="The take's number, as shown in lists")
         @in_guild()
         async def show(ctx: Context, take_id: int) -> None:
             found = await find_take(ctx.bot, ctx.guild.id if ctx.guild else None, take_id)
-            show_name = found.author_id == ctx.author.id or await can_see_names(ctx)
+            seen = await visibility(ctx)
+            own = found.author_id == ctx.author.id
             await ctx.send(embed=rendering.take_embed(found, ctx.bot.articles.get(found.article, article),
-                                                      show_name=show_name))
+                                                      show_name=own or seen.show_names),
+                           ephemeral=seen.private and not own)
 
         @app_commands.describe(take_id="The take's number", text="The new text; leave empty to edit in a form")
         @in_guild()

@@ -66,6 +66,8 @@ class World:
     alice: MemberActor
     bob: MemberActor
     mod: MemberActor
+    #: Manage Server as well: decides who moderates and the prefix.
+    admin: MemberActor
     bots: list[CommonFactorsBot]
 
     async def restart(self) -> None:
@@ -88,7 +90,9 @@ def make_world(env: Env, name: str = "Clinic", bots: list[CommonFactorsBot] | No
     alice = guild.add_member(env.create_user(f"alice-{name.lower()}"))
     bob = guild.add_member(env.create_user(f"bob-{name.lower()}"))
     mod = guild.add_member(env.create_user(f"mod-{name.lower()}"), roles=[mods])
-    return World(env, guild, channel, alice, bob, mod, bots if bots is not None else [])
+    admins = guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True, manage_messages=True))
+    admin = guild.add_member(env.create_user(f"admin-{name.lower()}"), roles=[admins])
+    return World(env, guild, channel, alice, bob, mod, admin, bots if bots is not None else [])
 
 
 @pytest.fixture

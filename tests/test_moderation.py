@@ -83,7 +83,9 @@ async def test_the_moderator_group_also_answers_on_the_prefix_path(world: World)
 
     await world.mod.send(world.channel, f"!{MOD} audit")
     answer = world.channel.last_message
-    assert answer is not None and answer.embeds and "Moderator actions" in (answer.embeds[0].title or "")
+    assert answer is not None and "Sent the audit log to your DMs" in answer.content and not answer.embeds
+    dm = world.mod.user.dm_channel.last_message
+    assert dm is not None and dm.embeds and "Moderator actions" in (dm.embeds[0].title or "")
 
 
 async def test_moderator_commands_refuse_dms(world: World) -> None:
@@ -98,7 +100,7 @@ async def test_the_moderator_role_setting_lets_its_members_moderate(world: World
     await carol.send(world.channel, f"!{ARTICLE} audit")
     assert_error(world.env, NotAllowed)
 
-    await world.mod.send(world.channel, f"!{ARTICLE} settings moderator_role @Facilitators")
+    await world.admin.send(world.channel, f"!{ARTICLE} settings moderator_role @Facilitators")
     assert "Changed **Moderator role" in (world.channel.last_message.content if world.channel.last_message else "")
 
     await carol.send(world.channel, f"!{ARTICLE} pin")
@@ -340,6 +342,7 @@ async def test_export_never_includes_another_guilds_takes(world: World) -> None:
     other = make_world(world.env, "Elsewhere", bots=world.bots)
     await add(world, world.alice, "Ours.")
     await other.alice.send(other.channel, f"!{ARTICLE} take Theirs.")
+    assert [t.content for t in await world.bot.store.export_takes(other.guild.id, ARTICLE)] == ["Theirs."]
 
     result = await world.mod.slash(world.channel, f"{MOD} export")
 
@@ -441,7 +444,7 @@ async def test_anonymous_lists_hide_names_from_members_not_moderators(world: Wor
 
 
 async def test_prefix_applies_at_once_and_survives_a_restart(world: World) -> None:
-    await world.mod.send(world.channel, f"!{ARTICLE} settings prefix ?")
+    await world.admin.send(world.channel, f"!{ARTICLE} settings prefix ?")
 
     await world.alice.send(world.channel, f"?{ARTICLE} take With the new prefix.")
     before = len(world.channel.history())
@@ -454,7 +457,7 @@ async def test_prefix_applies_at_once_and_survives_a_restart(world: World) -> No
     assert last is not None and last.author.bot and last.embeds
     assert [t.content for t in await world.bot.store.export_takes(world.guild.id, ARTICLE)] == ["With the new prefix."]
 
-    await world.mod.send(world.channel, f"?{ARTICLE} settings prefix default")
+    await world.admin.send(world.channel, f"?{ARTICLE} settings prefix default")
     await world.alice.send(world.channel, f"!{ARTICLE} help")
     assert world.channel.last_message is not None and world.channel.last_message.author.bot
 
@@ -473,7 +476,7 @@ async def test_prefix_applies_at_once_and_survives_a_restart(world: World) -> No
     ("colour blue", "no setting `colour`"),
 ])
 async def test_settings_refuse_bad_values_clearly(world: World, args: str, expected: str) -> None:
-    await world.mod.send(world.channel, f"!{ARTICLE} settings {args}")
+    await world.admin.send(world.channel, f"!{ARTICLE} settings {args}")
 
     assert_error(world.env, UserError, contains=expected)
     assert await world.bot.store.get_guild_settings(world.guild.id) == GuildSettings(guild_id=world.guild.id)
@@ -521,12 +524,13 @@ async def test_audit_is_per_guild(world: World) -> None:
 # -- the settings card's controls ---------------------------------------------------------------
 
 
-async def settings_card(world: World, how: str) -> discord.Message:
+async def settings_card(world: World, how: str, who: object | None = None) -> discord.Message:
+    actor = who or world.admin
     if how == "prefix":
-        await world.mod.send(world.channel, f"!{ARTICLE} settings")
+        await actor.send(world.channel, f"!{ARTICLE} settings")  # type: ignore[attr-defined]
         card = world.channel.last_message
     else:
-        result = await world.mod.slash(world.channel, f"{MOD} settings")
+        result = await actor.slash(world.channel, f"{MOD} settings")  # type: ignore[attr-defined]
         card = result.response
     assert card is not None and card.embeds and card.components
     return card
@@ -562,11 +566,11 @@ async def test_settings_card_picks_role_and_channels_from_menus(world: World, ho
     room = world.guild.create_text_channel("reading-room")
     card = await settings_card(world, how)
 
-    result = await world.mod.select(card, [facilitators], custom_id=menus(card)[ROLE_MENU])
+    result = await world.admin.select(card, [facilitators], custom_id=menus(card)[ROLE_MENU])
     shown = current_card(world, how, result)
     fields = " ".join(f.value or "" for f in shown.embeds[0].fields)  # type: ignore[attr-defined]
     assert f"<@&{facilitators.id}>" in fields
-    await world.mod.select(shown, [room], custom_id=menus(shown)[CHANNEL_MENU])
+    await world.admin.select(shown, [room], custom_id=menus(shown)[CHANNEL_MENU])
 
     saved = await world.bot.store.get_guild_settings(world.guild.id)
     assert saved.moderator_role_id == facilitators.id and saved.take_channel_ids == frozenset({room.id})
@@ -574,7 +578,7 @@ async def test_settings_card_picks_role_and_channels_from_menus(world: World, ho
 
 
 async def test_settings_card_toggles_anonymous_lists(world: World) -> None:
-    card = await settings_card(world, "slash")
+    card = await settings_card(world, "slash", world.mod)
 
     result = await world.mod.click(card, label="Anonymous lists: off")
 
@@ -586,10 +590,12 @@ async def test_settings_card_toggles_anonymous_lists(world: World) -> None:
 async def test_settings_card_refuses_managed_roles_and_other_members(world: World) -> None:
     card = await settings_card(world, "prefix")
     [bot_role] = [r for r in world.guild.roles.values() if r.name == "TestBot"]
-    await world.mod.select(card, [bot_role], custom_id=menus(card)[ROLE_MENU])
+    await world.admin.select(card, [bot_role], custom_id=menus(card)[ROLE_MENU])
     assert_error(world.env, UserError, contains="managed by an integration")
 
     result = await world.alice.click(card, label="Anonymous lists: off")
+    assert result.ephemeral and result.response is not None and "belong to the moderator" in result.response.content
+    result = await world.mod.click(card, label="Anonymous lists: off")
     assert result.ephemeral and result.response is not None and "belong to the moderator" in result.response.content
     assert await world.bot.store.get_guild_settings(world.guild.id) == GuildSettings(guild_id=world.guild.id)
 
@@ -622,9 +628,148 @@ async def test_moderators_pinning_at_once_get_one_summary(world: World) -> None:
 async def test_settings_changed_at_once_keep_every_change(world: World) -> None:
     backend = world.env.backend
     for command in ("take_length 900", "cooldown 10", "anonymous on", "prefix ?"):
-        backend.create_message(world.channel.id, world.mod.id, f"!{ARTICLE} settings {command}")
+        backend.create_message(world.channel.id, world.admin.id, f"!{ARTICLE} settings {command}")
     await world.env.settle()
 
     saved = await world.bot.store.get_guild_settings(world.guild.id)
     assert (saved.take_max_length, saved.take_cooldown_seconds, saved.anonymous_lists, saved.prefix) == (
         900, 10, True, "?")
+
+
+# -- who moderates what -------------------------------------------------------------------------
+
+
+def channel_moderator(world: World) -> tuple[object, object]:
+    """A member with Manage Messages in one channel only (as temp-channel bots hand out)."""
+    dana = world.guild.add_member(world.env.create_user("dana"))
+    own = world.guild.create_text_channel("danas-room", overwrites={
+        dana: discord.PermissionOverwrite(manage_messages=True)})
+    return dana, own
+
+
+async def test_channel_moderators_run_their_channels_pin_but_nothing_server_wide(world: World) -> None:
+    dana, own = channel_moderator(world)
+
+    await dana.send(own, f"!{ARTICLE} pin")  # type: ignore[attr-defined]
+    assert len(summaries(world, own)) == 1
+    for command in ("export", "audit", "settings take_length 100", "settings"):
+        await dana.send(own, f"!{ARTICLE} {command}")  # type: ignore[attr-defined]
+        assert_error(world.env, NotAllowed, contains="Manage Messages in this server")
+    assert world.mod.user.dm_channel.last_message is None
+    await dana.send(world.channel, f"!{ARTICLE} pin")  # type: ignore[attr-defined]
+    assert_error(world.env, NotAllowed)
+    assert summaries(world) == []
+
+
+async def test_channel_moderators_delete_takes_written_in_their_channel_only(world: World) -> None:
+    dana, own = channel_moderator(world)
+    await world.alice.send(own, f"!{ARTICLE} take In Dana's room.")
+    await world.bob.send(world.channel, f"!{ARTICLE} take In the main room.")
+    theirs, elsewhere = sorted(await world.bot.store.export_takes(world.guild.id, ARTICLE), key=lambda t: t.id)
+
+    await dana.send(own, f"!{ARTICLE} delete {elsewhere.id}")  # type: ignore[attr-defined]
+    assert_error(world.env, NotAllowed)
+    await dana.send(own, f"!{ARTICLE} delete {theirs.id}")  # type: ignore[attr-defined]
+
+    assert [t.id for t in await world.bot.store.export_takes(world.guild.id, ARTICLE)] == [elsewhere.id]
+
+
+@pytest.mark.parametrize("args", ["moderator_role @Moderators", "prefix ?"])
+async def test_who_moderates_and_the_prefix_take_manage_server(world: World, args: str) -> None:
+    await world.mod.send(world.channel, f"!{ARTICLE} settings {args}")
+
+    assert_error(world.env, NotAllowed, contains="Manage Server")
+    assert await world.bot.store.get_guild_settings(world.guild.id) == GuildSettings(guild_id=world.guild.id)
+
+
+async def test_moderators_see_names_of_anonymous_takes_only_privately(world: World) -> None:
+    await add(world, world.bob, "Bob's point.")
+    await world.mod.send(world.channel, f"!{ARTICLE} settings anonymous on")
+
+    await world.mod.send(world.channel, f"!{ARTICLE} takes")
+    public = world.channel.last_message
+    assert public is not None and public.embeds
+    assert "bob-clinic" not in (public.embeds[0].description or "") and "Bob's point." in (
+        public.embeds[0].description or "")
+    [take] = await world.bot.store.export_takes(world.guild.id, ARTICLE)
+    await world.mod.send(world.channel, f"!{ARTICLE} show {take.id}")
+    shown = world.channel.last_message
+    assert shown is not None and "bob-clinic" not in str(shown.embeds[0].to_dict())
+
+    private = await world.mod.slash(world.channel, f"{ARTICLE} show", take_id=take.id)
+    assert private.ephemeral and private.response is not None
+    assert "bob-clinic" in str(private.response.embeds[0].to_dict())
+
+
+# -- what Discord deletes -----------------------------------------------------------------------
+
+
+async def test_a_deleted_take_channel_leaves_the_settings_and_is_audited(world: World) -> None:
+    room = world.guild.create_text_channel("reading-room")
+    gone = world.guild.create_text_channel("old-room")
+    await world.mod.send(world.channel, f"!{ARTICLE} settings channels #reading-room #old-room")
+    await world.mod.send(gone, f"!{ARTICLE} pin")
+
+    world.env.backend.delete_channel(gone.id)
+    await world.env.settle()
+
+    saved = await world.bot.store.get_guild_settings(world.guild.id)
+    assert saved.take_channel_ids == frozenset({room.id})
+    assert await world.bot.store.get_pin(world.guild.id, gone.id, ARTICLE) is None
+    [entry, *_] = await world.bot.store.list_audit(world.guild.id)
+    assert "#old-room was deleted" in entry.detail
+
+
+async def test_a_deleted_moderator_role_is_forgotten(world: World) -> None:
+    facilitators = world.guild.create_role("Facilitators")
+    await world.admin.send(world.channel, f"!{ARTICLE} settings moderator_role @Facilitators")
+
+    world.env.backend.delete_role(world.guild.id, facilitators.id)
+    await world.env.settle()
+
+    assert (await world.bot.store.get_guild_settings(world.guild.id)).moderator_role_id is None
+
+
+# -- more of pin and export ---------------------------------------------------------------------
+
+
+async def test_slash_unpin_answers_privately(world: World) -> None:
+    await pin(world, "slash")
+
+    result = await world.mod.slash(world.channel, f"{MOD} unpin")
+
+    assert result.ephemeral
+    answers = [m for m in [result.response, *result.followups] if m is not None and m.content]
+    assert "Removed the pinned summary" in answers[-1].content
+    assert summaries(world) == []
+
+
+async def test_a_large_slash_export_arrives_in_private_parts(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+
+    # This bot's loaded extension module: a guild that allows 150 kB per message.
+    monkeypatch.setattr(world.bot.extensions["cogs.moderation"], "upload_limit", lambda ctx: 150_000)
+    rng = random.Random(7)
+    for n in range(60):
+        member = world.guild.add_member(world.env.create_user(f"writer{n}"))
+        text = "".join(chr(rng.randrange(0x4E00, 0x9FFF)) for _ in range(1400))
+        world.env.backend.create_message(world.channel.id, member.id, f"!{ARTICLE} take {text}")
+    await world.env.settle()
+    assert len(await world.bot.store.export_takes(world.guild.id, ARTICLE)) == 60
+
+    result = await world.mod.slash(world.channel, f"{MOD} export")
+
+    with_files = [m for m in [result.response, *result.followups] if m is not None and m.attachments]
+    assert len(with_files) > 1
+    assert all(m.ephemeral for m in with_files)  # type: ignore[attr-defined]
+    names = [a.filename for m in with_files for a in m.attachments]
+    assert all("-part" in n and n.endswith(".zip") for n in names)
+    assert all(sum(a.size for a in m.attachments) <= 150_000 for m in with_files)
+
+
+async def test_export_until_the_end_of_time_is_fine(world: World) -> None:
+    await add(world, world.alice, "Timeless.")
+
+    result = await world.mod.slash(world.channel, f"{MOD} export", since="9999d", until="9999-12-31")
+
+    assert [t["text"] for t in await exported(result)] == ["Timeless."]
