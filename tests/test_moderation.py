@@ -773,3 +773,22 @@ async def test_export_until_the_end_of_time_is_fine(world: World) -> None:
     result = await world.mod.slash(world.channel, f"{MOD} export", since="9999d", until="9999-12-31")
 
     assert [t["text"] for t in await exported(result)] == ["Timeless."]
+
+
+async def test_pin_works_in_a_thread_and_needs_send_in_threads(world: World) -> None:
+    world.env.backend.create_thread(world.channel.id, "week-1", world.mod.id)
+    await world.env.settle()
+    [thread] = world.channel.threads
+
+    await world.mod.send(thread, f"!{ARTICLE} pin")
+
+    assert len(summaries(world, thread)) == 1 and summaries(world, thread)[0].pinned
+    me = world.guild.me
+    assert me is not None
+    locked = world.guild.create_text_channel("locked", overwrites={
+        me: discord.PermissionOverwrite(send_messages_in_threads=False)})
+    world.env.backend.create_thread(locked.id, "week-2", world.mod.id)
+    await world.env.settle()
+    [locked_thread] = locked.threads
+    await world.mod.slash(locked_thread, f"{MOD} pin")
+    assert_error(world.env, BotMissingPermission, contains="Send Messages in Threads")

@@ -25,7 +25,7 @@ from bot.export import (
     takes_to_csv,
 )
 from bot.guild_settings import InvalidSetting
-from bot.pins import needed_for_pin, pin_digest
+from bot.pins import pin_digest
 from bot.settings import DEFAULT_DATA_DIR, Settings
 from bot.storage import GuildSettings, Take
 from bot.views import article_view
@@ -187,14 +187,3 @@ def test_pin_digest_changes_with_what_the_message_shows() -> None:
     changed = article.model_copy(update={"short_summary": article.short_summary + " More."})
     assert pin_digest(rendering.pinned_embed(changed), view) != pin_digest(embed, view)
     assert rendering.within_limits(embed)
-
-
-def test_pinning_in_a_thread_needs_send_in_threads() -> None:
-    import discord
-
-    class FakeThread(discord.Thread):
-        def __init__(self) -> None:  # no state needed for the isinstance check
-            pass
-
-    assert ("send_messages_in_threads", "Send Messages in Threads") in needed_for_pin(FakeThread())
-    assert ("send_messages", "Send Messages") in needed_for_pin(object())
