@@ -792,3 +792,13 @@ async def test_pin_works_in_a_thread_and_needs_send_in_threads(world: World) -> 
     [locked_thread] = locked.threads
     await world.mod.slash(locked_thread, f"{MOD} pin")
     assert_error(world.env, BotMissingPermission, contains="Send Messages in Threads")
+
+
+async def test_the_moderator_group_help_lists_moderator_commands(world: World) -> None:
+    result = await world.mod.slash(world.channel, f"{MOD} help")
+
+    assert result.ephemeral and result.response is not None
+    text = str(result.response.embeds[0].to_dict())
+    for name in ("pin", "unpin", "export", "settings", "audit"):
+        assert f"/{MOD} {name}" in text
+    assert f"/{ARTICLE} take" not in text
