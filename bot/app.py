@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import secrets
 import weakref
 from typing import Any
 
@@ -75,6 +76,8 @@ class CommonFactorsBot(commands.Bot):
         self.guild_prefixes: dict[int, str] = {}
         self._store: Store | None = None
         self.synced_commands = False
+        #: Identifies this process in transient custom ids, so clicks from before a restart are told apart.
+        self.boot_id = secrets.token_hex(4)
         #: Keyed locks (see :meth:`lock`); an entry lives only while someone holds or awaits it.
         self._locks: weakref.WeakValueDictionary[tuple[object, ...], asyncio.Lock] = weakref.WeakValueDictionary()
 

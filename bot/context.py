@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import discord
 from discord.ext import commands
 
 if TYPE_CHECKING:
@@ -23,8 +24,16 @@ class Context(commands.Context[Any]):
         return self.interaction is not None
 
     async def reply_private(self, content: str | None = None, **kwargs: Any) -> Any:
-        """Answer the invoker: ephemeral on slash, a plain reply (that pings no one) on prefix."""
+        """Answer the invoker: ephemeral on slash, a plain reply (that pings no one) on prefix.
+
+        When the bot may not post in the channel, the answer goes by DM instead: a member whose
+        take was saved must hear so, wherever the bot is allowed to say it."""
         if self.interaction is not None:
             return await self.send(content, ephemeral=True, **kwargs)
-        return await self.send(content, reference=self.message.to_reference(fail_if_not_exists=False),
-                               mention_author=False, **kwargs)
+        try:
+            return await self.send(content, reference=self.message.to_reference(fail_if_not_exists=False),
+                                   mention_author=False, **kwargs)
+        except discord.Forbidden:
+            where = getattr(self.channel, "mention", "that channel")
+            note = f"-# I couldn't answer in {where}, so I'm telling you here."
+            return await self.author.send(f"{content}\n{note}" if content else note, **kwargs)

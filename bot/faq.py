@@ -37,6 +37,8 @@ def _is_number(text: str) -> bool:
 def find_faq(article: Article, query: str) -> FaqLookup:
     """``query`` is a number ("3", "#3") or words; an out-of-range number finds nothing."""
     text = query.strip().lstrip("#").strip()
+    if _is_number(text) and len(text) > 6:  # no article has a million FAQs (and int() caps long digit strings)
+        return FaqLookup(None, out_of_range=True)
     if _is_number(text):
         number = int(text)
         if 1 <= number <= len(article.faqs):

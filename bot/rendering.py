@@ -187,6 +187,8 @@ def faq_embeds(article: Article, number: int) -> list[discord.Embed]:
 
 def did_you_mean_text(query: str, suggestions: Sequence[tuple[int, str]]) -> str:
     shown = _cut(query.replace("`", "'"), 80)
+    if not suggestions:
+        return f"No FAQ matches `{shown}`. `faq` on its own lists every question."
     lines = [f"No FAQ matches `{shown}` closely. Did you mean:"]
     lines += [f"`{n}.` {q}" for n, q in suggestions]
     return "\n".join(lines)
@@ -252,7 +254,8 @@ def take_preview(content: str, take_id: int) -> str:
 def take_line(take: Any, *, show_name: bool) -> str:
     who = take.author_name if show_name else ANONYMOUS
     edited = " (edited)" if take.edited_at else ""
-    link = f" · [jump]({take.message_url})" if take.message_url else ""
+    # The link leads to the author's own message, so an anonymous list leaves it out.
+    link = f" · [jump]({take.message_url})" if take.message_url and show_name else ""
     head = f"**#{take.id}** · {discord.utils.escape_markdown(who)} · {relative_time(take.created_at)}{edited}{link}"
     return f"{head}\n{_quote(take_preview(take.content, take.id))}"
 
@@ -272,7 +275,7 @@ def take_embed(take: Any, article: Article, *, show_name: bool) -> discord.Embed
     embed.set_author(name=_cut(take.author_name if show_name else ANONYMOUS, EMBED_AUTHOR))
     if take.edited_at:
         embed.add_field(name="Edited", value=relative_time(take.edited_at))
-    if take.message_url:
+    if take.message_url and show_name:
         embed.add_field(name="Posted in", value=f"[the original message]({take.message_url})")
     embed.set_footer(text=f"Added by {take.source}")
     return embed
@@ -314,8 +317,8 @@ def privacy_embed(article: Article, *, retention_days: int | None, prefix: str) 
         "**Who sees it** Members of this server, in takes lists (without names if its moderators made lists "
         "anonymous); moderators can export this server's takes. Other servers never see them.\n\n"
         f"**How long** {keep}\n\n"
-        f"**Your control** `{c} mytakes` shows yours and downloads them; `{c} delete <id>` deletes one; "
-        f"`{c} forgetme` deletes all of your takes in every server."
+        f"**Your control** `{c} mytakes` shows yours and downloads them (in a DM with me: from every "
+        f"server); `{c} delete <id>` deletes one; `{c} forgetme` deletes all of your takes in every server."
     )
     return discord.Embed(title="Your data and this bot", description=text, colour=COLOUR)
 

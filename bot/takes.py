@@ -8,7 +8,9 @@ store has committed it, and a failed write tells the member it was *not* saved.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,9 +25,9 @@ from bot.errors import (
     NotSaved,
     TakeRejected,
     UserError,
-    handle_interaction_error,
+    report_unexpected,
 )
-from bot.storage import GuildSettings, NewTake, StorageError, Take, TakeSource
+from bot.storage import TAKE_SOURCES, GuildSettings, NewTake, StorageError, Take, TakeSource
 
 if TYPE_CHECKING:
     from bot.app import CommonFactorsBot
@@ -179,13 +181,17 @@ async def delete_take(bot: CommonFactorsBot, *, guild_id: int | None, member: di
         by_moderator = True
     try:
         deleted = await bot.store.delete_take(guild_id, take_id)
-        if by_moderator and deleted:
-            await bot.store.add_audit(guild_id, member.id, "delete_take", f"take #{take_id}", bot.now())
     except StorageError as exc:
         log.error("delete failed (guild=%s take=%s): %s", guild_id, take_id, exc, exc_info=exc)
         raise NotSaved("The take was **not deleted**: the database refused the write. Please try again.") from exc
     if not deleted:
         raise NotFound(f"There is no take #{take_id} in this server.")
+    if by_moderator:
+        # The take is gone either way; a failed audit write is logged with an id, not reported as a failed delete.
+        try:
+            await bot.store.add_audit(guild_id, member.id, "delete_take", f"take #{take_id}", bot.now())
+        except StorageError as exc:
+            report_unexpected(exc, where="audit delete_take", context={"guild": guild_id, "take": take_id})
     return take
 
 
@@ -196,49 +202,90 @@ def saved_message(take: Take, article: Article, prefix: str = "/") -> str:
             f"Change it with `{group} edit {take.id}` or remove it with `{group} delete {take.id}`.")
 
 
-def with_draft(message: str, text: str) -> str:
-    """Hand a member's words back when we could not keep them, so they are not lost."""
+def with_draft(message: str, text: str) -> dict[str, Any]:
+    """Hand a member's words back when we could not keep them, so they are not lost: quoted under
+    the answer when that fits one message, otherwise attached as a text file."""
     quoted = text.replace("```", "'''")
     extra = f"\n\nYour text, to copy:\n```\n{quoted}\n```"
-    return message + extra if len(message) + len(extra) <= 2000 else message
+    if len(message) + len(extra) <= 2000:
+        return {"content": message + extra}
+    draft = discord.File(io.BytesIO(text.encode("utf-8")), filename="your-take.txt")
+    return {"content": message + "\n\nYour text is attached, to copy.", "file": draft}
+
+
+#: A take form's custom id says everything needed to handle its submission: the article, and
+#: either how the take arrived (``form``) or which take is being edited (``edit``).
+FORM_ID = re.compile(r"cf:(?P<article>[a-z0-9_-]{1,28}):(?:form:(?P<source>[a-z]{1,10})|edit:(?P<take_id>[0-9]{1,20}))")
 
 
 class TakeModal(discord.ui.Modal):
-    """A paragraph box for writing a take (or editing one, prefilled)."""
+    """A paragraph box for writing a take (or editing one, prefilled).
+
+    The form is *stateless*: it is never kept in memory waiting for its answer. Its custom id
+    carries the article and the source (or the take being edited), and :func:`handle_take_form`
+    answers the submission from that, so a form a member spends an hour on, or one open across
+    a restart, still saves.
+    """
 
     def __init__(self, article: Article, *, max_length: int, source: TakeSource, editing: Take | None = None) -> None:
         verb = "Edit your take" if editing else "Your take"
         title = f"{verb} on {article.title}"
+        kind = f"edit:{editing.id}" if editing else f"form:{source}"
         super().__init__(title=title if len(title) <= MODAL_TITLE_LIMIT else title[: MODAL_TITLE_LIMIT - 1] + "…",
-                         timeout=900)
-        self.article = article
-        self.source = source
-        self.editing = editing
+                         custom_id=f"cf:{article.command}:{kind}")
         self.text: discord.ui.TextInput[TakeModal] = discord.ui.TextInput(
             label="What do you make of it?", style=discord.TextStyle.paragraph, custom_id="take_text",
             placeholder="Your view, a case (anonymised), a question for the group…",
             max_length=min(max_length, TEXT_INPUT_LIMIT), required=True,
             default=editing.content if editing else None)
         self.add_item(self.text)
+        # Finished before it is sent, so discord.py does not keep it waiting: submissions are
+        # answered by handle_take_form from the custom id alone.
+        self.stop()
 
-    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        bot: CommonFactorsBot = interaction.client
-        text = self.text.value
-        try:
-            if self.editing is not None:
-                take = await edit_take(bot, guild_id=interaction.guild_id, member=interaction.user,
-                                       take_id=self.editing.id, content=text)
-                await interaction.response.send_message(f"Updated take **#{take.id}**.", ephemeral=True)
-                return
-            take = await submit_take(bot, guild_id=interaction.guild_id, channel=interaction.channel,
-                                     article=self.article, author=interaction.user, content=text, source=self.source)
-        except UserError as error:
-            await interaction.response.send_message(with_draft(str(error), text), ephemeral=True)
-            return
-        await interaction.response.send_message(saved_message(take, self.article), ephemeral=True)
 
-    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:  # type: ignore[override]
-        await handle_interaction_error(interaction, error, where="take modal")
+def _submitted_text(components: Any) -> str | None:
+    """The value of the ``take_text`` input, wherever the payload nests it (rows or labels)."""
+    if isinstance(components, list):
+        for item in components:
+            found = _submitted_text(item)
+            if found is not None:
+                return found
+    elif isinstance(components, dict):
+        if components.get("custom_id") == "take_text" and "value" in components:
+            return str(components["value"])
+        for key in ("components", "component"):
+            if key in components:
+                found = _submitted_text(components[key])
+                if found is not None:
+                    return found
+    return None
+
+
+async def handle_take_form(bot: CommonFactorsBot, interaction: discord.Interaction[Any]) -> bool:
+    """Answer a submitted take form; ``False`` if the interaction is not one of ours."""
+    data: Any = interaction.data or {}
+    match = FORM_ID.fullmatch(str(data.get("custom_id", "")))
+    if interaction.type is not discord.InteractionType.modal_submit or match is None:
+        return False
+    text = _submitted_text(data.get("components")) or ""
+    article = bot.articles.get(match["article"])
+    try:
+        if article is None:
+            raise NotFound("This article is no longer available on this bot, so the take could not be saved.")
+        if match["take_id"] is not None:
+            take = await edit_take(bot, guild_id=interaction.guild_id, member=interaction.user,
+                                   take_id=int(match["take_id"]), content=text)
+            await interaction.response.send_message(f"Updated take **#{take.id}**.", ephemeral=True)
+            return True
+        source: TakeSource = match["source"] if match["source"] in TAKE_SOURCES else "modal"
+        take = await submit_take(bot, guild_id=interaction.guild_id, channel=interaction.channel,
+                                 article=article, author=interaction.user, content=text, source=source)
+    except UserError as error:
+        await interaction.response.send_message(**with_draft(str(error), text), ephemeral=True)
+        return True
+    await interaction.response.send_message(saved_message(take, article), ephemeral=True)
+    return True
 
 
 async def open_take_modal(interaction: discord.Interaction[Any], article: Article, *, source: TakeSource) -> None:

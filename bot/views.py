@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import secrets
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,6 +25,33 @@ if TYPE_CHECKING:
 
 FAQ_OPTIONS_PER_SELECT = 25
 PAGER_TIMEOUT = 300.0
+#: Custom ids of transient views start with this, then the bot process's boot id.
+TRANSIENT_PREFIX = "cfx"
+
+
+class TransientView(discord.ui.View):
+    """A view that lives only in this bot process (pagers, confirmations, downloads, settings).
+
+    Its custom ids carry the process's boot id, so a click after a restart is recognised and
+    answered ("run the command again", see ``cogs.events``) instead of failing silently. Errors in
+    its callbacks go through the one interaction error path.
+    """
+
+    def __init__(self, *, boot: str, timeout: float | None) -> None:
+        super().__init__(timeout=timeout)
+        for item in self.children:
+            if isinstance(item, (discord.ui.Button, discord.ui.Select)) and getattr(item, "url", None) is None:
+                item.custom_id = f"{TRANSIENT_PREFIX}:{boot}:{secrets.token_hex(6)}"
+
+    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, item: Any, /) -> None:
+        from bot.errors import handle_interaction_error
+
+        await handle_interaction_error(interaction, error, where=f"{type(self).__name__}")
+
+
+def is_expired_component(custom_id: str, boot: str) -> bool:
+    parts = custom_id.split(":")
+    return len(parts) == 3 and parts[0] == TRANSIENT_PREFIX and parts[1] != boot
 
 
 class PageSource(Protocol):
@@ -51,11 +79,11 @@ class StaticPages:
 JUMP_FROM_PAGES = 3
 
 
-class Paginator(discord.ui.View):
+class Paginator(TransientView):
     """First / previous / next / last, driven only by the member who asked."""
 
-    def __init__(self, source: PageSource, *, owner_id: int, timeout: float = PAGER_TIMEOUT) -> None:
-        super().__init__(timeout=timeout)
+    def __init__(self, source: PageSource, *, owner_id: int, boot: str, timeout: float = PAGER_TIMEOUT) -> None:
+        super().__init__(boot=boot, timeout=timeout)
         self.source = source
         self.owner_id = owner_id
         self.index = 0
@@ -64,14 +92,14 @@ class Paginator(discord.ui.View):
         self._sync_buttons()
 
     @classmethod
-    async def start(cls, source: PageSource, *, owner_id: int) -> tuple[discord.Embed, Paginator | None]:
+    async def start(cls, source: PageSource, *, owner_id: int, boot: str) -> tuple[discord.Embed, Paginator | None]:
         first = await source.page(0)
         if first is None:
             raise ValueError("a page source must have a first page")
         count = source.page_count
         if count == 1 or (count is None and await source.page(1) is None):
             return first, None
-        return first, cls(source, owner_id=owner_id)
+        return first, cls(source, owner_id=owner_id, boot=boot)
 
     def _sync_buttons(self) -> None:
         count = self.source.page_count
@@ -151,12 +179,17 @@ class JumpModal(discord.ui.Modal, title="Go to page"):
             return
         await self.pager._show(interaction, int(text) - 1)
 
+    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:  # type: ignore[override]
+        from bot.errors import handle_interaction_error
+
+        await handle_interaction_error(interaction, error, where="go to page")
+
 
 async def send_pages(ctx: Context, source: PageSource | Sequence[discord.Embed], *, ephemeral: bool = False,
                      content: str | None = None) -> discord.Message:
     """Send the first page with a pager if there are more; ephemeral applies to slash only."""
     pages = StaticPages(source) if isinstance(source, Sequence) else source
-    first, pager = await Paginator.start(pages, owner_id=ctx.author.id)
+    first, pager = await Paginator.start(pages, owner_id=ctx.author.id, boot=ctx.bot.boot_id)
     kwargs: dict[str, Any] = {"embed": first}
     if pager is not None:
         kwargs["view"] = pager
@@ -168,7 +201,8 @@ async def send_pages(ctx: Context, source: PageSource | Sequence[discord.Embed],
 
 async def respond_pages(interaction: discord.Interaction[Any], embeds: Sequence[discord.Embed]) -> None:
     """Answer a button or select privately with the pages."""
-    first, pager = await Paginator.start(StaticPages(embeds), owner_id=interaction.user.id)
+    first, pager = await Paginator.start(StaticPages(embeds), owner_id=interaction.user.id,
+                                         boot=interaction.client.boot_id)
     if pager is None:
         await interaction.response.send_message(embed=first, ephemeral=True)
         return
@@ -212,6 +246,14 @@ class ArticleButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
         return cls(match["article"], match["action"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        from bot.errors import handle_interaction_error
+
+        try:
+            await self._act(interaction)
+        except Exception as error:  # a dynamic item has no view of ours to route errors through
+            await handle_interaction_error(interaction, error, where=f"button {self.action}")
+
+    async def _act(self, interaction: discord.Interaction[Any]) -> None:
         article = _article_of(interaction, self.article)
         if article is None:
             await _article_gone(interaction)
@@ -268,6 +310,14 @@ class FaqSelect(discord.ui.DynamicItem[discord.ui.Select[Any]],
         return cls(_article_of(interaction, match["article"]), int(match["page"]), command=match["article"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        from bot.errors import handle_interaction_error
+
+        try:
+            await self._act(interaction)
+        except Exception as error:
+            await handle_interaction_error(interaction, error, where="faq picker")
+
+    async def _act(self, interaction: discord.Interaction[Any]) -> None:
         article = _article_of(interaction, self.article_command)
         number = int(self.item.values[0])
         if article is None or not 1 <= number <= len(article.faqs):

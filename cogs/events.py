@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
 from rapidfuzz import process
 
-from bot.errors import log, report_unexpected, unexpected_message, user_message
+from bot.errors import answer_interaction, log, report_unexpected, unexpected_message, user_message
+from bot.views import is_expired_component
 
 if TYPE_CHECKING:
     from bot.app import CommonFactorsBot
@@ -47,6 +48,17 @@ class Events(commands.Cog):
                 await ctx.author.send(f"{message}\n-# I couldn't answer in {where}, so I'm telling you here.")
             except discord.HTTPException:
                 log.warning("could not DM user %s either", ctx.author.id)
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """Buttons and menus from before a restart: say so, instead of Discord's "interaction failed"."""
+        if interaction.type is not discord.InteractionType.component:
+            return
+        data: Any = interaction.data or {}
+        custom_id = str(data.get("custom_id", ""))
+        if is_expired_component(custom_id, self.bot.boot_id):
+            await answer_interaction(interaction, "These buttons stopped working when the bot restarted. "
+                                                  "Run the command again for fresh ones.")
 
     async def _suggest_article(self, ctx: Context) -> None:
         """``!commonfactor`` is almost certainly meant for us; ``!play`` is another bot's."""

@@ -25,7 +25,7 @@ from bot.errors import NotAllowed, NotSaved, UserError, handle_interaction_error
 from bot.export import pack_export, parse_range
 from bot.pins import PinResult, pin_summary, unpin_summary
 from bot.storage import GuildSettings, StorageError
-from bot.views import Paginator, StaticPages, send_pages
+from bot.views import Paginator, StaticPages, TransientView, send_pages
 
 if TYPE_CHECKING:
     from bot.app import CommonFactorsBot
@@ -90,13 +90,13 @@ async def apply_setting(bot: CommonFactorsBot, guild: discord.Guild, actor: disc
     return change, True
 
 
-class SettingsView(discord.ui.View):
+class SettingsView(TransientView):
     """The settings card's controls: pick the moderator role and the take channels from Discord's
     own menus, and flip anonymous lists, without typing ids. Only the moderator who opened it,
     while still a moderator, can use it."""
 
-    def __init__(self, owner_id: int, guild: discord.Guild, current: GuildSettings) -> None:
-        super().__init__(timeout=SETTINGS_TIMEOUT)
+    def __init__(self, owner_id: int, guild: discord.Guild, current: GuildSettings, *, boot: str) -> None:
+        super().__init__(boot=boot, timeout=SETTINGS_TIMEOUT)
         self.owner_id = owner_id
         self.message: discord.Message | discord.InteractionMessage | None = None
         role = guild.get_role(current.moderator_role_id) if current.moderator_role_id else None
@@ -125,7 +125,7 @@ class SettingsView(discord.ui.View):
         assert interaction.guild is not None
         await apply_setting(bot, interaction.guild, interaction.user, name, value)
         current = await bot.store.get_guild_settings(interaction.guild.id)
-        view = SettingsView(self.owner_id, interaction.guild, current)
+        view = SettingsView(self.owner_id, interaction.guild, current, boot=bot.boot_id)
         self.stop()
         embed = rendering.settings_embed(interaction.guild.name, guild_settings.rows(current, bot.settings),
                                          bot.prefix_for(interaction.guild))
@@ -239,7 +239,7 @@ class Moderation(SubcommandCog):
             current = await ctx.store.get_guild_settings(ctx.guild.id)
             prefix = ctx.bot.prefix_for(ctx.guild)
             if name is None:
-                view = SettingsView(ctx.author.id, ctx.guild, current)
+                view = SettingsView(ctx.author.id, ctx.guild, current, boot=ctx.bot.boot_id)
                 view.message = await ctx.reply_private(embed=rendering.settings_embed(
                     ctx.guild.name, guild_settings.rows(current, ctx.bot.settings), prefix), view=view)
                 return
@@ -360,7 +360,7 @@ async def deliver(ctx: Context, intro: str, messages: list[list[tuple[str, bytes
 async def send_to_dm(ctx: Context, pages: StaticPages, *, slash_form: str, what: str) -> None:
     first = await pages.page(0)
     assert first is not None
-    view = Paginator(pages, owner_id=ctx.author.id) if (pages.page_count or 1) > 1 else None
+    view = Paginator(pages, owner_id=ctx.author.id, boot=ctx.bot.boot_id) if (pages.page_count or 1) > 1 else None
     try:
         message = await ctx.author.send(embed=first, view=view) if view else await ctx.author.send(embed=first)
     except discord.Forbidden:

@@ -15,7 +15,14 @@ from discord.ext import commands, tasks
 from bot import rendering
 from bot.article import Article
 from bot.commands import ArticleGroup, SubcommandCog, in_guild
-from bot.errors import NotAllowed, NotSaved, UserError, handle_interaction_error
+from bot.errors import (
+    NotAllowed,
+    NotSaved,
+    UserError,
+    handle_interaction_error,
+    report_unexpected,
+    unexpected_message,
+)
 from bot.export import pack_export
 from bot.storage import StorageError, Take
 from bot.takes import (
@@ -25,12 +32,13 @@ from bot.takes import (
     delete_take,
     edit_take,
     find_take,
+    handle_take_form,
     name_visibility,
     rules_for,
     saved_message,
     submit_take,
 )
-from bot.views import send_pages
+from bot.views import TransientView, send_pages
 
 if TYPE_CHECKING:
     from bot.app import CommonFactorsBot
@@ -86,11 +94,12 @@ class TakePages:
         return rendering.takes_page(self.title, takes or [], page=index, total=self.total, show_names=self.show_names)
 
 
-class DownloadView(discord.ui.View):
-    """The member's own takes in this server, as CSV and JSON, sent only to them."""
+class DownloadView(TransientView):
+    """The member's own takes in this server (or, from a DM, everywhere), as CSV and JSON, sent
+    only to them."""
 
-    def __init__(self, owner_id: int, guild_id: int) -> None:
-        super().__init__(timeout=DOWNLOAD_TIMEOUT)
+    def __init__(self, owner_id: int, guild_id: int | None, *, boot: str) -> None:
+        super().__init__(boot=boot, timeout=DOWNLOAD_TIMEOUT)
         self.owner_id = owner_id
         self.guild_id = guild_id
         self.message: discord.Message | None = None
@@ -106,16 +115,17 @@ class DownloadView(discord.ui.View):
     async def download(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
         bot: CommonFactorsBot = interaction.client
         takes = await bot.store.member_takes(self.owner_id, guild_id=self.guild_id)
+        where = "in this server" if self.guild_id is not None else "anywhere"
         if not takes:
-            await interaction.response.send_message("You have no takes in this server.", ephemeral=True)
+            await interaction.response.send_message(f"You have no takes {where}.", ephemeral=True)
             return
         limit = interaction.guild.filesize_limit if interaction.guild else discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
-        messages = pack_export(takes, f"my-takes-{self.guild_id}", limit=limit)
+        messages = pack_export(takes, f"my-takes-{self.guild_id or 'everywhere'}", limit=limit)
         for number, batch in enumerate(messages):
             files = [discord.File(io.BytesIO(data), filename=name) for name, data in batch]
             if number == 0:
                 await interaction.response.send_message(
-                    f"Your {len(takes)} take(s) in this server, as CSV and JSON.", files=files, ephemeral=True)
+                    f"Your {len(takes)} take(s) {where}, as CSV and JSON.", files=files, ephemeral=True)
             else:
                 await interaction.followup.send(files=files, ephemeral=True)
 
@@ -126,10 +136,11 @@ class DownloadView(discord.ui.View):
         await disable(self)
 
 
-class ForgetMeView(discord.ui.View):
-    def __init__(self, owner_id: int) -> None:
-        super().__init__(timeout=CONFIRM_TIMEOUT)
+class ForgetMeView(TransientView):
+    def __init__(self, owner_id: int, *, show_count: bool, boot: str) -> None:
+        super().__init__(boot=boot, timeout=CONFIRM_TIMEOUT)
         self.owner_id = owner_id
+        self.show_count = show_count
         self.message: discord.Message | None = None
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
@@ -147,8 +158,8 @@ class ForgetMeView(discord.ui.View):
         except StorageError as exc:
             log.error("forgetme failed for %s: %s", self.owner_id, exc, exc_info=exc)
             raise NotSaved("Nothing was deleted: the database refused the write. Please try again.") from exc
-        await interaction.response.edit_message(
-            content=f"Done: deleted {count} take(s) of yours from every server.", view=None)
+        what = f"{count} take(s) of yours" if self.show_count else "all of your takes"
+        await interaction.response.edit_message(content=f"Done: deleted {what} from every server.", view=None)
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
     async def cancel(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
@@ -162,6 +173,28 @@ class ForgetMeView(discord.ui.View):
         if self.message is not None:
             with contextlib.suppress(discord.HTTPException):
                 await self.message.edit(content="No answer, so nothing was deleted.", view=None)
+
+
+async def my_takes_everywhere(ctx: Context) -> None:
+    """In a DM, ``mytakes`` covers every server, including ones the member (or the bot) has left."""
+    takes = await ctx.store.member_takes(ctx.author.id)
+    if not takes:
+        await ctx.send("You have no takes in any server.")
+        return
+    counts: dict[int, int] = {}
+    for take in takes:
+        counts[take.guild_id] = counts.get(take.guild_id, 0) + 1
+    lines = []
+    for guild_id, count in sorted(counts.items(), key=lambda item: -item[1])[:20]:
+        guild = ctx.bot.get_guild(guild_id)
+        name = discord.utils.escape_markdown(guild.name) if guild else f"a server I am no longer in (id {guild_id})"
+        lines.append(f"• {name}: {rendering.plural(count, 'take')}")
+    if len(counts) > 20:
+        lines.append(f"• and {len(counts) - 20} more servers")
+    view = DownloadView(ctx.author.id, None, boot=ctx.bot.boot_id)
+    view.message = await ctx.send(
+        f"Your {rendering.plural(len(takes), 'take')}, everywhere:\n" + "\n".join(lines)
+        + "\n\nDownload them all below; `forgetme` deletes them all.", view=view)
 
 
 async def disable(view: Any) -> None:
@@ -197,7 +230,7 @@ class Takes(SubcommandCog):
                 return
             saved = await submit_take(ctx.bot, guild_id=ctx.guild.id, channel=ctx.channel, article=article,
                                       author=ctx.author, content=text,
-                                      source="modal" if ctx.interaction else "command",
+                                      source="command",
                                       message_url=None if ctx.interaction else ctx.message.jump_url)
             await ctx.reply_private(saved_message(saved, article, "/" if ctx.interaction else ctx.clean_prefix))
 
@@ -205,6 +238,11 @@ class Takes(SubcommandCog):
         @in_guild()
         async def takes(ctx: Context, member: discord.User | None = None) -> None:
             assert ctx.guild is not None
+            leftover = ctx.view.buffer[ctx.view.index:].strip() if ctx.interaction is None else ""
+            if member is None and leftover:
+                # discord.py skips an optional member it cannot resolve; listing everyone instead would mislead.
+                shown = leftover[:40].replace("`", "'")
+                raise UserError(f"I could not find a member `{shown}` here. Mention them or use their id.")
             seen = await visibility(ctx)
             if member is not None and member.id != ctx.author.id and not seen.show_names:
                 raise NotAllowed("Takes are anonymous in this server, so lists here never name anyone; `mytakes` "
@@ -239,9 +277,10 @@ class Takes(SubcommandCog):
                 if current.author_id != ctx.author.id:
                     raise NotAllowed("You can only edit your own takes.")
                 rules = await rules_for(ctx.bot, ctx.guild.id)
+                # If moderators lowered the limit since, the form still holds the text; saving says how much to cut.
                 await ctx.interaction.response.send_modal(TakeModal(
-                    ctx.bot.articles.get(current.article, article), max_length=rules.max_length,
-                    source=current.source, editing=current))
+                    ctx.bot.articles.get(current.article, article),
+                    max_length=max(rules.max_length, len(current.content)), source=current.source, editing=current))
                 return
             edited = await edit_take(ctx.bot, guild_id=ctx.guild.id, member=ctx.author, take_id=take_id, content=text)
             await ctx.reply_private(f"Updated take **#{edited.id}**.")
@@ -260,9 +299,10 @@ class Takes(SubcommandCog):
             result = await ctx.store.take_stats(ctx.guild.id, article.command, days=30, today=ctx.bot.now().date())
             await ctx.send(embed=rendering.stats_embed(article, result))
 
-        @in_guild()
         async def mytakes(ctx: Context) -> None:
-            assert ctx.guild is not None
+            if ctx.guild is None:
+                await my_takes_everywhere(ctx)
+                return
             total = await ctx.store.count_takes(ctx.guild.id, article.command, author_id=ctx.author.id)
             if total == 0:
                 await ctx.reply_private(f"You have no takes on *{article.title}* in this server yet. "
@@ -271,7 +311,7 @@ class Takes(SubcommandCog):
             source = TakePages(ctx.bot, guild_id=ctx.guild.id, article=article, author_id=ctx.author.id,
                                title=f"Your takes on {article.title}", total=total, show_names=True)
             await send_pages(ctx, source, ephemeral=True)
-            view = DownloadView(ctx.author.id, ctx.guild.id)
+            view = DownloadView(ctx.author.id, ctx.guild.id, boot=ctx.bot.boot_id)
             view.message = await ctx.send("Download every take of yours in this server:", view=view, ephemeral=True)
 
         async def privacy(ctx: Context) -> None:
@@ -283,9 +323,12 @@ class Takes(SubcommandCog):
             if count == 0:
                 await ctx.reply_private("There is nothing to delete: you have no takes in any server.")
                 return
-            view = ForgetMeView(ctx.author.id)
+            # How many takes a member has elsewhere is theirs to know, not this channel's.
+            private = ctx.interaction is not None or ctx.guild is None
+            view = ForgetMeView(ctx.author.id, show_count=private, boot=ctx.bot.boot_id)
+            how_many = f"all {count} of your takes" if private else "all of your takes"
             view.message = await ctx.reply_private(
-                f"This deletes all {count} of your takes, in every server, for every article. "
+                f"This deletes {how_many}, in every server, for every article. "
                 "It cannot be undone. Go ahead?", view=view)
 
         self.add(group, take, name="take", usage="<text>", description="Add your take on the article")
@@ -298,6 +341,16 @@ class Takes(SubcommandCog):
         self.add(group, mytakes, name="mytakes", description="Your own takes here, with a download")
         self.add(group, privacy, name="privacy", description="What is stored about you, why, and how to delete it")
         self.add(group, forgetme, name="forgetme", description="Delete all of your takes in every server")
+
+    # -- take forms: answered from their custom id, whenever they were opened ----------------
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        try:
+            await handle_take_form(self.bot, interaction)
+        except Exception as error:
+            await handle_interaction_error(interaction, error, where="take form")
 
     # -- replies to the bot's summary are takes ---------------------------------------------
     @commands.Cog.listener()
@@ -325,6 +378,11 @@ class Takes(SubcommandCog):
                               message_url=message.jump_url)
         except UserError as error:
             await message.reply(str(error), mention_author=False)
+            return
+        except Exception as error:  # a reply is a take: its author hears what happened, with an id
+            error_id = report_unexpected(error, where="reply take", context={
+                "guild": message.guild.id, "channel": message.channel.id, "user": message.author.id})
+            await message.reply(unexpected_message(error_id), mention_author=False)
             return
         try:
             await message.add_reaction(CONFIRM_REACTION)
