@@ -64,6 +64,9 @@ class ModeratorGroup(commands.HybridGroup[Any, ..., Any]):
         async def moderator_help(ctx: Context) -> None:
             from cogs.reading import help_for
 
+            extra = ctx.view.buffer[ctx.view.index:].split() if ctx.interaction is None else []
+            if extra:
+                raise UnknownSubcommand(extra[0], article, self)
             group = ctx.bot.article_groups[article.command]
             await ctx.reply_private(embed=help_for(group, ctx.bot.prefix_for(ctx.guild),
                                                    slash=ctx.interaction is not None, moderators=True))
@@ -77,15 +80,15 @@ class ModeratorGroup(commands.HybridGroup[Any, ..., Any]):
 
 
 class UnknownSubcommand(UserError):
-    def __init__(self, passed: str, article: Article, group: ArticleGroup) -> None:
+    def __init__(self, passed: str, article: Article, group: commands.HybridGroup[Any, ..., Any]) -> None:
         from rapidfuzz import process
 
         names = sorted(c.name for c in group.commands)
         close = [name for name, score, _ in process.extract(passed, names, limit=3) if score >= 50]
         hint = f" Did you mean {', '.join(f'`{n}`' for n in close)}?" if close else ""
         shown = passed[:40].replace("`", "'")
-        super().__init__(f"`{article.command}` has no command `{shown}`.{hint} "
-                         f"Try `{article.command} help`.")
+        super().__init__(f"`{group.name}` has no command `{shown}`.{hint} "
+                         f"Try `{group.name} help`.")
 
 
 #: Discord allows 25 subcommands in a group; the fallback ``overview`` is one of them.

@@ -802,3 +802,8 @@ async def test_the_moderator_group_help_lists_moderator_commands(world: World) -
     for name in ("pin", "unpin", "export", "settings", "audit"):
         assert f"/{MOD} {name}" in text
     assert f"/{ARTICLE} take" not in text
+
+
+async def test_an_unknown_moderator_command_gets_a_suggestion(world: World) -> None:
+    await world.mod.send(world.channel, f"!{MOD} expotr")
+    assert_error(world.env, UserError, contains="Did you mean `export`")
