@@ -27,6 +27,8 @@ from pydantic import (
 #: Subcommand names the bot uses under every article group; an article command may not shadow
 #: a top-level command either.
 RESERVED_COMMANDS = frozenset({"help", "sync", "articles"})
+#: An article's moderator commands live in ``/<command>-mod`` (see :attr:`Article.moderator_command`).
+MODERATOR_SUFFIX = "-mod"
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
@@ -160,10 +162,15 @@ class Article(Strict):
     def _not_reserved(cls, value: str) -> str:
         if value in RESERVED_COMMANDS:
             raise ValueError(f"'{value}' is reserved by the bot; choose another command name")
-        if value.endswith("-mod"):
-            raise ValueError(f"'{value}' ends in '-mod', which names an article's moderator commands; "
-                             "choose another command name")
+        if value.endswith(MODERATOR_SUFFIX):
+            raise ValueError(f"'{value}' ends in '{MODERATOR_SUFFIX}', which names an article's moderator "
+                             "commands; choose another command name")
         return value
+
+    @property
+    def moderator_command(self) -> str:
+        """The top-level group of this article's moderator commands (Discord hides only top-level ones)."""
+        return self.command + MODERATOR_SUFFIX
 
     @model_validator(mode="after")
     def _references(self) -> Article:

@@ -25,6 +25,13 @@ def _description(text: str) -> str:
     return text if len(text) <= 100 else text[:99] + "…"
 
 
+def unread_words(ctx: Context) -> list[str]:
+    """What a prefix invocation typed that no parameter took. discord.py clears
+    ``subcommand_passed`` before a group's callback and skips an optional argument it cannot
+    convert, so the text left in the view is the only clue to a typo."""
+    return ctx.view.buffer[ctx.view.index:].split() if ctx.interaction is None else []
+
+
 class ArticleGroup(commands.HybridGroup[Any, ..., Any]):
     """``!commonfactors`` alone (``/commonfactors overview``) shows the overview card."""
 
@@ -34,8 +41,7 @@ class ArticleGroup(commands.HybridGroup[Any, ..., Any]):
         async def overview(ctx: Context) -> None:
             from bot.views import send_overview
 
-            # discord.py clears ``subcommand_passed`` before the callback; the unread text is the clue.
-            extra = ctx.view.buffer[ctx.view.index:].split() if ctx.interaction is None else []
+            extra = unread_words(ctx)
             if extra:
                 raise UnknownSubcommand(extra[0], article, self)
             await send_overview(ctx, article)
@@ -44,10 +50,6 @@ class ArticleGroup(commands.HybridGroup[Any, ..., Any]):
         super().__init__(overview, name=article.command, description=_description(f"Discuss: {article.title}"),
                          fallback="overview", invoke_without_command=True, case_insensitive=True)
         self.moderation = ModeratorGroup(article)
-
-
-#: The moderator group of an article is its command plus this suffix: ``/commonfactors-mod``.
-MODERATOR_SUFFIX = "-mod"
 
 
 class ModeratorGroup(commands.HybridGroup[Any, ..., Any]):
@@ -64,7 +66,7 @@ class ModeratorGroup(commands.HybridGroup[Any, ..., Any]):
         async def moderator_help(ctx: Context) -> None:
             from cogs.reading import help_for
 
-            extra = ctx.view.buffer[ctx.view.index:].split() if ctx.interaction is None else []
+            extra = unread_words(ctx)
             if extra:
                 raise UnknownSubcommand(extra[0], article, self)
             group = ctx.bot.article_groups[article.command]
@@ -72,7 +74,7 @@ class ModeratorGroup(commands.HybridGroup[Any, ..., Any]):
                                                    slash=ctx.interaction is not None, moderators=True))
 
         moderator_help.__doc__ = "Moderator commands for this article"
-        super().__init__(moderator_help, name=article.command + MODERATOR_SUFFIX,
+        super().__init__(moderator_help, name=article.moderator_command,
                          description=_description(f"Moderate: {article.title}"), fallback="help",
                          invoke_without_command=True, case_insensitive=True)
         self.app_command.default_permissions = discord.Permissions(manage_messages=True)

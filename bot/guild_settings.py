@@ -9,16 +9,23 @@ puts any setting back to the bot-wide default.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.errors import UserError
+from bot.audit import record_action, record_automatic
+from bot.errors import NotAllowed, NotSaved, UserError
 from bot.settings import Settings
-from bot.storage import GuildSettings
+from bot.storage import GuildSettings, StorageError
+
+if TYPE_CHECKING:
+    from bot.app import CommonFactorsBot
+
+log = logging.getLogger("bot.settings")
 
 RESET_WORDS = frozenset({"default", "reset"})
 MIN_TAKE_LENGTH = 20
@@ -222,3 +229,67 @@ def change(current: GuildSettings, name: str, value: str, guild: Any, bot_settin
 def rows(current: GuildSettings, bot_settings: Settings) -> list[tuple[str, str, str]]:
     return [(f"{s.label} · `{s.name}`", s.show(getattr(current, s.field), bot_settings),
              f"{s.about} Example: `{s.name} {s.example}`") for s in SETTINGS.values()]
+
+
+# -- applying changes ---------------------------------------------------------------------------
+
+#: Settings that decide who moderates, or how every member talks to the bot: Manage Server only.
+SERVER_MANAGER_SETTINGS = frozenset({"moderator_role", "prefix"})
+
+
+async def apply_setting(bot: CommonFactorsBot, guild: discord.Guild, actor: discord.abc.User, name: str,
+                        value: str | Callable[[GuildSettings], str]) -> tuple[Change, bool]:
+    """Validate, save, apply and audit one change, from the command or the settings card alike.
+    ``value`` may be computed from the stored settings (a toggle). Returns the change and whether
+    anything changed."""
+    setting = find_setting(name)
+    if setting.name in SERVER_MANAGER_SETTINGS and not (
+            isinstance(actor, discord.Member) and actor.guild_permissions.manage_guild):
+        raise NotAllowed(f"Changing the {setting.label.lower()} takes **Manage Server**: it decides who "
+                         "moderates, or how everyone here talks to the bot.")
+    async with bot.lock("settings", guild.id):  # two moderators at once: neither change is lost
+        current = await bot.store.get_guild_settings(guild.id)
+        text = value(current) if callable(value) else value
+        result = change(current, setting.name, text, guild, bot.settings)
+        if result.after == current:
+            return result, False
+        try:
+            await bot.store.save_guild_settings(result.after)
+        except StorageError as exc:
+            log.error("settings not saved for guild %s: %s", guild.id, exc, exc_info=exc)
+            raise NotSaved("Nothing changed: the database could not be written. Please try again.") from exc
+        apply_prefix(bot, guild.id, result.after.prefix)
+    await record_action(bot, guild.id, actor.id, "settings", result.describe(bot.settings))
+    return result, True
+
+
+def apply_prefix(bot: CommonFactorsBot, guild_id: int, prefix: str | None) -> None:
+    """The prefix resolver reads ``bot.guild_prefixes``; a change applies to the next message."""
+    if prefix is None:
+        bot.guild_prefixes.pop(guild_id, None)
+    else:
+        bot.guild_prefixes[guild_id] = prefix
+
+
+async def forget_channel(bot: CommonFactorsBot, guild_id: int, channel_id: int, name: str | None) -> None:
+    """A deleted channel leaves the take channels (an empty list means every channel again) and
+    its pinned-summary records go; a settings change is audited so moderators see it."""
+    label = f"#{name}" if name else f"channel {channel_id}"
+    async with bot.lock("settings", guild_id):
+        current = await bot.store.get_guild_settings(guild_id)
+        if channel_id in current.take_channel_ids:
+            remaining = current.take_channel_ids - {channel_id}
+            await bot.store.save_guild_settings(dataclasses.replace(current, take_channel_ids=remaining))
+            after = "the others remain" if remaining else "takes are accepted in every channel again"
+            await record_automatic(bot, guild_id, f"Take channels: {label} was deleted; {after}")
+    for article in bot.articles:
+        await bot.store.delete_pin(guild_id, channel_id, article)
+
+
+async def forget_role(bot: CommonFactorsBot, guild_id: int, role_id: int, name: str) -> None:
+    async with bot.lock("settings", guild_id):
+        current = await bot.store.get_guild_settings(guild_id)
+        if current.moderator_role_id != role_id:
+            return
+        await bot.store.save_guild_settings(dataclasses.replace(current, moderator_role_id=None))
+    await record_automatic(bot, guild_id, f"Moderator role: @{name} was deleted, so none is set")

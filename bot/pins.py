@@ -35,7 +35,6 @@ T = TypeVar("T")
 MAX_PINS = 250
 #: Discord's JSON error codes the pin flow answers specifically.
 MAX_PINS_REACHED = 30003
-UNKNOWN_MESSAGE = 10008
 MISSING_ACCESS = 50001
 
 #: (permission attribute, the name Discord's settings show) in the order a moderator fixes them.

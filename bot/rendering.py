@@ -198,7 +198,7 @@ def help_embed(article: Article, entries: Sequence[tuple[str, str, bool]], prefi
                slash: bool = False, moderators_only: bool = False) -> discord.Embed:
     """``entries`` are (usage, description, moderators_only). Commands are shown in the form the
     reader used: ``/<article> …`` and ``/<article>-mod …`` on slash, ``<prefix><article> …`` otherwise."""
-    mod_command = f"{article.command}-mod"
+    mod_command = article.moderator_command
 
     def line(usage: str, description: str, mod: bool) -> str:
         command = (mod_command if mod else article.command) if slash else article.command
@@ -355,6 +355,37 @@ def settings_embed(guild_name: str, rows: Sequence[tuple[str, str, str]], prefix
     return embed
 
 
-def audit_embeds(lines: Sequence[str], guild_name: str) -> list[discord.Embed]:
+def audit_embeds(entries: Sequence[Any], guild_name: str) -> list[discord.Embed]:
+    """Audit entries, newest first; the actor is a mention (embeds never ping)."""
+    lines = [f"{discord.utils.format_dt(e.created_at, 'f')} · <@{e.actor_id}> · **{e.action}** — "
+             f"{discord.utils.escape_markdown(e.detail)}" for e in entries]
     return paged_embeds(f"Moderator actions in {guild_name}", lines or ["Nothing recorded yet."],
                         footer="Newest first. Times are shown in your time zone.")
+
+
+def export_intro(article: Article, takes: Sequence[Any], span: str, messages: Sequence[Sequence[Any]]) -> str:
+    """What an export holds and how it was packed (``messages`` as :func:`bot.export.pack_export` made them)."""
+    files = [name for batch in messages for name, _ in batch]
+    if any(name.endswith(".csv") for name in files):
+        shape = "as CSV and JSON"
+    elif len(files) == 1:
+        shape = "as CSV and JSON, zipped to fit Discord's upload limit"
+    else:
+        shape = f"as CSV and JSON in {len(files)} zip parts, to fit the upload limit"
+    members = len({t.author_id for t in takes})
+    return (f"{plural(len(takes), 'take')} by {plural(members, 'member')} on *{article.title}* {span}, {shape}. "
+            "The CSV opens safely in Excel or Sheets.")
+
+
+#: A member's takes everywhere list this many servers by name, then a count of the rest.
+EVERYWHERE_SERVERS = 20
+
+
+def takes_everywhere(total: int, servers: Sequence[tuple[str | None, int, int]]) -> str:
+    """``servers`` are (name, or ``None`` for a server the bot is no longer in; guild id; takes), most first."""
+    lines = [f"• {discord.utils.escape_markdown(name) if name else f'a server I am no longer in (id {gid})'}: "
+             f"{plural(count, 'take')}" for name, gid, count in servers[:EVERYWHERE_SERVERS]]
+    if len(servers) > EVERYWHERE_SERVERS:
+        lines.append(f"• and {len(servers) - EVERYWHERE_SERVERS} more servers")
+    return (f"Your {plural(total, 'take')}, everywhere:\n" + "\n".join(lines)
+            + "\n\nDownload them all below; `forgetme` deletes them all.")

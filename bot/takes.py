@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.article import Article
+from bot.audit import record_action
 from bot.commands import is_moderator
 from bot.errors import (
     GuildOnly,
@@ -25,7 +26,6 @@ from bot.errors import (
     NotSaved,
     TakeRejected,
     UserError,
-    report_unexpected,
 )
 from bot.storage import TAKE_SOURCES, GuildSettings, NewTake, StorageError, Take, TakeSource
 
@@ -187,11 +187,7 @@ async def delete_take(bot: CommonFactorsBot, *, guild_id: int | None, member: di
     if not deleted:
         raise NotFound(f"There is no take #{take_id} in this server.")
     if by_moderator:
-        # The take is gone either way; a failed audit write is logged with an id, not reported as a failed delete.
-        try:
-            await bot.store.add_audit(guild_id, member.id, "delete_take", f"take #{take_id}", bot.now())
-        except StorageError as exc:
-            report_unexpected(exc, where="audit delete_take", context={"guild": guild_id, "take": take_id})
+        await record_action(bot, guild_id, member.id, "delete_take", f"take #{take_id}")
     return take
 
 

@@ -39,9 +39,20 @@ class TransientView(discord.ui.View):
 
     def __init__(self, *, boot: str, timeout: float | None) -> None:
         super().__init__(timeout=timeout)
+        #: The message showing this view, set by whoever sends it, so a timeout can disable it.
+        self.message: discord.Message | discord.InteractionMessage | None = None
         for item in self.children:
             if isinstance(item, (discord.ui.Button, discord.ui.Select)) and getattr(item, "url", None) is None:
                 item.custom_id = f"{TRANSIENT_PREFIX}:{boot}:{secrets.token_hex(6)}"
+
+    async def on_timeout(self) -> None:
+        """Grey the controls out. The message may be gone or its token expired: then nothing is left to do."""
+        for item in self.children:
+            if isinstance(item, (discord.ui.Button, discord.ui.Select)):
+                item.disabled = True
+        if self.message is not None:
+            with contextlib.suppress(discord.HTTPException):
+                await self.message.edit(view=self)
 
     async def on_error(self, interaction: discord.Interaction[Any], error: Exception, item: Any, /) -> None:
         from bot.errors import handle_interaction_error
@@ -87,7 +98,6 @@ class Paginator(TransientView):
         self.source = source
         self.owner_id = owner_id
         self.index = 0
-        self.message: discord.Message | discord.InteractionMessage | None = None
         self._has_next = True
         self._sync_buttons()
 
@@ -151,15 +161,6 @@ class Paginator(TransientView):
     async def last(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
         count = self.source.page_count
         await self._show(interaction, (count or 1) - 1)
-
-    async def on_timeout(self) -> None:
-        for item in self.children:
-            if isinstance(item, discord.ui.Button):
-                item.disabled = True
-        if self.message is not None:
-            # The message may be gone or the interaction token expired: nothing left to disable.
-            with contextlib.suppress(discord.HTTPException):
-                await self.message.edit(view=self)
 
 
 class JumpModal(discord.ui.Modal, title="Go to page"):

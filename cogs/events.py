@@ -39,15 +39,9 @@ class Events(commands.Cog):
                                                   "path": "slash" if ctx.interaction else "prefix"})
             message = unexpected_message(error_id)
         try:
-            await ctx.reply_private(message)
+            await ctx.reply_private(message)  # falls back to a DM where the bot may not post
         except discord.HTTPException:
-            # Typically: the bot may not send in this channel. Say it privately rather than nothing.
-            log.warning("could not answer an error in channel %s; trying a DM", ctx.channel.id)
-            where = getattr(ctx.channel, "mention", "that channel")
-            try:
-                await ctx.author.send(f"{message}\n-# I couldn't answer in {where}, so I'm telling you here.")
-            except discord.HTTPException:
-                log.warning("could not DM user %s either", ctx.author.id)
+            log.warning("could not answer an error in channel %s, nor by DM", ctx.channel.id)
 
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:

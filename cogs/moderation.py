@@ -8,9 +8,6 @@ Every command here is marked :func:`~bot.commands.moderator_only`, so it is regi
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import dataclasses
-import io
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -20,11 +17,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import guild_settings, rendering
+from bot.audit import record_action
 from bot.commands import ArticleGroup, SubcommandCog, is_moderator, moderator_only
-from bot.errors import NotAllowed, NotSaved, UserError, handle_interaction_error, report_unexpected
-from bot.export import pack_export, parse_range
+from bot.errors import NotAllowed, UserError
+from bot.export import discord_files, pack_export, parse_range
 from bot.pins import PinResult, pin_summary, unpin_summary
-from bot.storage import GuildSettings, StorageError
+from bot.storage import GuildSettings
 from bot.views import Paginator, StaticPages, TransientView, send_pages
 
 if TYPE_CHECKING:
@@ -46,48 +44,9 @@ PIN_MESSAGES: dict[PinResult, str] = {
 }
 
 
-async def record(bot: CommonFactorsBot, guild_id: int, actor_id: int, action: str, detail: str) -> None:
-    """Record a moderator action. The action itself already happened, so a failed audit write is
-    logged with an id (and never undoes the action or hides its answer)."""
-    try:
-        await bot.store.add_audit(guild_id, actor_id, action, detail, bot.now())
-    except StorageError as exc:
-        report_unexpected(exc, where=f"audit {action}", context={"guild": guild_id, "actor": actor_id})
-
-
 async def audit(ctx: Context, action: str, detail: str) -> None:
     assert ctx.guild is not None
-    await record(ctx.bot, ctx.guild.id, ctx.author.id, action, detail)
-
-
-#: Settings that decide who moderates, or how every member talks to the bot: Manage Server only.
-SERVER_MANAGER_SETTINGS = frozenset({"moderator_role", "prefix"})
-
-
-async def apply_setting(bot: CommonFactorsBot, guild: discord.Guild, actor: discord.abc.User, name: str,
-                        value: str | Callable[[GuildSettings], str]) -> tuple[guild_settings.Change, bool]:
-    """Validate, save, apply and audit one change, from the command or the settings view alike.
-    ``value`` may be computed from the stored settings (a toggle). Returns the change and whether
-    anything changed."""
-    setting = guild_settings.find_setting(name)
-    if setting.name in SERVER_MANAGER_SETTINGS and not (
-            isinstance(actor, discord.Member) and actor.guild_permissions.manage_guild):
-        raise NotAllowed(f"Changing the {setting.label.lower()} takes **Manage Server**: it decides who "
-                         "moderates, or how everyone here talks to the bot.")
-    async with bot.lock("settings", guild.id):  # two moderators at once: neither change is lost
-        current = await bot.store.get_guild_settings(guild.id)
-        text = value(current) if callable(value) else value
-        change = guild_settings.change(current, setting.name, text, guild, bot.settings)
-        if change.after == current:
-            return change, False
-        try:
-            await bot.store.save_guild_settings(change.after)
-        except StorageError as exc:
-            log.error("settings not saved for guild %s: %s", guild.id, exc, exc_info=exc)
-            raise NotSaved("Nothing changed: the database could not be written. Please try again.") from exc
-        apply_prefix(bot, guild.id, change.after.prefix)
-    await record(bot, guild.id, actor.id, "settings", change.describe(bot.settings))
-    return change, True
+    await record_action(ctx.bot, ctx.guild.id, ctx.author.id, action, detail)
 
 
 class SettingsView(TransientView):
@@ -98,7 +57,6 @@ class SettingsView(TransientView):
     def __init__(self, owner_id: int, guild: discord.Guild, current: GuildSettings, *, boot: str) -> None:
         super().__init__(boot=boot, timeout=SETTINGS_TIMEOUT)
         self.owner_id = owner_id
-        self.message: discord.Message | discord.InteractionMessage | None = None
         role = guild.get_role(current.moderator_role_id) if current.moderator_role_id else None
         if role is not None:
             self.role.default_values = [role]
@@ -123,8 +81,8 @@ class SettingsView(TransientView):
                      value: str | Callable[[GuildSettings], str]) -> None:
         bot: CommonFactorsBot = interaction.client
         assert interaction.guild is not None
-        await apply_setting(bot, interaction.guild, interaction.user, name, value)
-        current = await bot.store.get_guild_settings(interaction.guild.id)
+        change, _ = await guild_settings.apply_setting(bot, interaction.guild, interaction.user, name, value)
+        current = change.after
         view = SettingsView(self.owner_id, interaction.guild, current, boot=bot.boot_id)
         self.stop()
         embed = rendering.settings_embed(interaction.guild.name, guild_settings.rows(current, bot.settings),
@@ -148,16 +106,6 @@ class SettingsView(TransientView):
     async def anonymous(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
         # Flip what is stored now, not what this card showed: another moderator may have changed it.
         await self._apply(interaction, "anonymous", lambda current: "off" if current.anonymous_lists else "on")
-
-    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, item: Any, /) -> None:
-        await handle_interaction_error(interaction, error, where="settings view")
-
-    async def on_timeout(self) -> None:
-        for item in self.children:
-            item.disabled = True  # type: ignore[attr-defined]
-        if self.message is not None:
-            with contextlib.suppress(discord.HTTPException):
-                await self.message.edit(view=self)
 
 
 def channel_permissions(ctx: Context) -> discord.Permissions:
@@ -220,14 +168,8 @@ class Moderation(SubcommandCog):
                 return
             stem = f"takes-{article.command}-{ctx.guild.id}-{ctx.bot.now().date().isoformat()}"
             messages = await asyncio.to_thread(pack_export, takes, stem, limit=upload_limit(ctx))  # CPU work
-            members = len({t.author_id for t in takes})
-            shape = ("as CSV and JSON" if len(messages) == 1 and len(messages[0]) == 2 else
-                     "as CSV and JSON, zipped to fit Discord's upload limit" if len(messages[0]) == 1
-                     and len(messages) == 1 else
-                     f"as CSV and JSON in {sum(len(m) for m in messages)} zip parts, to fit the upload limit")
-            intro = (f"{rendering.plural(len(takes), 'take')} by {rendering.plural(members, 'member')} on "
-                     f"*{article.title}* {span}, {shape}. The CSV opens safely in Excel or Sheets.")
-            await deliver(ctx, intro, messages, slash_form=f"/{article.command}-mod export")
+            intro = rendering.export_intro(article, takes, span, messages)
+            await deliver(ctx, intro, messages, slash_form=f"/{article.moderator_command} export")
 
         @app_commands.describe(name="The setting to change; leave empty to see them all",
                                value="The new value, or `default`")
@@ -249,7 +191,7 @@ class Moderation(SubcommandCog):
                 await ctx.reply_private(f"**{setting.label}**: {shown}\n{setting.about}\nChange it with "
                                         f"`{prefix}{article.command} settings {setting.name} {setting.example}`.")
                 return
-            change, changed = await apply_setting(ctx.bot, ctx.guild, ctx.author, setting.name, value)
+            change, changed = await guild_settings.apply_setting(ctx.bot, ctx.guild, ctx.author, setting.name, value)
             if not changed:
                 await ctx.reply_private(f"Nothing to change: {change.describe(ctx.bot.settings)}.")
                 return
@@ -262,14 +204,12 @@ class Moderation(SubcommandCog):
             if not 1 <= count <= AUDIT_MAX:
                 raise UserError(f"Ask for 1 to {AUDIT_MAX} entries.")
             entries = await ctx.store.list_audit(ctx.guild.id, limit=count)
-            lines = [f"{discord.utils.format_dt(e.created_at, 'f')} · <@{e.actor_id}> · **{e.action}** — "
-                     f"{discord.utils.escape_markdown(e.detail)}" for e in entries]
-            pages = StaticPages(rendering.audit_embeds(lines, ctx.guild.name))
+            pages = StaticPages(rendering.audit_embeds(entries, ctx.guild.name))
             if ctx.interaction is not None:
                 await send_pages(ctx, pages, ephemeral=True)
                 return
             # Who did what is for moderators: on the prefix path it goes by DM, like exports.
-            await send_to_dm(ctx, pages, slash_form=f"/{article.command}-mod audit", what="audit log")
+            await send_to_dm(ctx, pages, slash_form=f"/{article.moderator_command} audit", what="audit log")
 
         self.add(group, pin, name="pin", description="Post and pin the summary here, or refresh the pinned one")
         self.add(group, unpin, name="unpin", description="Remove the pinned summary from this channel")
@@ -282,39 +222,15 @@ class Moderation(SubcommandCog):
     # -- what Discord deletes, the settings forget ----------------------------------------------
     @commands.Cog.listener()
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
-        await self.forget_channel(channel.guild.id, channel.id, getattr(channel, "name", None))
+        await guild_settings.forget_channel(self.bot, channel.guild.id, channel.id, getattr(channel, "name", None))
 
     @commands.Cog.listener()
     async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
-        await self.forget_channel(payload.guild_id, payload.thread_id, None)
+        await guild_settings.forget_channel(self.bot, payload.guild_id, payload.thread_id, None)
 
     @commands.Cog.listener()
     async def on_guild_role_delete(self, role: discord.Role) -> None:
-        async with self.bot.lock("settings", role.guild.id):
-            current = await self.bot.store.get_guild_settings(role.guild.id)
-            if current.moderator_role_id != role.id:
-                return
-            await self.bot.store.save_guild_settings(dataclasses.replace(current, moderator_role_id=None))
-        await self.record_for_discord(role.guild.id, f"Moderator role: @{role.name} was deleted, so none is set")
-
-    async def forget_channel(self, guild_id: int, channel_id: int, name: str | None) -> None:
-        """A deleted channel leaves the take channels (an empty list means every channel again) and
-        its pinned-summary records go; both are audited so moderators see what changed."""
-        label = f"#{name}" if name else f"channel {channel_id}"
-        async with self.bot.lock("settings", guild_id):
-            current = await self.bot.store.get_guild_settings(guild_id)
-            if channel_id in current.take_channel_ids:
-                remaining = current.take_channel_ids - {channel_id}
-                await self.bot.store.save_guild_settings(dataclasses.replace(current, take_channel_ids=remaining))
-                after = "the others remain" if remaining else "takes are accepted in every channel again"
-                await self.record_for_discord(guild_id, f"Take channels: {label} was deleted; {after}")
-        for article in self.bot.articles:
-            await self.bot.store.delete_pin(guild_id, channel_id, article)
-
-    async def record_for_discord(self, guild_id: int, detail: str) -> None:
-        """An automatic change, recorded as made by the bot itself."""
-        actor = self.bot.user.id if self.bot.user else 0
-        await record(self.bot, guild_id, actor, "settings", detail)
+        await guild_settings.forget_role(self.bot, role.guild.id, role.id, role.name)
 
 
 def upload_limit(ctx: Context) -> int:
@@ -324,30 +240,23 @@ def upload_limit(ctx: Context) -> int:
     return discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
 
 
-def apply_prefix(bot: CommonFactorsBot, guild_id: int, prefix: str | None) -> None:
-    """The prefix resolver reads ``bot.guild_prefixes``; a change applies to the next message."""
-    if prefix is None:
-        bot.guild_prefixes.pop(guild_id, None)
-    else:
-        bot.guild_prefixes[guild_id] = prefix
+def dms_closed(what: str, slash_form: str) -> UserError:
+    return UserError(f"I couldn't send you the {what}: your DMs are closed to me. Use `{slash_form}` "
+                     "for a private copy here, or allow DMs from this server.")
 
 
 async def deliver(ctx: Context, intro: str, messages: list[list[tuple[str, bytes]]], *, slash_form: str) -> None:
     """Exports hold every member's words: ephemeral on slash, a DM on the prefix path."""
-    def files(batch: list[tuple[str, bytes]]) -> list[discord.File]:
-        return [discord.File(io.BytesIO(data), filename=name) for name, data in batch]
-
     sent = 0
     try:
         for number, batch in enumerate(messages):
             if ctx.interaction is not None:
-                await ctx.send(intro if number == 0 else None, files=files(batch), ephemeral=True)
+                await ctx.send(intro if number == 0 else None, files=discord_files(batch), ephemeral=True)
             else:
-                await ctx.author.send(intro if number == 0 else None, files=files(batch))
+                await ctx.author.send(intro if number == 0 else None, files=discord_files(batch))
             sent += 1
     except discord.Forbidden:
-        raise UserError(f"I couldn't send you the export: your DMs are closed to me. Use `{slash_form}` "
-                        "for a private copy here, or allow DMs from this server.") from None
+        raise dms_closed("export", slash_form) from None
     except discord.HTTPException as exc:
         log.warning("export delivery failed after %d of %d message(s): %s", sent, len(messages), exc)
         done = f" ({sent} of {len(messages)} parts arrived)" if sent else ""
@@ -364,8 +273,7 @@ async def send_to_dm(ctx: Context, pages: StaticPages, *, slash_form: str, what:
     try:
         message = await ctx.author.send(embed=first, view=view) if view else await ctx.author.send(embed=first)
     except discord.Forbidden:
-        raise UserError(f"I couldn't send you the {what}: your DMs are closed to me. Use `{slash_form}` "
-                        "for a private copy here, or allow DMs from this server.") from None
+        raise dms_closed(what, slash_form) from None
     if view is not None:
         view.message = message
     await ctx.reply_private(f"Sent the {what} to your DMs.")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import io
 import logging
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -14,7 +14,7 @@ from discord.ext import commands, tasks
 
 from bot import rendering
 from bot.article import Article
-from bot.commands import ArticleGroup, SubcommandCog, in_guild
+from bot.commands import ArticleGroup, SubcommandCog, in_guild, unread_words
 from bot.errors import (
     NotAllowed,
     NotSaved,
@@ -23,7 +23,7 @@ from bot.errors import (
     report_unexpected,
     unexpected_message,
 )
-from bot.export import pack_export
+from bot.export import discord_files, pack_export
 from bot.storage import StorageError, Take
 from bot.takes import (
     NameVisibility,
@@ -102,7 +102,6 @@ class DownloadView(TransientView):
         super().__init__(boot=boot, timeout=DOWNLOAD_TIMEOUT)
         self.owner_id = owner_id
         self.guild_id = guild_id
-        self.message: discord.Message | None = None
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         if interaction.user.id == self.owner_id:
@@ -119,21 +118,15 @@ class DownloadView(TransientView):
         if not takes:
             await interaction.response.send_message(f"You have no takes {where}.", ephemeral=True)
             return
-        limit = interaction.guild.filesize_limit if interaction.guild else discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
-        messages = pack_export(takes, f"my-takes-{self.guild_id or 'everywhere'}", limit=limit)
+        messages = pack_export(takes, f"my-takes-{self.guild_id or 'everywhere'}", limit=interaction.filesize_limit)
         for number, batch in enumerate(messages):
-            files = [discord.File(io.BytesIO(data), filename=name) for name, data in batch]
+            files = discord_files(batch)
             if number == 0:
                 await interaction.response.send_message(
                     f"Your {len(takes)} take(s) {where}, as CSV and JSON.", files=files, ephemeral=True)
             else:
                 await interaction.followup.send(files=files, ephemeral=True)
 
-    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, item: Any, /) -> None:
-        await handle_interaction_error(interaction, error, where="mytakes download")
-
-    async def on_timeout(self) -> None:
-        await disable(self)
 
 
 class ForgetMeView(TransientView):
@@ -141,7 +134,6 @@ class ForgetMeView(TransientView):
         super().__init__(boot=boot, timeout=CONFIRM_TIMEOUT)
         self.owner_id = owner_id
         self.show_count = show_count
-        self.message: discord.Message | None = None
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         if interaction.user.id == self.owner_id:
@@ -166,9 +158,6 @@ class ForgetMeView(TransientView):
         self.stop()
         await interaction.response.edit_message(content="Cancelled: nothing was deleted.", view=None)
 
-    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, item: Any, /) -> None:
-        await handle_interaction_error(interaction, error, where="forgetme")
-
     async def on_timeout(self) -> None:
         if self.message is not None:
             with contextlib.suppress(discord.HTTPException):
@@ -181,28 +170,10 @@ async def my_takes_everywhere(ctx: Context) -> None:
     if not takes:
         await ctx.send("You have no takes in any server.")
         return
-    counts: dict[int, int] = {}
-    for take in takes:
-        counts[take.guild_id] = counts.get(take.guild_id, 0) + 1
-    lines = []
-    for guild_id, count in sorted(counts.items(), key=lambda item: -item[1])[:20]:
-        guild = ctx.bot.get_guild(guild_id)
-        name = discord.utils.escape_markdown(guild.name) if guild else f"a server I am no longer in (id {guild_id})"
-        lines.append(f"• {name}: {rendering.plural(count, 'take')}")
-    if len(counts) > 20:
-        lines.append(f"• and {len(counts) - 20} more servers")
+    counts = Counter(take.guild_id for take in takes)
+    servers = [(guild.name if (guild := ctx.bot.get_guild(gid)) else None, gid, n) for gid, n in counts.most_common()]
     view = DownloadView(ctx.author.id, None, boot=ctx.bot.boot_id)
-    view.message = await ctx.send(
-        f"Your {rendering.plural(len(takes), 'take')}, everywhere:\n" + "\n".join(lines)
-        + "\n\nDownload them all below; `forgetme` deletes them all.", view=view)
-
-
-async def disable(view: Any) -> None:
-    for item in view.children:
-        item.disabled = True
-    if view.message is not None:
-        with contextlib.suppress(discord.HTTPException):
-            await view.message.edit(view=view)
+    view.message = await ctx.send(rendering.takes_everywhere(len(takes), servers), view=view)
 
 
 async def visibility(ctx: Context) -> NameVisibility:
@@ -238,9 +209,9 @@ class Takes(SubcommandCog):
         @in_guild()
         async def takes(ctx: Context, member: discord.User | None = None) -> None:
             assert ctx.guild is not None
-            leftover = ctx.view.buffer[ctx.view.index:].strip() if ctx.interaction is None else ""
+            leftover = " ".join(unread_words(ctx))
             if member is None and leftover:
-                # discord.py skips an optional member it cannot resolve; listing everyone instead would mislead.
+                # An unresolvable member is skipped, not refused; listing everyone instead would mislead.
                 shown = leftover[:40].replace("`", "'")
                 raise UserError(f"I could not find a member `{shown}` here. Mention them or use their id.")
             seen = await visibility(ctx)
