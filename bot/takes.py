@@ -27,7 +27,17 @@ from bot.errors import (
     TakeRejected,
     UserError,
 )
-from bot.storage import TAKE_SOURCES, GuildSettings, NewTake, StorageError, Take, TakeSource
+from bot.storage import (
+    TAKE_SOURCES,
+    DatabaseFileGone,
+    GuildSettings,
+    NewTake,
+    StorageError,
+    Take,
+    TakeChecks,
+    TakeRefused,
+    TakeSource,
+)
 
 if TYPE_CHECKING:
     from bot.app import CommonFactorsBot
@@ -89,8 +99,9 @@ async def submit_take(bot: CommonFactorsBot, *, guild_id: int | None, channel: A
         return await _validate_and_add(bot, guild_id=guild_id, channel=channel, article=article, author=author,
                                        content=content, source=source, message_url=message_url)
     except StorageError as exc:
+        # A foreseeable condition (the file gone, already logged once by the store) needs no traceback.
         log.error("take NOT saved (guild=%s article=%s author=%s source=%s): %s", guild_id, article.command,
-                  author.id, source, exc, exc_info=exc)
+                  author.id, source, exc, exc_info=None if isinstance(exc, DatabaseFileGone) else exc)
         raise NotSaved("Your take was **not saved**: the database could not be written. Nothing was kept; "
                        "please try again in a moment.") from exc
 
@@ -102,21 +113,22 @@ async def _validate_and_add(bot: CommonFactorsBot, *, guild_id: int, channel: An
     check_text(content, rules)
     if not rules.allows_channel(channel):
         raise TakeRejected(f"Takes on this article are collected in {channels_text(rules)}.")
-    async with bot.lock("take", guild_id, author.id):  # two takes at once cannot both pass the cooldown
-        now = bot.now()
-        if await bot.store.has_recent_duplicate(guild_id, article.command, author.id, content,
-                                                now - rules.duplicate_window):
+    now = bot.now()
+    # One trip to the store: the duplicate and cooldown rules are checked in the transaction
+    # that inserts the take, so two takes at once cannot both pass the cooldown.
+    try:
+        return await bot.store.add_take(
+            NewTake(guild_id=guild_id, channel_id=channel.id, article=article.command, author_id=author.id,
+                    author_name=getattr(author, "display_name", author.name), content=content, source=source,
+                    created_at=now, message_url=message_url),
+            checks=TakeChecks(duplicate_since=now - rules.duplicate_window, cooldown_since=now - rules.cooldown))
+    except TakeRefused as refused:
+        if refused.rule == "duplicate":
             minutes = int(rules.duplicate_window.total_seconds() // 60)
-            raise TakeRejected(f"You already saved this exact take in the last {minutes} minutes.")
-        last = await bot.store.last_take_at(guild_id, author.id)
-        if last is not None and now - last < rules.cooldown:
-            ready = last + rules.cooldown
-            raise TakeRejected(f"One take every {int(rules.cooldown.total_seconds())} s: you can add the next one "
-                               f"{discord.utils.format_dt(ready, 'R')}.")
-        return await bot.store.add_take(NewTake(
-            guild_id=guild_id, channel_id=channel.id, article=article.command, author_id=author.id,
-            author_name=getattr(author, "display_name", author.name), content=content, source=source,
-            created_at=now, message_url=message_url))
+            raise TakeRejected(f"You already saved this exact take in the last {minutes} minutes.") from None
+        ready = (refused.last_take_at or now) + rules.cooldown
+        raise TakeRejected(f"One take every {int(rules.cooldown.total_seconds())} s: you can add the next one "
+                           f"{discord.utils.format_dt(ready, 'R')}.") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,7 +89,7 @@ async def store() -> AsyncIterator[SqliteStore]:
 
 
 def test_the_bundled_migrations_are_found_as_package_resources() -> None:
-    assert [m.label for m in discover_migrations()] == ["V1__takes", "V2__moderation"]
+    assert [m.label for m in discover_migrations()] == ["V1__takes", "V2__moderation", "V3__counters"]
 
 
 async def test_a_new_file_is_migrated_to_the_latest_version(tmp_path: Path) -> None:
@@ -102,7 +102,7 @@ async def test_a_new_file_is_migrated_to_the_latest_version(tmp_path: Path) -> N
     expected = {"takes", "bot_meta", "guild_settings", "pins", "audit_log", "schema_migrations"}
     assert expected <= table_names(path)
     versions = [(version, name) for version, name, _ in recorded_versions(path)]
-    assert versions == [(1, "takes"), (2, "moderation")]
+    assert versions == [(1, "takes"), (2, "moderation"), (3, "counters")]
     with contextlib.closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -495,6 +495,8 @@ async def test_a_lost_connection_surfaces_as_storage_error() -> None:
     store = await SqliteStore.open(":memory:")
     assert store._conn is not None
     await store._conn.close()
+    if store._reader is not None:
+        await store._reader.close()
 
     with pytest.raises(StorageError):
         await store.add_take(new_take())

@@ -15,6 +15,8 @@ from pathlib import Path
 from .base import (
     TAKE_SOURCES,
     AuditEntry,
+    CounterCheck,
+    DatabaseFileGone,
     GuildSettings,
     NewTake,
     PinRecord,
@@ -22,6 +24,8 @@ from .base import (
     StorageError,
     Store,
     Take,
+    TakeChecks,
+    TakeRefused,
     TakeSource,
     TakeStats,
 )
@@ -30,6 +34,8 @@ from .sqlite import SqliteStore
 __all__ = [
     "TAKE_SOURCES",
     "AuditEntry",
+    "CounterCheck",
+    "DatabaseFileGone",
     "GuildSettings",
     "NewTake",
     "PinRecord",
@@ -38,6 +44,8 @@ __all__ = [
     "StorageError",
     "Store",
     "Take",
+    "TakeChecks",
+    "TakeRefused",
     "TakeSource",
     "TakeStats",
     "open_store",

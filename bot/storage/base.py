@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -34,6 +34,45 @@ class SchemaTooNewError(StorageError):
             f"the database is at schema version {found}, but this bot only knows up to {supported}: "
             "upgrade the bot (or point DATABASE_URL at another database); nothing was changed"
         )
+
+
+class DatabaseFileGone(StorageError):
+    """The database file was deleted or replaced under the running bot: a write would land in a
+    file no one will ever open again, so nothing is written until the file is back."""
+
+
+@dataclass(frozen=True, slots=True)
+class TakeChecks:
+    """The rules a new take must pass, checked in the transaction that inserts it, so two takes
+    at once cannot both pass, and the bot makes one round trip per take."""
+
+    #: Refuse the take if the member saved exactly this text on this article at or after this.
+    duplicate_since: dt.datetime | None = None
+    #: Refuse the take if the member saved any take in this guild (any article) after this.
+    cooldown_since: dt.datetime | None = None
+
+
+class TakeRefused(Exception):
+    """A take a :class:`TakeChecks` rule turned down; nothing was written."""
+
+    def __init__(self, rule: Literal["duplicate", "cooldown"], last_take_at: dt.datetime | None) -> None:
+        self.rule = rule
+        #: When the member last saved a take in this guild (the cooldown's start).
+        self.last_take_at = last_take_at
+        super().__init__(f"take refused by the {rule} rule")
+
+
+@dataclass(frozen=True, slots=True)
+class CounterCheck:
+    """How many counter rows disagreed with a recount of the takes (all zero: they agree)."""
+
+    articles: int
+    members: int
+    days: int
+
+    @property
+    def ok(self) -> bool:
+        return self.articles == self.members == self.days == 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +163,14 @@ class Store(abc.ABC):
 
     # -- takes ----------------------------------------------------------------------------
     @abc.abstractmethod
-    async def add_take(self, take: NewTake) -> Take:
-        """Insert and commit; the returned take is durable."""
+    async def add_take(self, take: NewTake, *, checks: TakeChecks | None = None) -> Take:
+        """Insert and commit; the returned take is durable.
+
+        With ``checks``, the rules are tested in the inserting transaction; a take that fails
+        one raises :class:`TakeRefused`. Concurrent calls may share one transaction (group
+        commit): each returns only after that transaction's COMMIT, and if the COMMIT fails,
+        every take in it raises :class:`StorageError`.
+        """
 
     @abc.abstractmethod
     async def get_take(self, guild_id: int, take_id: int) -> Take | None:
@@ -139,12 +184,17 @@ class Store(abc.ABC):
         *,
         author_id: int | None = None,
         before_id: int | None = None,
+        offset: int = 0,
         limit: int = 10,
     ) -> list[Take]:
-        """Newest first; keyset pagination: pass the last id of a page as ``before_id``."""
+        """Newest first; keyset pagination: pass the last id of a page as ``before_id``.
+
+        ``offset`` skips that many takes first (after ``before_id``): "go to page N" in one query.
+        """
 
     @abc.abstractmethod
-    async def count_takes(self, guild_id: int, article: str, *, author_id: int | None = None) -> int: ...
+    async def count_takes(self, guild_id: int, article: str, *, author_id: int | None = None) -> int:
+        """From counters kept with the rows: the same cost at a million takes as at ten."""
 
     @abc.abstractmethod
     async def edit_take(self, guild_id: int, take_id: int, content: str, edited_at: dt.datetime) -> Take | None:
@@ -184,6 +234,33 @@ class Store(abc.ABC):
         until: dt.datetime | None = None,
     ) -> list[Take]:
         """This guild's takes on the article, oldest first, ``since <= created_at < until``."""
+
+    @abc.abstractmethod
+    def iter_takes(
+        self,
+        guild_id: int,
+        article: str,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        chunk_size: int = 1000,
+    ) -> AsyncIterator[list[Take]]:
+        """:meth:`export_takes` in chunks of at most ``chunk_size``, oldest first, each chunk its
+        own short read: memory stays bounded, and no lock is held between chunks."""
+
+    @abc.abstractmethod
+    def iter_member_takes(
+        self, author_id: int, *, guild_id: int | None = None, chunk_size: int = 1000
+    ) -> AsyncIterator[list[Take]]:
+        """:meth:`member_takes` in chunks, oldest first."""
+
+    @abc.abstractmethod
+    async def check_counters(self) -> CounterCheck:
+        """Compare the counters with a recount of the takes; changes nothing."""
+
+    @abc.abstractmethod
+    async def rebuild_counters(self) -> CounterCheck:
+        """Recount every counter from the takes; returns what disagreed before."""
 
     @abc.abstractmethod
     async def purge_takes_before(self, cutoff: dt.datetime) -> int:

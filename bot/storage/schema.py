@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 
-import aiosqlite
-
 from .base import SchemaTooNewError, StorageError
+from .connection import AsyncConnection
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +108,7 @@ def discover_migrations(folder: Traversable | None = None) -> list[Migration]:
     return [found[version] for version in versions]
 
 
-async def recorded_version(conn: aiosqlite.Connection) -> int:
+async def recorded_version(conn: AsyncConnection) -> int:
     """The newest version applied to this database; 0 for a new (or foreign) file."""
     rows = list(
         await conn.execute_fetchall(
@@ -122,7 +121,7 @@ async def recorded_version(conn: aiosqlite.Connection) -> int:
     return int(rows[0][0])
 
 
-async def apply_migrations(conn: aiosqlite.Connection, migrations: Sequence[Migration] | None = None) -> int:
+async def apply_migrations(conn: AsyncConnection, migrations: Sequence[Migration] | None = None) -> int:
     """Bring the database up to the newest migration and return the version it is now at.
 
     ``conn`` must be in autocommit mode (``isolation_level=None``) so this function owns the
@@ -165,7 +164,7 @@ async def apply_migrations(conn: aiosqlite.Connection, migrations: Sequence[Migr
     return max(found, supported)
 
 
-async def _rollback_quietly(conn: aiosqlite.Connection) -> None:
+async def _rollback_quietly(conn: AsyncConnection) -> None:
     """Roll back if a transaction is open; a broken connection has nothing left to undo."""
     with contextlib.suppress(sqlite3.Error, ValueError):
         await conn.execute("ROLLBACK")

@@ -1,13 +1,30 @@
-"""The SQLite backend: one aiosqlite connection, one lock, one short transaction per write.
+"""The SQLite backend: a write connection with group commit, a read connection beside it.
 
-Why one connection and a lock: aiosqlite runs every call on a single worker thread, so a
-second connection would buy no parallelism, and on one connection two coroutines could
-otherwise interleave statements inside each other's ``BEGIN … COMMIT``. Reads take the same
-lock so they never see another caller's uncommitted (and possibly rolled back) rows.
+Writes. One connection, on a thread of its own (:class:`~bot.storage.connection.SqliteThread`),
+runs every write as one function call: ``BEGIN IMMEDIATE``, the statements, ``COMMIT``. Takes
+go further: those that arrive while a transaction is committing wait in a queue and the next
+transaction inserts them all, each with its rules (duplicate, cooldown) checked in the INSERT
+itself (*group commit*). Every ``add_take`` returns only after the COMMIT that holds its take;
+a failed COMMIT fails every take in it with :class:`StorageError` ("not saved"). One fsync then
+covers many takes, which is where the throughput comes from; the durability promise is the
+same.
+
+Reads. A second connection (WAL mode) reads the last committed state without waiting for the
+write lock, so a listing never queues behind a write, and never sees a write that has not
+committed. An in-memory database (tests) cannot be shared by two connections, so there reads
+use the write connection and wait for writes to finish.
+
+Counts. ``count_takes`` and ``take_stats`` read counter tables that triggers keep in the
+same transaction as every insert and delete (migration V3); :meth:`SqliteStore.check_counters`
+and :meth:`SqliteStore.rebuild_counters` recount from the rows.
 
 Why ``synchronous=FULL`` (not NORMAL) under WAL: with NORMAL a commit can be lost to a power
-cut, and a take the bot has acknowledged must survive one. Takes arrive at human speed, so
-the extra fsync per commit costs nothing anyone notices.
+cut, and a take the bot has acknowledged must survive one. Group commit pays for the fsync.
+
+The file under us. Before each write transaction the store checks that the path still names
+the file it opened (device and inode): a database deleted or replaced under a running bot
+would otherwise take writes into an unlinked file that vanishes at the next start. Until the
+file is back, writes raise :class:`DatabaseFileGone` and the log says so once.
 """
 
 from __future__ import annotations
@@ -17,40 +34,76 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, cast
-
-import aiosqlite
+from typing import Any, TypeVar, cast
 
 from .base import (
     AuditEntry,
+    CounterCheck,
+    DatabaseFileGone,
     GuildSettings,
     NewTake,
     PinRecord,
     StorageError,
     Store,
     Take,
+    TakeChecks,
+    TakeRefused,
     TakeSource,
     TakeStats,
 )
+from .connection import SqliteThread
 from .schema import apply_migrations, discover_migrations, recorded_version
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 MEMORY = ":memory:"
 BUSY_TIMEOUT_MS = 5000
+#: At most this many takes share one transaction; more wait for the next one.
+GROUP_COMMIT_MAX = 1000
 
-#: What the driver raises for a failed statement, a closed connection (aiosqlite's
-#: ValueError), text that cannot be encoded, or an id beyond SQLite's 64-bit integers.
+#: What the driver raises for a failed statement, a closed connection (ValueError), text that
+#: cannot be encoded (a lone surrogate: UnicodeEncodeError, a ValueError), or an id beyond
+#: SQLite's 64-bit integers.
 _DRIVER_ERRORS = (sqlite3.Error, ValueError, OverflowError)
 
 _TAKE_COLUMNS = (
     "id, guild_id, channel_id, article, author_id, author_name, content, source, "
     "created_at, edited_at, message_url"
 )
+
+_INSERT_TAKE = (
+    "INSERT INTO takes (guild_id, channel_id, article, author_id, author_name, content, source, "
+    "message_url, created_at) "
+)
+#: One statement: the insert happens only if neither rule objects. A NULL bound for a rule
+#: (no check asked) makes its EXISTS false. Both read the (guild_id, author_id, created_at) index.
+_INSERT_CHECKED = (
+    _INSERT_TAKE + "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS ("
+    "SELECT 1 FROM takes WHERE guild_id = ? AND author_id = ? AND created_at >= ? AND article = ? AND content = ?"
+    ") AND NOT EXISTS (SELECT 1 FROM takes WHERE guild_id = ? AND author_id = ? AND created_at > ?)"
+)
+
+#: The counters as the rows say they should be (same shapes as the counter tables).
+_RECOUNT = {
+    "take_counts": (
+        "SELECT guild_id, article, COUNT(*), COUNT(DISTINCT author_id) FROM takes GROUP BY guild_id, article"
+    ),
+    "take_member_counts": (
+        "SELECT guild_id, article, author_id, COUNT(*) FROM takes GROUP BY guild_id, article, author_id"
+    ),
+    "take_day_counts": (
+        "SELECT guild_id, article, substr(created_at, 1, 10), COUNT(*) FROM takes "
+        "GROUP BY guild_id, article, substr(created_at, 1, 10)"
+    ),
+}
 
 
 def time_to_db(value: dt.datetime) -> str:
@@ -64,19 +117,19 @@ def time_from_db(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value)
 
 
-def _take_from_row(row: sqlite3.Row) -> Take:
+def _take_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Take:
     return Take(
-        id=row["id"],
-        guild_id=row["guild_id"],
-        channel_id=row["channel_id"],
-        article=row["article"],
-        author_id=row["author_id"],
-        author_name=row["author_name"],
-        content=row["content"],
-        source=cast(TakeSource, row["source"]),
-        created_at=time_from_db(row["created_at"]),
-        edited_at=None if row["edited_at"] is None else time_from_db(row["edited_at"]),
-        message_url=row["message_url"],
+        id=row[0],
+        guild_id=row[1],
+        channel_id=row[2],
+        article=row[3],
+        author_id=row[4],
+        author_name=row[5],
+        content=row[6],
+        source=cast(TakeSource, row[7]),
+        created_at=time_from_db(row[8]),
+        edited_at=None if row[9] is None else time_from_db(row[9]),
+        message_url=row[10],
     )
 
 
@@ -87,20 +140,54 @@ def _positive(limit: int) -> int:
     return limit
 
 
-async def _close_quietly(conn: aiosqlite.Connection) -> None:
-    """Close a connection we are giving up on without hiding the error that made us give up."""
-    with contextlib.suppress(*_DRIVER_ERRORS):
-        await conn.close()
+def count_mismatches(conn: sqlite3.Connection) -> CounterCheck:
+    """Rows of each counter table that a recount does not reproduce, either way."""
+    found = []
+    for table, recount in _RECOUNT.items():
+        # Counters that fell to zero stay as rows of 0 (the triggers never delete): not a disagreement.
+        kept = f"SELECT * FROM {table} WHERE takes != 0"
+        sql = (f"SELECT (SELECT COUNT(*) FROM ({recount} EXCEPT {kept})) + "
+               f"(SELECT COUNT(*) FROM ({kept} EXCEPT {recount}))")
+        found.append(int(conn.execute(sql).fetchone()[0]))
+    return CounterCheck(articles=found[0], members=found[1], days=found[2])
+
+
+def recount(conn: sqlite3.Connection) -> None:
+    """Replace every counter with a recount of the rows (inside the caller's transaction).
+
+    Also what a bulk load does after inserting rows with the counting triggers set aside.
+    """
+    for table, query in _RECOUNT.items():
+        conn.execute(f"DELETE FROM {table}")
+        conn.execute(f"INSERT INTO {table} {query}")
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A take waiting for the next group commit, and the future its caller awaits."""
+
+    params: tuple[Any, ...]
+    checks: TakeChecks | None
+    future: asyncio.Future[Take]
+    #: Filled on the writer thread: the saved take, a refusal, or this take's own failure.
+    outcome: Take | BaseException | None = None
 
 
 class SqliteStore(Store):
     """A :class:`Store` in one SQLite file (or in memory, for tests)."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path | str) -> None:
+    def __init__(self, conn: SqliteThread, reader: SqliteThread | None, path: Path | str) -> None:
         """Use :meth:`open`, which migrates the schema first."""
-        self._conn: aiosqlite.Connection | None = conn
-        self._lock = asyncio.Lock()
+        #: The write connection (tests reach for it to make the disk refuse writes).
+        self._conn: SqliteThread | None = conn
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+        self._pending: list[_Pending] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._settings: dict[int, GuildSettings] = {}
         self.path = path
+        self._identity = _file_identity(path) if str(path) != MEMORY else None
+        self._file_gone = False
 
     @classmethod
     async def open(cls, path: Path | str, *, migrations_dir: Traversable | None = None) -> SqliteStore:
@@ -117,11 +204,11 @@ class SqliteStore(Store):
                 raise StorageError(f"cannot create the folder for the database {path}: {exc}") from exc
         migrations = discover_migrations(migrations_dir)
         try:
-            conn = await aiosqlite.connect(MEMORY if in_memory else path, isolation_level=None)
+            conn = await SqliteThread.connect(MEMORY if in_memory else path, name="db-write")
         except _DRIVER_ERRORS as exc:
             raise StorageError(f"cannot open the database {path}: {exc}") from exc
+        reader: SqliteThread | None = None
         try:
-            conn.row_factory = sqlite3.Row
             # Connection settings only: nothing here writes to the file, so a refused (too new)
             # database is left byte for byte as it was.
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -129,120 +216,231 @@ class SqliteStore(Store):
             await conn.execute("PRAGMA synchronous = FULL")
             version = await apply_migrations(conn, migrations)
             if not in_memory:
-                rows = list(await conn.execute_fetchall("PRAGMA journal_mode = WAL"))
+                rows = await conn.execute_fetchall("PRAGMA journal_mode = WAL")
                 if str(rows[0][0]).lower() != "wal":
-                    log.warning("SQLite refused WAL mode for %s (kept %s)", path, rows[0][0])
+                    log.warning("SQLite refused WAL mode for %s (kept %s); reads will wait for writes",
+                                path, rows[0][0])
+                else:
+                    reader = await SqliteThread.connect(path, name="db-read")
+                    await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                    await reader.execute("PRAGMA query_only = ON")
         except _DRIVER_ERRORS as exc:
-            await _close_quietly(conn)
+            await _close_quietly(conn, reader)
             raise StorageError(f"cannot prepare the database {path}: {exc}") from exc
         except BaseException:  # SchemaTooNewError, a failed migration, cancellation
-            await _close_quietly(conn)
+            await _close_quietly(conn, reader)
             raise
         log.info("opened database %s at schema version %d", path, version)
-        return cls(conn, path)
+        return cls(conn, reader, path)
 
     # -- plumbing -----------------------------------------------------------------------------
-    def _connection(self) -> aiosqlite.Connection:
+    def _connection(self) -> SqliteThread:
         if self._conn is None:
             raise StorageError("the store is closed")
         return self._conn
 
-    @contextlib.asynccontextmanager
-    async def _writing(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction: returns after COMMIT, or rolls back and raises StorageError."""
-        async with self._lock:
+    def _check_file(self) -> None:
+        """On the writer thread, before a transaction: is the path still the file we opened?"""
+        if self._identity is None:
+            return
+        if _file_identity(self.path) != self._identity:
+            if not self._file_gone:
+                self._file_gone = True
+                log.error("the database file %s was deleted or replaced while the bot was running: writes are "
+                          "refused (members hear 'not saved') until the file is back where it was; restore it, "
+                          "or restart the bot to open the file now at that path", self.path)
+            raise DatabaseFileGone(f"the database file {self.path} is gone or was replaced; nothing was saved")
+        if self._file_gone:
+            self._file_gone = False
+            log.warning("the database file %s is back: writes resume", self.path)
+
+    def _transaction(self, conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """On the writer thread: ``fn`` inside BEGIN IMMEDIATE … COMMIT, rolled back if anything fails."""
+        self._check_file()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            _rollback(conn)
+            raise
+        return result
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """One write transaction in one trip to the writer thread; StorageError if it did not commit."""
+        async with self._write_lock:
             conn = self._connection()
             try:
+                return await conn.run(self._transaction, fn)
+            except _DRIVER_ERRORS as exc:
+                raise StorageError(f"the database refused the write: {exc}; nothing was saved") from exc
+
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[SqliteThread]:
+        """A write transaction spread over several awaits (for statements decided as it goes)."""
+        async with self._write_lock:
+            conn = self._connection()
+            try:
+                await conn.run(lambda _: self._check_file())
                 await conn.execute("BEGIN IMMEDIATE")
                 yield conn
                 await conn.execute("COMMIT")
             except _DRIVER_ERRORS as exc:
-                await self._rollback(conn)
+                await self._rollback_on(conn)
                 raise StorageError(f"the database refused the write: {exc}; nothing was saved") from exc
             except BaseException:
                 # Cancellation too: a half-done transaction must not wait for the next caller's COMMIT.
-                await self._rollback(conn)
+                await self._rollback_on(conn)
                 raise
 
     @staticmethod
-    async def _rollback(conn: aiosqlite.Connection) -> None:
+    async def _rollback_on(conn: SqliteThread) -> None:
         with contextlib.suppress(*_DRIVER_ERRORS):
-            await conn.execute("ROLLBACK")
+            await conn.run(_rollback)
 
-    @contextlib.asynccontextmanager
-    async def _reading(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Reads wait for the lock too, so they never see a write that has not committed yet."""
-        async with self._lock:
-            conn = self._connection()
-            try:
-                yield conn
-            except _DRIVER_ERRORS as exc:
-                raise StorageError(f"the database could not be read: {exc}") from exc
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """``fn`` on the read connection: the last committed state, without waiting for writers."""
+        try:
+            if self._reader is not None and self._conn is not None:
+                return await self._reader.run(fn)
+            # One connection (in memory): wait for the write in progress, or we would see it half done.
+            async with self._write_lock:
+                return await self._connection().run(fn)
+        except _DRIVER_ERRORS as exc:
+            raise StorageError(f"the database could not be read: {exc}") from exc
 
     async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        async with self._reading() as conn:
-            return list(await conn.execute_fetchall(sql, params))
+        return await self._read(lambda conn: conn.execute(sql, params).fetchall())
 
     async def _fetch_takes(self, sql: str, params: Sequence[Any] = ()) -> list[Take]:
-        async with self._reading() as conn:
-            return [_take_from_row(row) for row in await conn.execute_fetchall(sql, params)]
+        return await self._read(lambda conn: [_take_from_row(row) for row in conn.execute(sql, params)])
 
     @staticmethod
-    async def _take_in(conn: aiosqlite.Connection, guild_id: int, take_id: int) -> Take | None:
-        rows = list(
-            await conn.execute_fetchall(
-                f"SELECT {_TAKE_COLUMNS} FROM takes WHERE guild_id = ? AND id = ?", (guild_id, take_id)
-            )
-        )
-        return _take_from_row(rows[0]) if rows else None
+    def _take_in(conn: sqlite3.Connection, guild_id: int, take_id: int) -> Take | None:
+        row = conn.execute(f"SELECT {_TAKE_COLUMNS} FROM takes WHERE guild_id = ? AND id = ?",
+                           (guild_id, take_id)).fetchone()
+        return None if row is None else _take_from_row(row)
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def close(self) -> None:
-        """Wait for the write in progress, then close; closing twice is harmless."""
-        async with self._lock:
+        """Finish the takes already queued, wait for the write in progress, then close."""
+        while self._flusher is not None and not self._flusher.done():
+            await asyncio.shield(self._flusher)
+        async with self._write_lock:
             conn, self._conn = self._conn, None
+            reader, self._reader = self._reader, None
             if conn is None:
                 return
             with contextlib.suppress(*_DRIVER_ERRORS):
                 await conn.execute("PRAGMA optimize")  # SQLite's advice before closing
             try:
+                if reader is not None:
+                    await reader.close()
                 await conn.close()
             except _DRIVER_ERRORS as exc:
                 raise StorageError(f"closing the database failed: {exc}") from exc
 
     async def schema_version(self) -> int:
-        async with self._reading() as conn:
-            return await recorded_version(conn)
+        async with self._write_lock:
+            try:
+                return await recorded_version(self._connection())
+            except _DRIVER_ERRORS as exc:
+                raise StorageError(f"the database could not be read: {exc}") from exc
 
-    # -- takes --------------------------------------------------------------------------------
-    async def add_take(self, take: NewTake) -> Take:
+    # -- takes: group commit --------------------------------------------------------------------
+    async def add_take(self, take: NewTake, *, checks: TakeChecks | None = None) -> Take:
         created_at = time_to_db(take.created_at)
-        async with self._writing() as conn:
-            cursor = await conn.execute(
-                "INSERT INTO takes (guild_id, channel_id, article, author_id, author_name, content, "
-                "source, message_url, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (take.guild_id, take.channel_id, take.article, take.author_id, take.author_name,
-                 take.content, take.source, take.message_url, created_at),
-            )
-            take_id = cursor.lastrowid
-        assert take_id is not None  # an INSERT always sets it
-        return Take(
-            id=take_id,
-            guild_id=take.guild_id,
-            channel_id=take.channel_id,
-            article=take.article,
-            author_id=take.author_id,
-            author_name=take.author_name,
-            content=take.content,
-            source=take.source,
-            created_at=time_from_db(created_at),
-            edited_at=None,
-            message_url=take.message_url,
-        )
+        params = (take.guild_id, take.channel_id, take.article, take.author_id, take.author_name,
+                  take.content, take.source, take.message_url, created_at)
+        if checks is not None:  # a naive time is the caller's bug: raise it here, not on the writer thread
+            for moment in (checks.duplicate_since, checks.cooldown_since):
+                if moment is not None:
+                    time_to_db(moment)
+        self._connection()
+        pending = _Pending(params, checks, asyncio.get_running_loop().create_future())
+        self._pending.append(pending)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="db-group-commit")
+        return await pending.future
 
+    async def _flush(self) -> None:
+        """Commit queued takes, a group at a time, until the queue is empty."""
+        while self._pending:
+            group, self._pending = self._pending[:GROUP_COMMIT_MAX], self._pending[GROUP_COMMIT_MAX:]
+            try:
+                async with self._write_lock:
+                    await self._connection().run(self._commit_group, group)
+            except BaseException as exc:  # the COMMIT (or the file check, or the thread) failed
+                for pending in group:
+                    _fail(pending.future, exc)
+                if not isinstance(exc, Exception):  # cancelled: nothing left can be committed
+                    for pending in self._pending:
+                        _fail(pending.future, exc)
+                    self._pending = []
+                    raise
+                continue
+            for pending in group:
+                if pending.future.done():  # its caller gave up waiting; the take is saved all the same
+                    continue
+                if isinstance(pending.outcome, Take):
+                    pending.future.set_result(pending.outcome)
+                else:
+                    assert pending.outcome is not None
+                    pending.future.set_exception(pending.outcome)
+
+    def _commit_group(self, conn: sqlite3.Connection, group: list[_Pending]) -> None:
+        """On the writer thread: one transaction for the whole group, each take's outcome recorded.
+
+        One take's failed statement (a bad value) rolls back that statement only, so the others
+        still commit; an error that ends the transaction fails them all.
+        """
+        def insert_all(conn: sqlite3.Connection) -> None:
+            for pending in group:
+                try:
+                    pending.outcome = self._insert(conn, pending)
+                except TakeRefused as refused:
+                    pending.outcome = refused
+                except _DRIVER_ERRORS as exc:
+                    if not conn.in_transaction:  # SQLite ended the transaction: nothing is kept
+                        raise
+                    pending.outcome = _storage_error(exc)
+
+        try:
+            self._transaction(conn, insert_all)
+        except StorageError:
+            raise
+        except _DRIVER_ERRORS as exc:
+            raise _storage_error(exc) from exc
+
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, pending: _Pending) -> Take:
+        params, checks = pending.params, pending.checks
+        guild_id, author_id, created_at = params[0], params[3], params[8]
+        if checks is None:
+            cursor = conn.execute(_INSERT_TAKE + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", params)
+        else:
+            duplicate = None if checks.duplicate_since is None else time_to_db(checks.duplicate_since)
+            cooldown = None if checks.cooldown_since is None else time_to_db(checks.cooldown_since)
+            cursor = conn.execute(_INSERT_CHECKED, (
+                *params, guild_id, author_id, duplicate, params[2], params[5], guild_id, author_id, cooldown))
+            if cursor.rowcount == 0:
+                last = conn.execute("SELECT MAX(created_at) FROM takes WHERE guild_id = ? AND author_id = ?",
+                                    (guild_id, author_id)).fetchone()[0]
+                last_at = None if last is None else time_from_db(last)
+                is_duplicate = duplicate is not None and conn.execute(
+                    "SELECT EXISTS (SELECT 1 FROM takes WHERE guild_id = ? AND author_id = ? AND created_at >= ? "
+                    "AND article = ? AND content = ?)", (guild_id, author_id, duplicate, params[2], params[5]),
+                ).fetchone()[0]
+                raise TakeRefused("duplicate" if is_duplicate else "cooldown", last_at)
+        take_id = cursor.lastrowid
+        assert take_id is not None  # an INSERT always sets it
+        return Take(id=take_id, guild_id=guild_id, channel_id=params[1], article=params[2], author_id=author_id,
+                    author_name=params[4], content=params[5], source=params[6], created_at=time_from_db(created_at),
+                    edited_at=None, message_url=params[7])
+
+    # -- takes: reading -------------------------------------------------------------------------
     async def get_take(self, guild_id: int, take_id: int) -> Take | None:
-        async with self._reading() as conn:
-            return await self._take_in(conn, guild_id, take_id)
+        return await self._read(lambda conn: self._take_in(conn, guild_id, take_id))
 
     async def list_takes(
         self,
@@ -251,10 +449,13 @@ class SqliteStore(Store):
         *,
         author_id: int | None = None,
         before_id: int | None = None,
+        offset: int = 0,
         limit: int = 10,
     ) -> list[Take]:
         # The optional filters are fixed fragments; every value travels as a parameter. A
         # catch-all "(? IS NULL OR id < ?)" would stop SQLite using the index for the range.
+        if offset < 0:
+            raise ValueError(f"offset must not be negative, got {offset}")
         where = ["guild_id = ?", "article = ?"]
         params: list[Any] = [guild_id, article]
         if author_id is not None:
@@ -263,43 +464,26 @@ class SqliteStore(Store):
         if before_id is not None:
             where.append("id < ?")
             params.append(before_id)
-        params.append(_positive(limit))
+        params += [_positive(limit), offset]
+        # The inner query walks only the index (ids), skipping ``offset`` entries without
+        # reading a row; the outer one reads the page's rows.
         return await self._fetch_takes(
-            f"SELECT {_TAKE_COLUMNS} FROM takes WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+            f"SELECT {_TAKE_COLUMNS} FROM takes WHERE id IN (SELECT id FROM takes WHERE {' AND '.join(where)} "
+            "ORDER BY id DESC LIMIT ? OFFSET ?) ORDER BY id DESC",
             params,
         )
 
     async def count_takes(self, guild_id: int, article: str, *, author_id: int | None = None) -> int:
         if author_id is None:
             rows = await self._fetch(
-                "SELECT COUNT(*) FROM takes WHERE guild_id = ? AND article = ?", (guild_id, article)
+                "SELECT takes FROM take_counts WHERE guild_id = ? AND article = ?", (guild_id, article)
             )
         else:
             rows = await self._fetch(
-                "SELECT COUNT(*) FROM takes WHERE guild_id = ? AND article = ? AND author_id = ?",
+                "SELECT takes FROM take_member_counts WHERE guild_id = ? AND article = ? AND author_id = ?",
                 (guild_id, article, author_id),
             )
-        return int(rows[0][0])
-
-    async def edit_take(
-        self, guild_id: int, take_id: int, content: str, edited_at: dt.datetime
-    ) -> Take | None:
-        edited = time_to_db(edited_at)
-        async with self._writing() as conn:
-            cursor = await conn.execute(
-                "UPDATE takes SET content = ?, edited_at = ? WHERE guild_id = ? AND id = ?",
-                (content, edited, guild_id, take_id),
-            )
-            if cursor.rowcount == 0:
-                return None
-            return await self._take_in(conn, guild_id, take_id)
-
-    async def delete_take(self, guild_id: int, take_id: int) -> bool:
-        async with self._writing() as conn:
-            cursor = await conn.execute(
-                "DELETE FROM takes WHERE guild_id = ? AND id = ?", (guild_id, take_id)
-            )
-            return cursor.rowcount > 0
+        return int(rows[0][0]) if rows else 0
 
     async def last_take_at(self, guild_id: int, author_id: int) -> dt.datetime | None:
         rows = await self._fetch(
@@ -311,26 +495,14 @@ class SqliteStore(Store):
         self, guild_id: int, article: str, author_id: int, content: str, since: dt.datetime
     ) -> bool:
         rows = await self._fetch(
-            "SELECT EXISTS (SELECT 1 FROM takes WHERE guild_id = ? AND author_id = ? AND article = ? "
-            "AND content = ? AND created_at >= ?)",
-            (guild_id, author_id, article, content, time_to_db(since)),
+            "SELECT EXISTS (SELECT 1 FROM takes WHERE guild_id = ? AND author_id = ? AND created_at >= ? "
+            "AND article = ? AND content = ?)",
+            (guild_id, author_id, time_to_db(since), article, content),
         )
         return bool(rows[0][0])
 
     async def member_takes(self, author_id: int, *, guild_id: int | None = None) -> list[Take]:
-        if guild_id is None:
-            return await self._fetch_takes(
-                f"SELECT {_TAKE_COLUMNS} FROM takes WHERE author_id = ? ORDER BY created_at, id", (author_id,)
-            )
-        return await self._fetch_takes(
-            f"SELECT {_TAKE_COLUMNS} FROM takes WHERE guild_id = ? AND author_id = ? ORDER BY created_at, id",
-            (guild_id, author_id),
-        )
-
-    async def delete_member_data(self, author_id: int) -> int:
-        async with self._writing() as conn:
-            cursor = await conn.execute("DELETE FROM takes WHERE author_id = ?", (author_id,))
-            return cursor.rowcount
+        return [take async for chunk in self.iter_member_takes(author_id, guild_id=guild_id) for take in chunk]
 
     async def take_stats(self, guild_id: int, article: str, *, days: int, today: dt.date) -> TakeStats:
         """``takes`` and ``members`` count the article's whole history; ``per_day`` the last ``days``.
@@ -340,25 +512,23 @@ class SqliteStore(Store):
         if days < 0:
             raise ValueError(f"days must not be negative, got {days}")
         first_day = today - dt.timedelta(days=days - 1)
-        start = dt.datetime.combine(first_day, dt.time.min, tzinfo=dt.UTC)
-        end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
-        async with self._reading() as conn:
-            totals = await conn.execute_fetchall(
-                "SELECT COUNT(*), COUNT(DISTINCT author_id) FROM takes "
-                "WHERE guild_id = ? AND article = ?",
-                (guild_id, article),
-            )
-            takes, members = next(iter(totals))
-            counted: Iterable[sqlite3.Row] = await conn.execute_fetchall(
-                "SELECT substr(created_at, 1, 10) AS day, COUNT(*) FROM takes "
-                "WHERE guild_id = ? AND article = ? AND created_at >= ? AND created_at < ? GROUP BY day",
-                (guild_id, article, time_to_db(start), time_to_db(end)),
-            )
+
+        def read(conn: sqlite3.Connection) -> tuple[Any, list[Any]]:
+            with _snapshot(conn):
+                totals = conn.execute("SELECT takes, members FROM take_counts WHERE guild_id = ? AND article = ?",
+                                      (guild_id, article)).fetchone()
+                counted = conn.execute(
+                    "SELECT day, takes FROM take_day_counts WHERE guild_id = ? AND article = ? AND day >= ? "
+                    "AND day <= ?", (guild_id, article, first_day.isoformat(), today.isoformat())).fetchall()
+            return totals, counted
+
+        totals, counted = await self._read(read)
         by_day = {dt.date.fromisoformat(row[0]): int(row[1]) for row in counted}
         per_day = tuple(
             (day, by_day.get(day, 0)) for day in (first_day + dt.timedelta(days=n) for n in range(days))
         )
-        return TakeStats(takes=int(takes), members=int(members), per_day=per_day)
+        takes, members = (0, 0) if totals is None else (int(totals[0]), int(totals[1]))
+        return TakeStats(takes=takes, members=members, per_day=per_day)
 
     async def export_takes(
         self,
@@ -368,6 +538,18 @@ class SqliteStore(Store):
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
     ) -> list[Take]:
+        return [take async for chunk in self.iter_takes(guild_id, article, since=since, until=until)
+                for take in chunk]
+
+    async def iter_takes(
+        self,
+        guild_id: int,
+        article: str,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        chunk_size: int = 1000,
+    ) -> AsyncIterator[list[Take]]:
         where = ["guild_id = ?", "article = ?"]
         params: list[Any] = [guild_id, article]
         if since is not None:
@@ -376,15 +558,74 @@ class SqliteStore(Store):
         if until is not None:
             where.append("created_at < ?")
             params.append(time_to_db(until))
-        return await self._fetch_takes(
-            f"SELECT {_TAKE_COLUMNS} FROM takes WHERE {' AND '.join(where)} ORDER BY created_at, id", params
-        )
+        async for chunk in self._chunks(where, params, chunk_size):
+            yield chunk
+
+    async def iter_member_takes(
+        self, author_id: int, *, guild_id: int | None = None, chunk_size: int = 1000
+    ) -> AsyncIterator[list[Take]]:
+        where, params = (["author_id = ?"], [author_id]) if guild_id is None else (
+            ["guild_id = ?", "author_id = ?"], [guild_id, author_id])
+        async for chunk in self._chunks(where, params, chunk_size):
+            yield chunk
+
+    async def _chunks(self, where: list[str], params: list[Any], chunk_size: int) -> AsyncIterator[list[Take]]:
+        """Keyset pages on (created_at, id), oldest first; each page one short read."""
+        size = _positive(chunk_size)
+        first = f"SELECT {_TAKE_COLUMNS} FROM takes WHERE {' AND '.join(where)} ORDER BY created_at, id LIMIT ?"
+        following = (f"SELECT {_TAKE_COLUMNS} FROM takes WHERE {' AND '.join(where)} AND (created_at, id) > (?, ?) "
+                     "ORDER BY created_at, id LIMIT ?")
+        after: tuple[str, int] | None = None
+        while True:
+            sql, args = (first, [*params, size]) if after is None else (following, [*params, *after, size])
+            rows = await self._fetch(sql, args)
+            if not rows:
+                return
+            yield [_take_from_row(row) for row in rows]
+            if len(rows) < size:
+                return
+            after = (rows[-1]["created_at"], rows[-1]["id"])
+
+    # -- takes: changing ------------------------------------------------------------------------
+    async def edit_take(
+        self, guild_id: int, take_id: int, content: str, edited_at: dt.datetime
+    ) -> Take | None:
+        edited = time_to_db(edited_at)
+
+        def edit(conn: sqlite3.Connection) -> Take | None:
+            cursor = conn.execute("UPDATE takes SET content = ?, edited_at = ? WHERE guild_id = ? AND id = ?",
+                                  (content, edited, guild_id, take_id))
+            return None if cursor.rowcount == 0 else self._take_in(conn, guild_id, take_id)
+
+        return await self._write(edit)
+
+    async def delete_take(self, guild_id: int, take_id: int) -> bool:
+        return await self._write(lambda conn: conn.execute(
+            "DELETE FROM takes WHERE guild_id = ? AND id = ?", (guild_id, take_id)).rowcount > 0)
+
+    async def delete_member_data(self, author_id: int) -> int:
+        return await self._write(lambda conn: conn.execute(
+            "DELETE FROM takes WHERE author_id = ?", (author_id,)).rowcount)
 
     async def purge_takes_before(self, cutoff: dt.datetime) -> int:
         limit = time_to_db(cutoff)
-        async with self._writing() as conn:
-            cursor = await conn.execute("DELETE FROM takes WHERE created_at < ?", (limit,))
-            return cursor.rowcount
+        return await self._write(lambda conn: conn.execute(
+            "DELETE FROM takes WHERE created_at < ?", (limit,)).rowcount)
+
+    # -- counters -------------------------------------------------------------------------------
+    async def check_counters(self) -> CounterCheck:
+        return await self._read(count_mismatches)
+
+    async def rebuild_counters(self) -> CounterCheck:
+        def rebuild(conn: sqlite3.Connection) -> CounterCheck:
+            found = count_mismatches(conn)
+            recount(conn)
+            return found
+
+        found = await self._write(rebuild)
+        if not found.ok:
+            log.warning("take counters disagreed with the rows (%s) and were recounted", found)
+        return found
 
     # -- bot metadata -------------------------------------------------------------------------
     async def get_meta(self, key: str) -> str | None:
@@ -392,52 +633,54 @@ class SqliteStore(Store):
         return rows[0][0] if rows else None
 
     async def set_meta(self, key: str, value: str) -> None:
-        async with self._writing() as conn:
-            await conn.execute(
-                "INSERT INTO bot_meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
+        await self._write(lambda conn: conn.execute(
+            "INSERT INTO bot_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value)))
 
     # -- guild settings -----------------------------------------------------------------------
     async def get_guild_settings(self, guild_id: int) -> GuildSettings:
-        async with self._reading() as conn:
-            rows = list(
-                await conn.execute_fetchall(
-                    "SELECT moderator_role_id, take_max_length, take_cooldown_seconds, take_channel_ids, "
-                    "anonymous_lists, prefix FROM guild_settings WHERE guild_id = ?",
-                    (guild_id,),
-                )
-            )
-            if not rows:
+        """Read once per guild, then from memory: every take and command asks, and only
+        :meth:`save_guild_settings` (which refreshes the copy after its COMMIT) changes them."""
+        cached = self._settings.get(guild_id)
+        if cached is not None:
+            return cached
+
+        def read(conn: sqlite3.Connection) -> GuildSettings:
+            row = conn.execute(
+                "SELECT moderator_role_id, take_max_length, take_cooldown_seconds, take_channel_ids, "
+                "anonymous_lists, prefix FROM guild_settings WHERE guild_id = ?", (guild_id,)).fetchone()
+            if row is None:
                 return GuildSettings(guild_id=guild_id)
-            row = rows[0]
-            # Decoding inside the reading block turns a corrupt JSON value into a StorageError.
+            # Decoding here turns a corrupt JSON value into a StorageError.
             channels = frozenset(int(channel) for channel in json.loads(row["take_channel_ids"]))
-        return GuildSettings(
-            guild_id=guild_id,
-            moderator_role_id=row["moderator_role_id"],
-            take_max_length=row["take_max_length"],
-            take_cooldown_seconds=row["take_cooldown_seconds"],
-            take_channel_ids=channels,
-            anonymous_lists=bool(row["anonymous_lists"]),
-            prefix=row["prefix"],
-        )
+            return GuildSettings(
+                guild_id=guild_id,
+                moderator_role_id=row["moderator_role_id"],
+                take_max_length=row["take_max_length"],
+                take_cooldown_seconds=row["take_cooldown_seconds"],
+                take_channel_ids=channels,
+                anonymous_lists=bool(row["anonymous_lists"]),
+                prefix=row["prefix"],
+            )
+
+        settings = await self._read(read)
+        self._settings.setdefault(guild_id, settings)
+        return self._settings[guild_id]
 
     async def save_guild_settings(self, settings: GuildSettings) -> None:
         channels = json.dumps(sorted(settings.take_channel_ids))
-        async with self._writing() as conn:
-            await conn.execute(
-                "INSERT INTO guild_settings (guild_id, moderator_role_id, take_max_length, "
-                "take_cooldown_seconds, take_channel_ids, anonymous_lists, prefix) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
-                "moderator_role_id = excluded.moderator_role_id, take_max_length = excluded.take_max_length, "
-                "take_cooldown_seconds = excluded.take_cooldown_seconds, "
-                "take_channel_ids = excluded.take_channel_ids, anonymous_lists = excluded.anonymous_lists, "
-                "prefix = excluded.prefix",
-                (settings.guild_id, settings.moderator_role_id, settings.take_max_length,
-                 settings.take_cooldown_seconds, channels, int(settings.anonymous_lists), settings.prefix),
-            )
+        self._settings.pop(settings.guild_id, None)
+        await self._write(lambda conn: conn.execute(
+            "INSERT INTO guild_settings (guild_id, moderator_role_id, take_max_length, "
+            "take_cooldown_seconds, take_channel_ids, anonymous_lists, prefix) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
+            "moderator_role_id = excluded.moderator_role_id, take_max_length = excluded.take_max_length, "
+            "take_cooldown_seconds = excluded.take_cooldown_seconds, "
+            "take_channel_ids = excluded.take_channel_ids, anonymous_lists = excluded.anonymous_lists, "
+            "prefix = excluded.prefix",
+            (settings.guild_id, settings.moderator_role_id, settings.take_max_length,
+             settings.take_cooldown_seconds, channels, int(settings.anonymous_lists), settings.prefix)))
+        self._settings[settings.guild_id] = settings
 
     async def guild_prefixes(self) -> dict[int, str]:
         rows = await self._fetch(
@@ -465,35 +708,26 @@ class SqliteStore(Store):
 
     async def save_pin(self, pin: PinRecord) -> None:
         pinned_at = time_to_db(pin.pinned_at)
-        async with self._writing() as conn:
-            await conn.execute(
-                "INSERT INTO pins (guild_id, channel_id, article, message_id, content_hash, pinned_at) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, channel_id, article) DO UPDATE SET "
-                "message_id = excluded.message_id, content_hash = excluded.content_hash, "
-                "pinned_at = excluded.pinned_at",
-                (pin.guild_id, pin.channel_id, pin.article, pin.message_id, pin.content_hash, pinned_at),
-            )
+        await self._write(lambda conn: conn.execute(
+            "INSERT INTO pins (guild_id, channel_id, article, message_id, content_hash, pinned_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, channel_id, article) DO UPDATE SET "
+            "message_id = excluded.message_id, content_hash = excluded.content_hash, "
+            "pinned_at = excluded.pinned_at",
+            (pin.guild_id, pin.channel_id, pin.article, pin.message_id, pin.content_hash, pinned_at)))
 
     async def delete_pin(self, guild_id: int, channel_id: int, article: str) -> bool:
-        async with self._writing() as conn:
-            cursor = await conn.execute(
-                "DELETE FROM pins WHERE guild_id = ? AND channel_id = ? AND article = ?",
-                (guild_id, channel_id, article),
-            )
-            return cursor.rowcount > 0
+        return await self._write(lambda conn: conn.execute(
+            "DELETE FROM pins WHERE guild_id = ? AND channel_id = ? AND article = ?",
+            (guild_id, channel_id, article)).rowcount > 0)
 
     # -- audit --------------------------------------------------------------------------------
     async def add_audit(
         self, guild_id: int, actor_id: int, action: str, detail: str, created_at: dt.datetime
     ) -> AuditEntry:
         created = time_to_db(created_at)
-        async with self._writing() as conn:
-            cursor = await conn.execute(
-                "INSERT INTO audit_log (guild_id, actor_id, action, detail, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (guild_id, actor_id, action, detail, created),
-            )
-            entry_id = cursor.lastrowid
+        entry_id = await self._write(lambda conn: conn.execute(
+            "INSERT INTO audit_log (guild_id, actor_id, action, detail, created_at) VALUES (?, ?, ?, ?, ?)",
+            (guild_id, actor_id, action, detail, created)).lastrowid)
         assert entry_id is not None
         return AuditEntry(entry_id, guild_id, actor_id, action, detail, time_from_db(created))
 
@@ -508,3 +742,55 @@ class SqliteStore(Store):
                        time_from_db(row["created_at"]))
             for row in rows
         ]
+
+
+def _file_identity(path: Path | str) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+
+
+@contextlib.contextmanager
+def _snapshot(conn: sqlite3.Connection) -> Any:
+    """Several reads that see one committed state (a read transaction)."""
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        _rollback(conn)
+
+
+def _storage_error(exc: BaseException) -> StorageError:
+    error = StorageError(f"the database refused the write: {exc}; nothing was saved")
+    error.__cause__ = exc
+    return error
+
+
+def _fail(future: asyncio.Future[Take], exc: BaseException) -> None:
+    """Fail one caller's take with a StorageError of its own (the member hears "not saved")."""
+    if future.done():
+        return
+    if isinstance(exc, StorageError):
+        error: BaseException = (DatabaseFileGone if isinstance(exc, DatabaseFileGone) else StorageError)(str(exc))
+        error.__cause__ = exc.__cause__ or exc
+    elif isinstance(exc, Exception):
+        error = _storage_error(exc)
+    else:
+        error = StorageError("the bot stopped before the take was committed; nothing was saved")
+    future.set_exception(error)
+
+
+async def _close_quietly(*connections: SqliteThread | None) -> None:
+    """Close connections we are giving up on without hiding the error that made us give up."""
+    for conn in connections:
+        if conn is not None:
+            with contextlib.suppress(*_DRIVER_ERRORS):
+                await conn.close()
