@@ -70,6 +70,7 @@ class CommonFactorsBot(commands.Bot):
             strip_after_prefix=True,
             tree_cls=AppTree,
             owner_ids=set(settings.owner_ids) or None,
+            **shard_options(settings),
         )
         self.settings = settings
         self.articles: dict[str, Article] = {a.command: a for a in articles}
@@ -115,7 +116,8 @@ class CommonFactorsBot(commands.Bot):
 
     # -- start-up -------------------------------------------------------------------------
     async def setup_hook(self) -> None:
-        self._store = await open_store(self.settings.database_url)
+        self._store = await open_store(self.settings.database_url, pool_size=self.settings.database_pool_size,
+                                       sslmode=self.settings.database_sslmode)
         self._services = build_services(self._store, self.settings, self.clock)
         await self._services.guild_settings.load()
         await self.add_cog(ArticleGroups(self))
@@ -138,6 +140,10 @@ class CommonFactorsBot(commands.Bot):
     async def sync_commands_if_changed(self, *, force: bool = False) -> bool:
         """Sync slash commands only when the tree differs from what was last synced from this
         database (or when an owner forces it): syncing on every start gets rate limited."""
+        if not force and not self.settings.syncs_commands:
+            log.info("slash commands are synced by the process running shard 0, not by this one (shards %s)",
+                     ",".join(map(str, self.settings.shard_ids or ())))
+            return False
         digest = self.command_tree_hash()
         key = TREE_HASH_KEY if self.settings.dev_guild_id is None else f"{TREE_HASH_KEY}:{self.settings.dev_guild_id}"
         if not force and await self.store.get_meta(key) == digest:
@@ -169,6 +175,19 @@ class CommonFactorsBot(commands.Bot):
                 self._services = None
 
 
+def shard_options(settings: Settings) -> dict[str, Any]:
+    """Keywords for the client: which shards this process runs, when the bot is sharded."""
+    if not settings.sharded:
+        return {}
+    return {"shard_count": settings.shard_count,
+            "shard_ids": list(settings.shard_ids) if settings.shard_ids is not None else None}
+
+
+class ShardedCommonFactorsBot(CommonFactorsBot, commands.AutoShardedBot):
+    """The same bot, running the shards ``SHARD_IDS`` of ``SHARD_COUNT`` (several processes split
+    an application's shards; each keeps its guilds' events, all share one PostgreSQL database)."""
+
+
 def create_bot(settings: Settings | None = None, *, articles: list[Article] | None = None,
                extensions: tuple[str, ...] = EXTENSIONS, clock: Clock = discord.utils.utcnow) -> CommonFactorsBot:
     """Build the bot: read and validate every article file, wire the settings. No network.
@@ -177,5 +196,6 @@ def create_bot(settings: Settings | None = None, *, articles: list[Article] | No
     settings = settings or Settings()
     if articles is None:
         articles = load_articles(settings.data_dir)
-    return CommonFactorsBot(settings, articles, extensions=extensions, clock=clock)
+    cls = ShardedCommonFactorsBot if settings.sharded else CommonFactorsBot
+    return cls(settings, articles, extensions=extensions, clock=clock)
 

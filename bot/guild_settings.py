@@ -271,18 +271,25 @@ class GuildSettingsService:
                 isinstance(actor, discord.Member) and actor.guild_permissions.manage_guild):
             raise NotAllowed(f"Changing the {setting.label.lower()} takes **Manage Server**: it decides who "
                              "moderates, or how everyone here talks to the bot.")
-        async with self._locks("settings", guild.id):  # two moderators at once: neither change is lost
-            current = await self._store.get_guild_settings(guild.id)
+        made: list[Change] = []
+
+        def changed(current: GuildSettings) -> GuildSettings:
             text = value(current) if callable(value) else value
-            result = change(current, setting.name, text, guild, self.defaults)
-            if result.after == current:
-                return result, False
+            made[:] = [change(current, setting.name, text, guild, self.defaults)]
+            return made[0].after
+
+        # Two moderators at once, in this process or another: the store reads, changes and saves
+        # as one step, so neither change is lost.
+        async with self._locks("settings", guild.id):
             try:
-                await self._store.save_guild_settings(result.after)
+                before, after = await self._store.update_guild_settings(guild.id, changed)
             except StorageError as exc:
                 log.error("settings not saved for guild %s: %s", guild.id, exc, exc_info=exc)
                 raise NotSaved("Nothing changed: the database could not be written. Please try again.") from exc
-            self._apply_prefix(guild.id, result.after.prefix)
+            result = made[0]
+            if after == before:
+                return result, False
+            self._apply_prefix(guild.id, after.prefix)
         await self._audit.record(guild.id, actor.id, "settings", result.describe(self.defaults))
         return result, True
 
@@ -297,21 +304,25 @@ class GuildSettingsService:
         """A deleted channel leaves the take channels (an empty list means every channel again) and
         its pinned-summary records go; a settings change is audited so moderators see it."""
         label = f"#{name}" if name else f"channel {channel_id}"
+
+        def without_channel(current: GuildSettings) -> GuildSettings:
+            return dataclasses.replace(current, take_channel_ids=current.take_channel_ids - {channel_id})
+
         async with self._locks("settings", guild_id):
-            current = await self._store.get_guild_settings(guild_id)
-            if channel_id in current.take_channel_ids:
-                remaining = current.take_channel_ids - {channel_id}
-                await self._store.save_guild_settings(dataclasses.replace(current, take_channel_ids=remaining))
-                after = "the others remain" if remaining else "takes are accepted in every channel again"
-                await self._audit.record(guild_id, actor_id, "settings",
-                                         f"Take channels: {label} was deleted; {after}")
+            before, after = await self._store.update_guild_settings(guild_id, without_channel)
+        if after != before:
+            remaining = "the others remain" if after.take_channel_ids else "takes are accepted in every channel again"
+            await self._audit.record(guild_id, actor_id, "settings", f"Take channels: {label} was deleted; {remaining}")
         for article in articles:
             await self._store.delete_pin(guild_id, channel_id, article)
 
     async def forget_role(self, guild_id: int, role_id: int, name: str, *, actor_id: int) -> None:
+        def without_role(current: GuildSettings) -> GuildSettings:
+            return dataclasses.replace(current, moderator_role_id=None) if current.moderator_role_id == role_id \
+                else current
+
         async with self._locks("settings", guild_id):
-            current = await self._store.get_guild_settings(guild_id)
-            if current.moderator_role_id != role_id:
-                return
-            await self._store.save_guild_settings(dataclasses.replace(current, moderator_role_id=None))
-        await self._audit.record(guild_id, actor_id, "settings", f"Moderator role: @{name} was deleted, so none is set")
+            before, after = await self._store.update_guild_settings(guild_id, without_role)
+        if after != before:
+            await self._audit.record(guild_id, actor_id, "settings",
+                                     f"Moderator role: @{name} was deleted, so none is set")

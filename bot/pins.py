@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -124,7 +124,8 @@ class PinService:
 
     async def pin(self, channel: Any, article: Article, *, permissions: discord.Permissions,
                   render: Render) -> PinOutcome:
-        async with self._locks("pin", channel.id, article.command):
+        # One refresh at a time per channel and article, among every process on the database.
+        async with self._locks("pin", channel.id, article.command), self._exclusive(channel, article):
             return await self._pin(channel, article, permissions=permissions, render=render)
 
     async def _pin(self, channel: Any, article: Article, *, permissions: discord.Permissions,
@@ -168,6 +169,18 @@ class PinService:
             raise
         return PinOutcome("reposted" if record is not None else "posted", sent)
 
+    @contextlib.asynccontextmanager
+    async def _exclusive(self, channel: Any, article: Article) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                await stack.enter_async_context(
+                    self._store.exclusive("pin", channel.guild.id, channel.id, article.command))
+            except StorageError as exc:
+                log.error("pin lock not taken (channel=%s article=%s): %s", channel.id, article.command, exc)
+                raise NotSaved("The database could not be reached, so nothing was pinned or changed. "
+                               "Please try again in a moment.") from exc
+            yield
+
     async def _save(self, record: PinRecord, *, failed: str) -> None:
         try:
             await self._store.save_pin(record)
@@ -178,7 +191,7 @@ class PinService:
 
     async def unpin(self, channel: Any, article: Article, *, permissions: discord.Permissions) -> bool:
         """Unpin and delete this channel's pinned summary; ``False`` if the message was already gone."""
-        async with self._locks("pin", channel.id, article.command):
+        async with self._locks("pin", channel.id, article.command), self._exclusive(channel, article):
             return await self._unpin(channel, article, permissions=permissions)
 
     async def _unpin(self, channel: Any, article: Article, *, permissions: discord.Permissions) -> bool:

@@ -15,6 +15,22 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 
 
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+def redact_url(url: str) -> str:
+    """``postgresql://bot:secret@db/cf`` -> ``postgresql://bot:***@db/cf``: logs never show a password."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return url
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return url
+    credentials, _, host = authority.rpartition("@")
+    user = credentials.partition(":")[0]
+    return f"{scheme}://{user}:***@{host}{slash}{path}" if ":" in credentials else url
+
+
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
 
@@ -29,7 +45,15 @@ class Settings:
     token: str | None = field(default=None, repr=False)
     prefix: str = "!"
     data_dir: Path = DEFAULT_DATA_DIR
-    database_url: str = ""
+    database_url: str = field(default="", repr=False)
+    #: PostgreSQL only: connections each process keeps open at most.
+    database_pool_size: int = 10
+    #: PostgreSQL only: disable, allow, prefer, require, verify-ca or verify-full (None: the URL's, or libpq's default).
+    database_sslmode: str | None = None
+    #: Discord shards: how many the application has in all, and which this process runs
+    #: (all when None). Several processes split them; every one on one PostgreSQL database.
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
     message_content_intent: bool = True
     owner_ids: frozenset[int] = frozenset()
     #: For ``python -m bot invite`` without a token; otherwise read from the token.
@@ -56,6 +80,39 @@ class Settings:
             raise SettingsError("DUPLICATE_WINDOW_SECONDS must not be negative")
         if self.takes_retention_days is not None and self.takes_retention_days < 1:
             raise SettingsError("TAKES_RETENTION_DAYS must be at least 1 (or unset to keep takes)")
+        if not 2 <= self.database_pool_size <= 1000:
+            raise SettingsError("DATABASE_POOL_SIZE must be between 2 and 1000")
+        if self.database_sslmode is not None and self.database_sslmode not in SSL_MODES:
+            raise SettingsError(f"DATABASE_SSLMODE must be one of {', '.join(SSL_MODES)}")
+        self._check_shards()
+
+    def _check_shards(self) -> None:
+        if self.shard_ids is not None:
+            object.__setattr__(self, "shard_ids", tuple(self.shard_ids))
+            if self.shard_count is None:
+                raise SettingsError("SHARD_IDS needs SHARD_COUNT: how many shards the application has in all")
+            if not self.shard_ids:
+                raise SettingsError("SHARD_IDS must name at least one shard")
+            if len(set(self.shard_ids)) != len(self.shard_ids):
+                raise SettingsError("SHARD_IDS names a shard twice")
+            if any(not 0 <= shard < self.shard_count for shard in self.shard_ids):
+                raise SettingsError(f"SHARD_IDS must be between 0 and {self.shard_count - 1} (SHARD_COUNT - 1)")
+        if self.shard_count is not None and not 1 <= self.shard_count <= 10_000:
+            raise SettingsError("SHARD_COUNT must be at least 1")
+
+    @property
+    def sharded(self) -> bool:
+        return self.shard_count is not None
+
+    @property
+    def syncs_commands(self) -> bool:
+        """Slash commands are synced from one process only: the one running shard 0."""
+        return self.shard_ids is None or 0 in self.shard_ids
+
+    @property
+    def database_label(self) -> str:
+        """The database URL with any password replaced by ***, safe to print."""
+        return redact_url(self.database_url)
 
     def with_changes(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -98,7 +155,8 @@ class Settings:
             raise SettingsError(f"{name} must be true or false, not {raw!r}")
 
         for name, key in (("DISCORD_TOKEN", "token"), ("COMMAND_PREFIX", "prefix"),
-                          ("DATABASE_URL", "database_url"), ("LOG_LEVEL", "log_level")):
+                          ("DATABASE_URL", "database_url"), ("DATABASE_SSLMODE", "database_sslmode"),
+                          ("LOG_LEVEL", "log_level")):
             if (value := text(name)) is not None:
                 values[key] = value
         if (data_dir := text("DATA_DIR")) is not None:
@@ -109,7 +167,8 @@ class Settings:
                           ("TAKE_MAX_LENGTH", "take_max_length"),
                           ("TAKE_COOLDOWN_SECONDS", "take_cooldown_seconds"),
                           ("DUPLICATE_WINDOW_SECONDS", "duplicate_window_seconds"),
-                          ("TAKES_RETENTION_DAYS", "takes_retention_days")):
+                          ("TAKES_RETENTION_DAYS", "takes_retention_days"),
+                          ("DATABASE_POOL_SIZE", "database_pool_size"), ("SHARD_COUNT", "shard_count")):
             if (number := integer(name)) is not None:
                 values[key] = number
         if (owners := text("OWNER_IDS")) is not None:
@@ -117,6 +176,11 @@ class Settings:
                 values["owner_ids"] = frozenset(int(part) for part in owners.replace(",", " ").split())
             except ValueError:
                 raise SettingsError("OWNER_IDS must be Discord user ids separated by commas") from None
+        if (shards := text("SHARD_IDS")) is not None:
+            try:
+                values["shard_ids"] = tuple(int(part) for part in shards.replace(",", " ").split())
+            except ValueError:
+                raise SettingsError("SHARD_IDS must be shard numbers separated by commas, like 0,1") from None
         return cls(**values)  # type: ignore[arg-type]
 
     def describe(self) -> list[str]:
@@ -126,5 +190,7 @@ class Settings:
             value = getattr(self, f.name)
             if f.name == "token":
                 value = "set" if value else "not set"
+            elif f.name == "database_url":
+                value = self.database_label
             lines.append(f"{f.name} = {value}")
         return lines

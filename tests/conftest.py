@@ -4,7 +4,8 @@ member, a second member and a moderator, as SimCord simulates them."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +17,47 @@ from simcord import ChannelHandle, Env, GuildHandle, MemberActor
 from bot import Settings, create_bot
 from bot.app import CommonFactorsBot
 from bot.settings import DEFAULT_DATA_DIR, sqlite_url
+from postgres_server import PostgresServer, wanted_backend
 
 TEST_DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session, started on first use; never skipped. Its folder is
+    outside pytest's private temp folder, which the ``postgres`` user could not enter."""
+    folder = Path(tempfile.mkdtemp(prefix="cf-postgres-"))
+    try:
+        server = PostgresServer.start(folder)
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[Callable[[], str]]:
+    """Makes fresh, empty PostgreSQL databases for this test (dropped afterwards); returns their URLs."""
+    made: list[str] = []
+
+    def new_database() -> str:
+        made.append(postgres_server.create_database())
+        return postgres_server.url(made[-1])
+
+    yield new_database
+    for name in made:
+        postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The bot's database for this test: SQLite by default, PostgreSQL with CF_TEST_DATABASE=postgresql."""
+    if wanted_backend() == "postgresql":
+        new_database: Callable[[], str] = request.getfixturevalue("postgres_url")
+        return new_database()
+    return sqlite_url(tmp_path / "takes.db")
 
 
 @pytest.fixture
@@ -31,8 +71,8 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, database_url=sqlite_url(tmp_path / "takes.db"))
+def settings(data_dir: Path, database_url: str) -> Settings:
+    return Settings(data_dir=data_dir, database_url=database_url)
 
 
 @pytest.fixture
@@ -71,7 +111,12 @@ class World:
     bots: list[CommonFactorsBot]
 
     async def restart(self) -> None:
-        """A new bot process on the same database and the same (simulated) Discord."""
+        """A new bot process on the same database and the same (simulated) Discord. The old
+        process is gone first (SQLite serves one process at a time)."""
+        old = self.bot
+        if old._store is not None:
+            await old._store.close()
+            old._store = None
         bot = create_bot(self.bot.settings)
         self.bots.append(bot)
         await self.env.restart_bot(bot)

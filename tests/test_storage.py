@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,11 +22,13 @@ from bot.storage import (
     PinRecord,
     SchemaTooNewError,
     StorageError,
+    Store,
     Take,
     open_store,
     sqlite_path_from_url,
 )
 from bot.storage.schema import bundled_migrations_dir, discover_migrations, split_statements
+from bot.storage.postgres import PostgresStore
 from bot.storage.sqlite import SqliteStore
 
 # Real snowflakes are large; two of these sit near SQLite's 64-bit ceiling on purpose.
@@ -78,11 +81,16 @@ def staged_migrations(folder: Path, files: dict[str, str] | None = None) -> Path
     return folder
 
 
-@pytest.fixture
-async def store() -> AsyncIterator[SqliteStore]:
-    store = await SqliteStore.open(":memory:")
-    yield store
-    await store.close()
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+    """The storage contract: every test taking ``store`` runs on both backends."""
+    if request.param == "postgresql":
+        new_database = request.getfixturevalue("postgres_url")
+        opened: Store = await PostgresStore.open(new_database())
+    else:
+        opened = await SqliteStore.open(":memory:")
+    yield opened
+    await opened.close()
 
 
 # -- migrations -------------------------------------------------------------------------------
@@ -209,7 +217,7 @@ def test_statements_split_only_where_they_really_end() -> None:
 # -- takes ------------------------------------------------------------------------------------
 
 
-async def test_a_saved_take_comes_back_exactly(store: SqliteStore) -> None:
+async def test_a_saved_take_comes_back_exactly(store: Store) -> None:
     paris = dt.timezone(dt.timedelta(hours=1))
     written = new_take(
         content="**Bold** _claim_ 🧠\nwith `code` and <@123>",
@@ -239,7 +247,7 @@ async def test_an_acknowledged_take_is_already_on_disk(tmp_path: Path) -> None:
         await store.close()
 
 
-async def test_another_guild_cannot_see_or_touch_a_take(store: SqliteStore) -> None:
+async def test_another_guild_cannot_see_or_touch_a_take(store: Store) -> None:
     saved = await store.add_take(new_take())
 
     assert await store.get_take(OTHER_GUILD, saved.id) is None
@@ -251,7 +259,7 @@ async def test_another_guild_cannot_see_or_touch_a_take(store: SqliteStore) -> N
     assert await store.get_take(GUILD, saved.id + 1000) is None
 
 
-async def test_lists_are_newest_first_and_never_mix_guilds_or_articles(store: SqliteStore) -> None:
+async def test_lists_are_newest_first_and_never_mix_guilds_or_articles(store: Store) -> None:
     mine = [await store.add_take(new_take(content=f"mine {n}", author_id=ALICE if n % 2 else BOB))
             for n in range(5)]
     await store.add_take(new_take(guild_id=OTHER_GUILD, content="elsewhere"))
@@ -270,7 +278,7 @@ async def test_lists_are_newest_first_and_never_mix_guilds_or_articles(store: Sq
         await store.list_takes(GUILD, ARTICLE, limit=0)  # SQLite would read -1 as "no limit"
 
 
-async def test_editing_replaces_the_text_and_marks_when(store: SqliteStore) -> None:
+async def test_editing_replaces_the_text_and_marks_when(store: Store) -> None:
     saved = await store.add_take(new_take())
     later = T0 + dt.timedelta(minutes=5)
 
@@ -282,7 +290,7 @@ async def test_editing_replaces_the_text_and_marks_when(store: SqliteStore) -> N
     assert await store.edit_take(GUILD, saved.id + 1, "nobody", later) is None
 
 
-async def test_deleting_a_take_and_ids_are_never_reused(store: SqliteStore) -> None:
+async def test_deleting_a_take_and_ids_are_never_reused(store: Store) -> None:
     first = await store.add_take(new_take(content="one"))
     second = await store.add_take(new_take(content="two"))
 
@@ -294,7 +302,7 @@ async def test_deleting_a_take_and_ids_are_never_reused(store: SqliteStore) -> N
     assert await store.get_take(GUILD, second.id) is None
 
 
-async def test_cooldown_starts_at_the_members_latest_take_in_that_guild(store: SqliteStore) -> None:
+async def test_cooldown_starts_at_the_members_latest_take_in_that_guild(store: Store) -> None:
     assert await store.last_take_at(GUILD, ALICE) is None
     await store.add_take(new_take(created_at=T0))
     await store.add_take(new_take(article=OTHER_ARTICLE, created_at=T0 + dt.timedelta(minutes=1)))
@@ -304,7 +312,7 @@ async def test_cooldown_starts_at_the_members_latest_take_in_that_guild(store: S
     assert await store.last_take_at(GUILD, BOB) is None
 
 
-async def test_a_duplicate_is_the_same_text_member_article_within_the_window(store: SqliteStore) -> None:
+async def test_a_duplicate_is_the_same_text_member_article_within_the_window(store: Store) -> None:
     await store.add_take(new_take(content="Same words.", created_at=T0))
 
     assert await store.has_recent_duplicate(GUILD, ARTICLE, ALICE, "Same words.", T0) is True  # at `since`
@@ -319,7 +327,7 @@ async def test_a_duplicate_is_the_same_text_member_article_within_the_window(sto
     assert not await store.has_recent_duplicate(OTHER_GUILD, ARTICLE, ALICE, "Same words.", T0)
 
 
-async def test_a_member_exports_and_then_erases_their_takes_everywhere(store: SqliteStore) -> None:
+async def test_a_member_exports_and_then_erases_their_takes_everywhere(store: Store) -> None:
     late = await store.add_take(new_take(content="late", created_at=T0 + dt.timedelta(hours=2)))
     early = await store.add_take(new_take(guild_id=OTHER_GUILD, content="early", created_at=T0))
     middle = await store.add_take(new_take(article=OTHER_ARTICLE, created_at=T0 + dt.timedelta(hours=1)))
@@ -334,7 +342,7 @@ async def test_a_member_exports_and_then_erases_their_takes_everywhere(store: Sq
     assert await store.delete_member_data(ALICE) == 0
 
 
-async def test_stats_count_per_utc_day_zero_filled_oldest_first(store: SqliteStore) -> None:
+async def test_stats_count_per_utc_day_zero_filled_oldest_first(store: Store) -> None:
     today = dt.date(2026, 1, 10)
     midnight = dt.datetime(2026, 1, 10, tzinfo=dt.UTC)
     await store.add_take(new_take(created_at=midnight))  # first instant of today
@@ -354,7 +362,7 @@ async def test_stats_count_per_utc_day_zero_filled_oldest_first(store: SqliteSto
     assert (empty.takes, empty.members, [c for _, c in empty.per_day]) == (0, 0, [0, 0, 0])
 
 
-async def test_export_bounds_include_since_and_exclude_until(store: SqliteStore) -> None:
+async def test_export_bounds_include_since_and_exclude_until(store: Store) -> None:
     hour = dt.timedelta(hours=1)
     third = await store.add_take(new_take(content="third", created_at=T0 + 2 * hour))
     first = await store.add_take(new_take(content="first", created_at=T0))
@@ -367,7 +375,7 @@ async def test_export_bounds_include_since_and_exclude_until(store: SqliteStore)
     assert await store.export_takes(GUILD, ARTICLE, since=T0 + hour, until=T0 + 2 * hour) == [second]
 
 
-async def test_retention_purges_only_takes_before_the_cutoff(store: SqliteStore) -> None:
+async def test_retention_purges_only_takes_before_the_cutoff(store: Store) -> None:
     day = dt.timedelta(days=1)
     await store.add_take(new_take(created_at=T0 - 2 * day))
     await store.add_take(new_take(guild_id=OTHER_GUILD, created_at=T0 - 2 * day))
@@ -379,13 +387,13 @@ async def test_retention_purges_only_takes_before_the_cutoff(store: SqliteStore)
     assert await store.purge_takes_before(T0 - day) == 0
 
 
-async def test_text_utf8_cannot_carry_is_refused_not_mangled(store: SqliteStore) -> None:
+async def test_text_utf8_cannot_carry_is_refused_not_mangled(store: Store) -> None:
     with pytest.raises(StorageError):
         await store.add_take(new_take(content="half a pair \ud800"))
     assert await store.count_takes(GUILD, ARTICLE) == 0
 
 
-async def test_naive_times_are_refused_before_anything_is_written(store: SqliteStore) -> None:
+async def test_naive_times_are_refused_before_anything_is_written(store: Store) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         await store.add_take(new_take(created_at=dt.datetime(2026, 1, 1)))
     assert await store.count_takes(GUILD, ARTICLE) == 0
@@ -394,14 +402,14 @@ async def test_naive_times_are_refused_before_anything_is_written(store: SqliteS
 # -- metadata, settings, pins, audit ------------------------------------------------------------
 
 
-async def test_meta_values_are_stored_and_overwritten(store: SqliteStore) -> None:
+async def test_meta_values_are_stored_and_overwritten(store: Store) -> None:
     assert await store.get_meta("last_sync") is None
     await store.set_meta("last_sync", "v1")
     await store.set_meta("last_sync", "v2")
     assert await store.get_meta("last_sync") == "v2"
 
 
-async def test_guild_settings_round_trip_and_prefixes(store: SqliteStore) -> None:
+async def test_guild_settings_round_trip_and_prefixes(store: Store) -> None:
     assert await store.get_guild_settings(GUILD) == GuildSettings(guild_id=GUILD)
     chosen = GuildSettings(
         guild_id=GUILD,
@@ -422,13 +430,13 @@ async def test_guild_settings_round_trip_and_prefixes(store: SqliteStore) -> Non
     assert await store.guild_prefixes() == {GUILD: "cf!"}
 
 
-async def test_guild_settings_the_schema_cannot_hold_are_refused(store: SqliteStore) -> None:
+async def test_guild_settings_the_schema_cannot_hold_are_refused(store: Store) -> None:
     with pytest.raises(StorageError):
         await store.save_guild_settings(GuildSettings(guild_id=GUILD, take_max_length=0))
     assert await store.get_guild_settings(GUILD) == GuildSettings(guild_id=GUILD)
 
 
-async def test_pins_are_upserted_and_deleted_per_channel_and_article(store: SqliteStore) -> None:
+async def test_pins_are_upserted_and_deleted_per_channel_and_article(store: Store) -> None:
     assert await store.get_pin(GUILD, CHANNEL, ARTICLE) is None
     pin = PinRecord(GUILD, CHANNEL, ARTICLE, message_id=1, content_hash="aaa", pinned_at=T0)
     await store.save_pin(pin)
@@ -446,7 +454,7 @@ async def test_pins_are_upserted_and_deleted_per_channel_and_article(store: Sqli
     assert await store.get_pin(GUILD, CHANNEL, OTHER_ARTICLE) is not None
 
 
-async def test_the_audit_log_lists_a_guilds_entries_newest_first(store: SqliteStore) -> None:
+async def test_the_audit_log_lists_a_guilds_entries_newest_first(store: Store) -> None:
     entries = [
         await store.add_audit(GUILD, BOB, "take.delete", f"take #{n}", T0 + dt.timedelta(minutes=n))
         for n in range(3)
@@ -469,17 +477,18 @@ async def test_closing_twice_is_harmless_and_a_closed_store_refuses_work() -> No
         await store.add_take(new_take())
 
 
-async def test_a_refused_write_leaves_no_row_and_the_store_keeps_working(store: SqliteStore) -> None:
+async def test_a_refused_write_leaves_no_row_and_the_store_keeps_working(store: Store) -> None:
     with pytest.raises(StorageError) as refused:
         await store.add_take(new_take(source="carrier pigeon"))
-    assert isinstance(refused.value.__cause__, sqlite3.IntegrityError)
+    assert isinstance(refused.value.__cause__, sqlite3.IntegrityError | asyncpg.IntegrityConstraintViolationError)
     assert await store.count_takes(GUILD, ARTICLE) == 0
 
     saved = await store.add_take(new_take())
     assert await store.list_takes(GUILD, ARTICLE) == [saved]
 
 
-async def test_a_transaction_failing_halfway_keeps_none_of_it(store: SqliteStore) -> None:
+async def test_a_transaction_failing_halfway_keeps_none_of_it() -> None:
+    store = await SqliteStore.open(":memory:")
     insert = (
         "INSERT INTO takes (guild_id, channel_id, article, author_id, author_name, content, source, "
         "created_at) VALUES (?, ?, ?, ?, 'Alice', 'text', ?, '2026-01-01T00:00:00.000000+00:00')"
@@ -489,6 +498,7 @@ async def test_a_transaction_failing_halfway_keeps_none_of_it(store: SqliteStore
             await conn.execute(insert, (GUILD, CHANNEL, ARTICLE, ALICE, "command"))
             await conn.execute(insert, (GUILD, CHANNEL, ARTICLE, ALICE, "not a source"))
     assert await store.count_takes(GUILD, ARTICLE) == 0
+    await store.close()
 
 
 async def test_a_lost_connection_surfaces_as_storage_error() -> None:
@@ -519,7 +529,7 @@ async def test_two_hundred_members_posting_at_once_all_keep_their_takes(tmp_path
         await store.close()
 
 
-async def test_one_bad_write_among_many_costs_only_itself(store: SqliteStore) -> None:
+async def test_one_bad_write_among_many_costs_only_itself(store: Store) -> None:
     writes = [store.add_take(new_take(content=f"good {n}")) for n in range(50)]
     writes.insert(25, store.add_take(new_take(source="fax")))
 
@@ -553,9 +563,9 @@ def test_the_settings_default_url_round_trips(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("postgresql://bot:hunter2@db/commonfactors", "PostgreSQL is not supported yet; use sqlite:///"),
-        ("postgres://bot:hunter2@db/commonfactors", "PostgreSQL is not supported yet; use sqlite:///"),
-        ("postgresql+asyncpg://bot:hunter2@db/cf", "PostgreSQL is not supported yet; use sqlite:///"),
+        ("postgresql://bot:hunter2@db/commonfactors", "names a PostgreSQL database, not a SQLite file"),
+        ("postgres://bot:hunter2@db/commonfactors", "names a PostgreSQL database, not a SQLite file"),
+        ("postgresql+asyncpg://bot:hunter2@db/cf", "names a PostgreSQL database, not a SQLite file"),
         ("mysql://bot:hunter2@db/cf", "'mysql' is not supported"),
         ("", "malformed"),
         ("bot.db", "malformed"),
@@ -590,8 +600,10 @@ async def test_open_store_opens_absolute_and_memory_urls(tmp_path: Path) -> None
         assert await memory.schema_version() == LATEST
     finally:
         await memory.close()
-    with pytest.raises(StorageError, match="PostgreSQL"):
-        await open_store("postgresql://db/cf")
+    # A PostgreSQL URL opens the PostgreSQL backend; a failure names the database, never the password.
+    with pytest.raises(StorageError, match="cannot connect to the PostgreSQL database 'cf' on 127.0.0.1:1") as refused:
+        await open_store("postgresql://bot:hunter2@127.0.0.1:1/cf")
+    assert "hunter2" not in str(refused.value)
 
 
 # -- properties ---------------------------------------------------------------------------------

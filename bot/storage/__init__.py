@@ -1,11 +1,12 @@
 """Where takes live. Callers use :func:`open_store` and the :class:`Store` interface, never SQL.
 
-``DATABASE_URL`` uses SQLAlchemy's spelling so the PostgreSQL backend can arrive later without
-anyone rewriting their configuration:
+``DATABASE_URL`` uses SQLAlchemy's spelling:
 
 * ``sqlite:///data/bot.db`` — a file relative to the current directory (three slashes);
 * ``sqlite:////srv/bot/bot.db`` — an absolute path (four slashes);
-* ``sqlite:///:memory:`` — a throwaway database, for tests.
+* ``sqlite:///:memory:`` — a throwaway database, for tests;
+* ``postgresql://user:password@host:5432/database`` — PostgreSQL (:mod:`bot.storage.postgres`),
+  for several bot processes (shards) on one database.
 """
 
 from __future__ import annotations
@@ -48,11 +49,17 @@ __all__ = [
     "TakeRefused",
     "TakeSource",
     "TakeStats",
+    "is_postgres_url",
     "open_store",
     "sqlite_path_from_url",
 ]
 
-_EXAMPLE = "use sqlite:///relative/path.db or sqlite:////absolute/path.db"
+_EXAMPLE = "use sqlite:///relative/path.db, sqlite:////absolute/path.db or postgresql://user:password@host/database"
+
+
+def is_postgres_url(url: str) -> bool:
+    scheme = url.partition("://")[0].partition("+")[0].lower()
+    return scheme in {"postgres", "postgresql"}
 
 
 def sqlite_path_from_url(url: str) -> Path | str:
@@ -65,7 +72,7 @@ def sqlite_path_from_url(url: str) -> Path | str:
         raise StorageError(f"DATABASE_URL is malformed (no scheme://); {_EXAMPLE}")
     dialect = scheme.partition("+")[0].lower()  # "sqlite+aiosqlite" is SQLAlchemy's async spelling
     if dialect in {"postgres", "postgresql"}:
-        raise StorageError(f"DATABASE_URL: PostgreSQL is not supported yet; {_EXAMPLE}")
+        raise StorageError("DATABASE_URL names a PostgreSQL database, not a SQLite file")
     if dialect != "sqlite":
         raise StorageError(f"DATABASE_URL scheme {scheme!r} is not supported; {_EXAMPLE}")
     if not rest.startswith("/"):
@@ -82,6 +89,13 @@ def sqlite_path_from_url(url: str) -> Path | str:
     return Path(path)
 
 
-async def open_store(database_url: str) -> Store:
-    """Open (creating and migrating as needed) the database ``database_url`` names."""
+async def open_store(database_url: str, *, pool_size: int = 10, sslmode: str | None = None) -> Store:
+    """Open (creating and migrating as needed) the database ``database_url`` names.
+
+    ``pool_size`` and ``sslmode`` apply to PostgreSQL (an ``sslmode`` in the URL works too).
+    """
+    if is_postgres_url(database_url):
+        from .postgres import PostgresStore  # asyncpg is loaded only by those who use it
+
+        return await PostgresStore.open(database_url, pool_size=pool_size, sslmode=sslmode)
     return await SqliteStore.open(sqlite_path_from_url(database_url))

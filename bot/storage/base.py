@@ -11,8 +11,9 @@ tests and the simulator control time and backends never call ``now()`` themselve
 from __future__ import annotations
 
 import abc
+import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -161,6 +162,12 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def schema_version(self) -> int: ...
 
+    @abc.abstractmethod
+    def exclusive(self, *key: object) -> contextlib.AbstractAsyncContextManager[None]:
+        """A lock named by ``key``, held by one task at a time among every process using this
+        database (for work that spans awaits outside the database, like refreshing a pinned
+        summary on Discord)."""
+
     # -- takes ----------------------------------------------------------------------------
     @abc.abstractmethod
     async def add_take(self, take: NewTake, *, checks: TakeChecks | None = None) -> Take:
@@ -279,6 +286,18 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def save_guild_settings(self, settings: GuildSettings) -> None: ...
+
+    @abc.abstractmethod
+    async def update_guild_settings(
+        self, guild_id: int, change: Callable[[GuildSettings], GuildSettings]
+    ) -> tuple[GuildSettings, GuildSettings]:
+        """Read, change and save a guild's settings as one step no other writer (in this process
+        or another on the same database) can interleave with; returns (before, after).
+
+        ``change`` gets the stored settings and returns the new ones (the same ones: nothing is
+        written). An exception it raises (an invalid value) leaves the settings as they were and
+        reaches the caller unchanged.
+        """
 
     @abc.abstractmethod
     async def guild_prefixes(self) -> dict[int, str]:

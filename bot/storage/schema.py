@@ -77,14 +77,14 @@ def bundled_migrations_dir() -> Traversable:
     return resources.files(__package__ or "bot.storage").joinpath("migrations")
 
 
-def discover_migrations(folder: Traversable | None = None) -> list[Migration]:
-    """Every ``V<n>__<name>.sql`` in ``folder`` (the bundled one by default), in version order.
+def discover_scripts(folder: Traversable) -> list[tuple[int, str, str]]:
+    """Every ``V<n>__<name>.sql`` in ``folder`` as (version, name, text), in version order.
 
     A misnamed ``.sql`` file, a duplicate version or a gap is an error: silently skipping a
-    step would leave a schema no version of the bot expects.
+    step would leave a schema no version of the bot expects. Both backends number their
+    folders the same way.
     """
-    folder = bundled_migrations_dir() if folder is None else folder
-    found: dict[int, Migration] = {}
+    found: dict[int, tuple[int, str, str]] = {}
     for entry in folder.iterdir():
         if not entry.name.endswith(".sql"):
             continue
@@ -94,18 +94,27 @@ def discover_migrations(folder: Traversable | None = None) -> list[Migration]:
         version = int(match["version"])
         if version in found:
             raise StorageError(f"two migration files claim version {version}")
-        statements = tuple(split_statements(entry.read_text(encoding="utf-8")))
-        for statement in statements:
-            keyword = _FIRST_KEYWORD.match(statement)
-            if keyword and keyword[1].upper() in _TRANSACTION_CONTROL:
-                raise StorageError(
-                    f"migration {entry.name} contains {keyword[1].upper()}: the runner owns the transaction"
-                )
-        found[version] = Migration(version, match["name"], statements)
+        found[version] = (version, match["name"], entry.read_text(encoding="utf-8"))
     versions = sorted(found)
     if versions != list(range(1, len(versions) + 1)):
         raise StorageError(f"migration versions must run 1, 2, 3… without gaps; found {versions}")
     return [found[version] for version in versions]
+
+
+def discover_migrations(folder: Traversable | None = None) -> list[Migration]:
+    """The SQLite migrations in ``folder`` (the bundled one by default), in version order."""
+    folder = bundled_migrations_dir() if folder is None else folder
+    migrations = []
+    for version, name, text in discover_scripts(folder):
+        statements = tuple(split_statements(text))
+        for statement in statements:
+            keyword = _FIRST_KEYWORD.match(statement)
+            if keyword and keyword[1].upper() in _TRANSACTION_CONTROL:
+                raise StorageError(
+                    f"migration V{version}__{name}.sql contains {keyword[1].upper()}: the runner owns the transaction"
+                )
+        migrations.append(Migration(version, name, statements))
+    return migrations
 
 
 async def recorded_version(conn: AsyncConnection) -> int:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import fcntl
 import json
 import logging
 import os
@@ -176,8 +177,12 @@ class _Pending:
 class SqliteStore(Store):
     """A :class:`Store` in one SQLite file (or in memory, for tests)."""
 
-    def __init__(self, conn: SqliteThread, reader: SqliteThread | None, path: Path | str) -> None:
+    def __init__(self, conn: SqliteThread, reader: SqliteThread | None, path: Path | str,
+                 owner: ProcessLock | None = None) -> None:
         """Use :meth:`open`, which migrates the schema first."""
+        #: Held while the store is open: one process per database file.
+        self._owner = owner
+        self._locks: dict[tuple[object, ...], asyncio.Lock] = {}
         #: The write connection (tests reach for it to make the disk refuse writes).
         self._conn: SqliteThread | None = conn
         self._reader = reader
@@ -203,9 +208,12 @@ class SqliteStore(Store):
             except OSError as exc:
                 raise StorageError(f"cannot create the folder for the database {path}: {exc}") from exc
         migrations = discover_migrations(migrations_dir)
+        owner = None if in_memory else ProcessLock.take(Path(path))
         try:
             conn = await SqliteThread.connect(MEMORY if in_memory else path, name="db-write")
         except _DRIVER_ERRORS as exc:
+            if owner is not None:
+                owner.release()
             raise StorageError(f"cannot open the database {path}: {exc}") from exc
         reader: SqliteThread | None = None
         try:
@@ -226,12 +234,16 @@ class SqliteStore(Store):
                     await reader.execute("PRAGMA query_only = ON")
         except _DRIVER_ERRORS as exc:
             await _close_quietly(conn, reader)
+            if owner is not None:
+                owner.release()
             raise StorageError(f"cannot prepare the database {path}: {exc}") from exc
         except BaseException:  # SchemaTooNewError, a failed migration, cancellation
             await _close_quietly(conn, reader)
+            if owner is not None:
+                owner.release()
             raise
         log.info("opened database %s at schema version %d", path, version)
-        return cls(conn, reader, path)
+        return cls(conn, reader, path, owner)
 
     # -- plumbing -----------------------------------------------------------------------------
     def _connection(self) -> SqliteThread:
@@ -339,6 +351,20 @@ class SqliteStore(Store):
                 await conn.close()
             except _DRIVER_ERRORS as exc:
                 raise StorageError(f"closing the database failed: {exc}") from exc
+            finally:
+                if self._owner is not None:
+                    self._owner.release()
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, *key: object) -> AsyncIterator[None]:
+        """In this process only: no second process can open this file (:class:`ProcessLock`)."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and self._locks.get(key) is lock:
+                del self._locks[key]
 
     async def schema_version(self) -> int:
         async with self._write_lock:
@@ -645,32 +671,37 @@ class SqliteStore(Store):
         if cached is not None:
             return cached
 
-        def read(conn: sqlite3.Connection) -> GuildSettings:
-            row = conn.execute(
-                "SELECT moderator_role_id, take_max_length, take_cooldown_seconds, take_channel_ids, "
-                "anonymous_lists, prefix FROM guild_settings WHERE guild_id = ?", (guild_id,)).fetchone()
-            if row is None:
-                return GuildSettings(guild_id=guild_id)
-            # Decoding here turns a corrupt JSON value into a StorageError.
-            channels = frozenset(int(channel) for channel in json.loads(row["take_channel_ids"]))
-            return GuildSettings(
-                guild_id=guild_id,
-                moderator_role_id=row["moderator_role_id"],
-                take_max_length=row["take_max_length"],
-                take_cooldown_seconds=row["take_cooldown_seconds"],
-                take_channel_ids=channels,
-                anonymous_lists=bool(row["anonymous_lists"]),
-                prefix=row["prefix"],
-            )
-
-        settings = await self._read(read)
+        settings = await self._read(lambda conn: self._read_settings(conn, guild_id))
         self._settings.setdefault(guild_id, settings)
         return self._settings[guild_id]
 
     async def save_guild_settings(self, settings: GuildSettings) -> None:
-        channels = json.dumps(sorted(settings.take_channel_ids))
         self._settings.pop(settings.guild_id, None)
-        await self._write(lambda conn: conn.execute(
+        await self._write(lambda conn: self._save_settings(conn, settings))
+        self._settings[settings.guild_id] = settings
+
+    @staticmethod
+    def _read_settings(conn: sqlite3.Connection, guild_id: int) -> GuildSettings:
+        row = conn.execute(
+            "SELECT moderator_role_id, take_max_length, take_cooldown_seconds, take_channel_ids, "
+            "anonymous_lists, prefix FROM guild_settings WHERE guild_id = ?", (guild_id,)).fetchone()
+        if row is None:
+            return GuildSettings(guild_id=guild_id)
+        # Decoding here turns a corrupt JSON value into a StorageError.
+        channels = frozenset(int(channel) for channel in json.loads(row["take_channel_ids"]))
+        return GuildSettings(
+            guild_id=guild_id,
+            moderator_role_id=row["moderator_role_id"],
+            take_max_length=row["take_max_length"],
+            take_cooldown_seconds=row["take_cooldown_seconds"],
+            take_channel_ids=channels,
+            anonymous_lists=bool(row["anonymous_lists"]),
+            prefix=row["prefix"],
+        )
+
+    @staticmethod
+    def _save_settings(conn: sqlite3.Connection, settings: GuildSettings) -> None:
+        conn.execute(
             "INSERT INTO guild_settings (guild_id, moderator_role_id, take_max_length, "
             "take_cooldown_seconds, take_channel_ids, anonymous_lists, prefix) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
@@ -679,8 +710,21 @@ class SqliteStore(Store):
             "take_channel_ids = excluded.take_channel_ids, anonymous_lists = excluded.anonymous_lists, "
             "prefix = excluded.prefix",
             (settings.guild_id, settings.moderator_role_id, settings.take_max_length,
-             settings.take_cooldown_seconds, channels, int(settings.anonymous_lists), settings.prefix)))
-        self._settings[settings.guild_id] = settings
+             settings.take_cooldown_seconds, json.dumps(sorted(settings.take_channel_ids)),
+             int(settings.anonymous_lists), settings.prefix))
+
+    async def update_guild_settings(
+        self, guild_id: int, change: Callable[[GuildSettings], GuildSettings]
+    ) -> tuple[GuildSettings, GuildSettings]:
+        """Under the write transaction (BEGIN IMMEDIATE holds the file's write lock)."""
+        async with self._writing() as conn:
+            self._settings.pop(guild_id, None)
+            before = await conn.run(self._read_settings, guild_id)
+            after = change(before)
+            if after != before:
+                await conn.run(self._save_settings, after)
+        self._settings[guild_id] = after
+        return before, after
 
     async def guild_prefixes(self) -> dict[int, str]:
         rows = await self._fetch(
@@ -742,6 +786,39 @@ class SqliteStore(Store):
                        time_from_db(row["created_at"]))
             for row in rows
         ]
+
+
+class ProcessLock:
+    """An exclusive ``flock`` on ``<database>.lock`` beside the file, held while a store has the
+    database open. SQLite serves one process: a second bot (another shard, a second copy started
+    by mistake, ``migrate-data`` while the bot runs) is refused with a clear message instead of
+    sharing the file. The kernel drops the lock when the process dies, so a crash leaves none."""
+
+    def __init__(self, handle: int, path: Path) -> None:
+        self._handle: int | None = handle
+        self.path = path
+
+    @classmethod
+    def take(cls, database: Path) -> ProcessLock:
+        path = database.with_name(database.name + ".lock")
+        try:
+            handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StorageError(f"cannot create the lock file {path} beside the database: {exc}") from exc
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(handle)
+            raise StorageError(
+                f"the database {database} is already open in another bot process (it holds {path.name}); "
+                "SQLite serves one process: stop the other one, or run several processes (shards) on "
+                "PostgreSQL (README: Running at scale)") from None
+        return cls(handle, path)
+
+    def release(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            os.close(handle)  # closing the descriptor releases the flock
 
 
 def _file_identity(path: Path | str) -> tuple[int, int] | None:

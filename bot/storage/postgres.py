@@ -1,0 +1,770 @@
+"""The PostgreSQL backend (asyncpg, a connection pool): the same store, for several processes.
+
+Same contract as :class:`~bot.storage.sqlite.SqliteStore`, and the same promises:
+
+* Takes are group-committed: takes that arrive while a transaction is committing wait and the
+  next transaction inserts them all, each with its rules (duplicate, cooldown) checked in the
+  INSERT. Every ``add_take`` returns only after the COMMIT that holds its take; a failed COMMIT
+  fails every take in it with :class:`StorageError`. One take's bad value costs only that take
+  (each insert runs under a savepoint).
+* The rules hold across processes. Before inserting, the transaction takes a transaction-level
+  advisory lock per (guild, member) with a rule to check, in ascending key order (so two
+  processes never wait on each other in a circle); each INSERT then starts after the lock is
+  held and sees every take another process committed under it. Settings changes lock the
+  guild's settings the same way (:meth:`PostgresStore.update_guild_settings`), and pin
+  refreshes hold a session advisory lock across their Discord calls (:meth:`PostgresStore.exclusive`).
+* Counters and the per-day table are kept by triggers in the same transaction as the rows
+  (migration V3 in ``migrations_postgres/``).
+* A deadlock or serialization failure (PostgreSQL rolls the whole transaction back) is retried
+  a few times before the caller hears "not saved".
+
+Messages and logs never repeat the URL, which may carry a password: the store names its
+database as ``db on host:port``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hashlib
+import logging
+import re
+import ssl
+import urllib.parse
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
+from typing import Any, TypeVar, cast
+
+import asyncpg
+
+from .base import (
+    AuditEntry,
+    CounterCheck,
+    GuildSettings,
+    NewTake,
+    PinRecord,
+    SchemaTooNewError,
+    StorageError,
+    Store,
+    Take,
+    TakeChecks,
+    TakeRefused,
+    TakeSource,
+    TakeStats,
+)
+from .schema import discover_scripts
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+GROUP_COMMIT_MAX = 1000
+#: A transaction PostgreSQL rolled back for a deadlock or a serialization failure is run again.
+RETRIES = 5
+#: Every statement: a database that stops answering is an error, not a bot that hangs.
+COMMAND_TIMEOUT = 60.0
+CONNECT_TIMEOUT = 15.0
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+#: The advisory lock two starting processes take so only one of them migrates.
+_MIGRATION_LOCK = 0x636F6D6D6F6E66  # "commonf"
+
+#: What the driver raises for a failed statement, a lost connection, a value PostgreSQL cannot
+#: hold (an id beyond 64 bits: OverflowError; a lone surrogate: UnicodeEncodeError), a timeout.
+_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, ValueError, OverflowError,
+                  asyncio.TimeoutError)
+#: Errors that belong to one statement's values: inside a group they cost only that take.
+_VALUE_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError, OverflowError)
+_RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+
+_TAKE_COLUMNS = (
+    "id, guild_id, channel_id, article, author_id, author_name, content, source, "
+    "created_at, edited_at, message_url"
+)
+_INSERT_TAKE = (
+    "INSERT INTO takes (guild_id, channel_id, article, author_id, author_name, content, source, "
+    "message_url, created_at) "
+)
+_VALUES = "$1::bigint, $2::bigint, $3::text, $4::bigint, $5::text, $6::text, $7::text, $8::text, $9::timestamptz"
+#: The insert happens only if neither rule objects; a NULL bound for a rule makes its EXISTS false.
+_INSERT_CHECKED = (
+    _INSERT_TAKE + f"SELECT {_VALUES} WHERE NOT EXISTS ("
+    "SELECT 1 FROM takes WHERE guild_id = $1 AND author_id = $4 AND created_at >= $10::timestamptz "
+    "AND article = $3 AND content = $6"
+    ") AND NOT EXISTS (SELECT 1 FROM takes WHERE guild_id = $1 AND author_id = $4 AND created_at > $11::timestamptz) "
+    "RETURNING id"
+)
+
+_RECOUNT = {
+    "take_counts": (
+        "SELECT guild_id, article, COUNT(*)::bigint, COUNT(DISTINCT author_id)::bigint FROM takes "
+        "GROUP BY guild_id, article"
+    ),
+    "take_member_counts": (
+        "SELECT guild_id, article, author_id, COUNT(*)::bigint FROM takes GROUP BY guild_id, article, author_id"
+    ),
+    "take_day_counts": (
+        "SELECT guild_id, article, (created_at AT TIME ZONE 'UTC')::date, COUNT(*)::bigint FROM takes "
+        "GROUP BY guild_id, article, (created_at AT TIME ZONE 'UTC')::date"
+    ),
+}
+
+
+def bundled_postgres_migrations_dir() -> Traversable:
+    return resources.files(__package__ or "bot.storage").joinpath("migrations_postgres")
+
+
+@dataclass(frozen=True, slots=True)
+class PostgresTarget:
+    """Where a ``postgresql://`` URL points, and how to say so without its password."""
+
+    dsn: str
+    label: str
+
+
+def parse_postgres_url(url: str) -> PostgresTarget:
+    """Check a ``postgresql://user:pass@host:port/db`` URL; error messages never repeat it."""
+    scheme, separator, rest = url.partition("://")
+    dialect = scheme.partition("+")[0].lower()
+    if not separator or dialect not in {"postgres", "postgresql"}:
+        raise StorageError("DATABASE_URL is not a postgresql:// URL")
+    if scheme.lower() not in {"postgres", "postgresql", "postgresql+asyncpg"}:
+        raise StorageError(f"DATABASE_URL scheme {scheme.split('+')[-1]!r} is not supported; use postgresql://")
+    try:
+        parts = urllib.parse.urlsplit("postgresql://" + rest)
+        port = parts.port
+    except ValueError:
+        raise StorageError("DATABASE_URL is malformed (check the host and port of the postgresql:// URL)") from None
+    database = urllib.parse.unquote(parts.path.lstrip("/"))
+    if not database:
+        raise StorageError("DATABASE_URL names no database: use postgresql://user:password@host:port/database")
+    host = parts.hostname or "localhost"
+    label = f"PostgreSQL database {database!r} on {host}:{port or 5432}"
+    return PostgresTarget(dsn="postgresql://" + rest, label=label)
+
+
+def lock_key(*parts: object) -> int:
+    """A signed 64-bit advisory-lock key for a name and ids (the same in every process)."""
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"storage needs timezone-aware UTC times, got naive {value!r}")
+    return value.astimezone(dt.UTC)
+
+
+def _from_db(value: dt.datetime | None) -> dt.datetime | None:
+    return None if value is None else value.astimezone(dt.UTC)
+
+
+def _take_from_row(row: asyncpg.Record) -> Take:
+    return Take(
+        id=row[0],
+        guild_id=row[1],
+        channel_id=row[2],
+        article=row[3],
+        author_id=row[4],
+        author_name=row[5],
+        content=row[6],
+        source=cast(TakeSource, row[7]),
+        created_at=row[8].astimezone(dt.UTC),
+        edited_at=_from_db(row[9]),
+        message_url=row[10],
+    )
+
+
+def _positive(limit: int) -> int:
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    return limit
+
+
+def describe(exc: BaseException) -> str:
+    """The error without PostgreSQL's DETAIL, which quotes the row (a member's words) verbatim."""
+    message = exc.message if isinstance(exc, asyncpg.PostgresError) else str(exc)
+    return f"{type(exc).__name__}: {message}"
+
+
+def _storage_error(exc: BaseException, doing: str = "the database refused the write") -> StorageError:
+    error = StorageError(f"{doing}: {describe(exc)}; nothing was saved")
+    error.__cause__ = exc
+    return error
+
+
+@dataclass(slots=True)
+class _Pending:
+    take: NewTake
+    checks: TakeChecks | None
+    future: asyncio.Future[Take]
+    outcome: Take | BaseException | None = None
+
+
+class PostgresStore(Store):
+    """A :class:`Store` in a PostgreSQL database, shared by any number of bot processes."""
+
+    def __init__(self, pool: asyncpg.Pool, label: str) -> None:
+        """Use :meth:`open`, which migrates the schema first."""
+        self._pool: asyncpg.Pool | None = pool
+        self.label = label
+        self._pending: list[_Pending] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._local_locks: dict[int, asyncio.Lock] = {}
+
+    @classmethod
+    async def open(cls, url: str, *, pool_size: int = 10, sslmode: str | None = None,
+                   migrations_dir: Traversable | None = None) -> PostgresStore:
+        target = parse_postgres_url(url)
+        if pool_size < 2:
+            raise StorageError("DATABASE_POOL_SIZE must be at least 2 (takes commit on one connection while "
+                               "reads use the others)")
+        if sslmode is not None and sslmode not in SSL_MODES:
+            raise StorageError(f"DATABASE_SSLMODE must be one of {', '.join(SSL_MODES)}")
+        scripts = discover_scripts(migrations_dir or bundled_postgres_migrations_dir())
+        kwargs: dict[str, Any] = {}
+        if sslmode is not None:
+            kwargs["ssl"] = sslmode
+        try:
+            pool = await asyncpg.create_pool(target.dsn, min_size=1, max_size=pool_size, timeout=CONNECT_TIMEOUT,
+                                             command_timeout=COMMAND_TIMEOUT, **kwargs)
+        except (*_DRIVER_ERRORS, ssl.SSLError) as exc:
+            # asyncpg's messages name the host and user at most, never the password; the URL is not repeated.
+            raise StorageError(f"cannot connect to the {target.label}: {describe(exc)}") from None
+        try:
+            version = await _migrate(pool, scripts)
+        except BaseException:
+            await pool.close()
+            raise
+        log.info("opened %s at schema version %d (pool of %d)", target.label, version, pool_size)
+        return cls(pool, target.label)
+
+    # -- plumbing -----------------------------------------------------------------------------
+    def _the_pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise StorageError("the store is closed")
+        return self._pool
+
+    async def _write(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """``fn`` in one transaction, retried on a deadlock; StorageError if it did not commit.
+
+        Errors that are not the database's (a moderator's invalid setting) pass through unchanged.
+        """
+        pool = self._the_pool()
+        for attempt in range(RETRIES):
+            try:
+                async with pool.acquire() as conn, conn.transaction():
+                    return await fn(conn)
+            except _RETRYABLE as exc:
+                if attempt == RETRIES - 1:
+                    raise _storage_error(exc) from exc
+                await asyncio.sleep(0.01 * (attempt + 1))
+            except _DRIVER_ERRORS as exc:
+                raise _storage_error(exc) from exc
+        raise AssertionError("unreachable")
+
+    async def _read(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        pool = self._the_pool()
+        try:
+            async with pool.acquire() as conn:
+                return await fn(conn)
+        except _DRIVER_ERRORS as exc:
+            raise StorageError(f"the database could not be read: {describe(exc)}") from exc
+
+    async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        return await self._read(lambda conn: conn.fetch(sql, *args))
+
+    async def _fetch_takes(self, sql: str, *args: Any) -> list[Take]:
+        return [_take_from_row(row) for row in await self._fetch(sql, *args)]
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def close(self) -> None:
+        while self._flusher is not None and not self._flusher.done():
+            await asyncio.shield(self._flusher)
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        try:
+            await asyncio.wait_for(pool.close(), timeout=COMMAND_TIMEOUT)
+        except (TimeoutError, *_DRIVER_ERRORS) as exc:
+            pool.terminate()
+            raise StorageError(f"closing the database failed: {describe(exc)}") from exc
+
+    async def schema_version(self) -> int:
+        return await self._read(_recorded_version)
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, *key: object) -> AsyncIterator[None]:
+        """Held by one task in one process at a time, across every process on this database: a
+        session advisory lock on a connection of its own, released (or dropped with the
+        connection) when the block ends."""
+        number = lock_key(*key)
+        local = self._local_locks.setdefault(number, asyncio.Lock())
+        async with local:  # tasks of this process queue here, not on pool connections
+            pool = self._the_pool()
+            try:
+                conn = await pool.acquire()
+            except _DRIVER_ERRORS as exc:
+                raise StorageError(f"the database could not be reached: {describe(exc)}") from exc
+            try:
+                try:
+                    await conn.execute("SELECT pg_advisory_lock($1)", number)
+                except _DRIVER_ERRORS as exc:
+                    raise StorageError(f"the database lock could not be taken: {describe(exc)}") from exc
+                try:
+                    yield
+                finally:
+                    with contextlib.suppress(*_DRIVER_ERRORS):
+                        await conn.execute("SELECT pg_advisory_unlock($1)", number)
+            finally:
+                # The pool's reset also runs pg_advisory_unlock_all(): no lock outlives the block.
+                with contextlib.suppress(*_DRIVER_ERRORS):
+                    await pool.release(conn)
+                if not local.locked() and self._local_locks.get(number) is local:
+                    del self._local_locks[number]
+
+    # -- takes: group commit --------------------------------------------------------------------
+    async def add_take(self, take: NewTake, *, checks: TakeChecks | None = None) -> Take:
+        _utc(take.created_at)
+        if checks is not None:
+            for moment in (checks.duplicate_since, checks.cooldown_since):
+                if moment is not None:
+                    _utc(moment)
+        self._the_pool()
+        pending = _Pending(take, checks, asyncio.get_running_loop().create_future())
+        self._pending.append(pending)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="db-group-commit")
+        return await pending.future
+
+    async def _flush(self) -> None:
+        while self._pending:
+            group, self._pending = self._pending[:GROUP_COMMIT_MAX], self._pending[GROUP_COMMIT_MAX:]
+            try:
+                await self._write(lambda conn, group=group: self._commit_group(conn, group))  # type: ignore[misc]
+            except BaseException as exc:
+                for pending in group:
+                    _fail(pending.future, exc)
+                if not isinstance(exc, Exception):
+                    for pending in self._pending:
+                        _fail(pending.future, exc)
+                    self._pending = []
+                    raise
+                continue
+            for pending in group:
+                if pending.future.done():
+                    continue
+                if isinstance(pending.outcome, Take):
+                    pending.future.set_result(pending.outcome)
+                else:
+                    assert pending.outcome is not None
+                    pending.future.set_exception(pending.outcome)
+
+    async def _commit_group(self, conn: asyncpg.Connection, group: list[_Pending]) -> None:
+        """Inside the group's transaction: the rule locks in key order, then each take under a savepoint."""
+        for pending in group:
+            pending.outcome = None
+        keys = sorted({lock_key("take", p.take.guild_id, p.take.author_id) for p in group if p.checks is not None})
+        if keys:
+            await conn.execute("SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k", keys)
+        # Inserting in key order makes the counter rows' locks, too, come in one order in every process.
+        for pending in sorted(group, key=lambda p: (p.take.guild_id, p.take.article, p.take.author_id)):
+            try:
+                async with conn.transaction():
+                    pending.outcome = await self._insert(conn, pending)
+            except TakeRefused as refused:
+                pending.outcome = refused
+            except _VALUE_ERRORS as exc:
+                pending.outcome = _storage_error(exc)
+
+    @staticmethod
+    async def _insert(conn: asyncpg.Connection, pending: _Pending) -> Take:
+        take, checks = pending.take, pending.checks
+        created_at = _utc(take.created_at)
+        values = (take.guild_id, take.channel_id, take.article, take.author_id, take.author_name, take.content,
+                  take.source, take.message_url, created_at)
+        if checks is None:
+            take_id = await conn.fetchval(_INSERT_TAKE + f"VALUES ({_VALUES}) RETURNING id", *values)
+        else:
+            duplicate = None if checks.duplicate_since is None else _utc(checks.duplicate_since)
+            cooldown = None if checks.cooldown_since is None else _utc(checks.cooldown_since)
+            take_id = await conn.fetchval(_INSERT_CHECKED, *values, duplicate, cooldown)
+            if take_id is None:
+                row = await conn.fetchrow(
+                    "SELECT MAX(created_at), EXISTS (SELECT 1 FROM takes WHERE guild_id = $1 AND author_id = $2 "
+                    "AND created_at >= $3::timestamptz AND article = $4 AND content = $5) "
+                    "FROM takes WHERE guild_id = $1 AND author_id = $2",
+                    take.guild_id, take.author_id, duplicate, take.article, take.content)
+                raise TakeRefused("duplicate" if duplicate is not None and row[1] else "cooldown", _from_db(row[0]))
+        return Take(id=take_id, guild_id=take.guild_id, channel_id=take.channel_id, article=take.article,
+                    author_id=take.author_id, author_name=take.author_name, content=take.content,
+                    source=take.source, created_at=created_at, edited_at=None, message_url=take.message_url)
+
+    # -- takes: reading -------------------------------------------------------------------------
+    async def get_take(self, guild_id: int, take_id: int) -> Take | None:
+        rows = await self._fetch_takes(f"SELECT {_TAKE_COLUMNS} FROM takes WHERE guild_id = $1 AND id = $2",
+                                       guild_id, take_id)
+        return rows[0] if rows else None
+
+    async def list_takes(
+        self,
+        guild_id: int,
+        article: str,
+        *,
+        author_id: int | None = None,
+        before_id: int | None = None,
+        offset: int = 0,
+        limit: int = 10,
+    ) -> list[Take]:
+        if offset < 0:
+            raise ValueError(f"offset must not be negative, got {offset}")
+        where = ["guild_id = $1", "article = $2"]
+        args: list[Any] = [guild_id, article]
+        if author_id is not None:
+            args.append(author_id)
+            where.append(f"author_id = ${len(args)}")
+        if before_id is not None:
+            args.append(before_id)
+            where.append(f"id < ${len(args)}")
+        args += [_positive(limit), offset]
+        return await self._fetch_takes(
+            f"SELECT {_TAKE_COLUMNS} FROM takes WHERE {' AND '.join(where)} ORDER BY id DESC "
+            f"LIMIT ${len(args) - 1} OFFSET ${len(args)}", *args)
+
+    async def count_takes(self, guild_id: int, article: str, *, author_id: int | None = None) -> int:
+        if author_id is None:
+            rows = await self._fetch("SELECT takes FROM take_counts WHERE guild_id = $1 AND article = $2",
+                                     guild_id, article)
+        else:
+            rows = await self._fetch(
+                "SELECT takes FROM take_member_counts WHERE guild_id = $1 AND article = $2 AND author_id = $3",
+                guild_id, article, author_id)
+        return int(rows[0][0]) if rows else 0
+
+    async def last_take_at(self, guild_id: int, author_id: int) -> dt.datetime | None:
+        rows = await self._fetch("SELECT MAX(created_at) FROM takes WHERE guild_id = $1 AND author_id = $2",
+                                 guild_id, author_id)
+        return _from_db(rows[0][0])
+
+    async def has_recent_duplicate(
+        self, guild_id: int, article: str, author_id: int, content: str, since: dt.datetime
+    ) -> bool:
+        rows = await self._fetch(
+            "SELECT EXISTS (SELECT 1 FROM takes WHERE guild_id = $1 AND author_id = $2 AND created_at >= $3 "
+            "AND article = $4 AND content = $5)", guild_id, author_id, _utc(since), article, content)
+        return bool(rows[0][0])
+
+    async def member_takes(self, author_id: int, *, guild_id: int | None = None) -> list[Take]:
+        return [take async for chunk in self.iter_member_takes(author_id, guild_id=guild_id) for take in chunk]
+
+    async def take_stats(self, guild_id: int, article: str, *, days: int, today: dt.date) -> TakeStats:
+        if days < 0:
+            raise ValueError(f"days must not be negative, got {days}")
+        first_day = today - dt.timedelta(days=days - 1)
+
+        async def read(conn: asyncpg.Connection) -> tuple[Any, list[Any]]:
+            async with conn.transaction(isolation="repeatable_read", readonly=True):  # one committed state
+                totals = await conn.fetchrow("SELECT takes, members FROM take_counts WHERE guild_id = $1 "
+                                             "AND article = $2", guild_id, article)
+                counted = await conn.fetch("SELECT day, takes FROM take_day_counts WHERE guild_id = $1 "
+                                           "AND article = $2 AND day >= $3 AND day <= $4",
+                                           guild_id, article, first_day, today)
+            return totals, counted
+
+        totals, counted = await self._read(read)
+        by_day = {row[0]: int(row[1]) for row in counted}
+        per_day = tuple(
+            (day, by_day.get(day, 0)) for day in (first_day + dt.timedelta(days=n) for n in range(days))
+        )
+        takes, members = (0, 0) if totals is None else (int(totals[0]), int(totals[1]))
+        return TakeStats(takes=takes, members=members, per_day=per_day)
+
+    async def export_takes(
+        self,
+        guild_id: int,
+        article: str,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> list[Take]:
+        return [take async for chunk in self.iter_takes(guild_id, article, since=since, until=until)
+                for take in chunk]
+
+    async def iter_takes(
+        self,
+        guild_id: int,
+        article: str,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        chunk_size: int = 1000,
+    ) -> AsyncIterator[list[Take]]:
+        where = ["guild_id = $1", "article = $2"]
+        args: list[Any] = [guild_id, article]
+        if since is not None:
+            args.append(_utc(since))
+            where.append(f"created_at >= ${len(args)}")
+        if until is not None:
+            args.append(_utc(until))
+            where.append(f"created_at < ${len(args)}")
+        async for chunk in self._chunks(where, args, chunk_size):
+            yield chunk
+
+    async def iter_member_takes(
+        self, author_id: int, *, guild_id: int | None = None, chunk_size: int = 1000
+    ) -> AsyncIterator[list[Take]]:
+        where, args = (["author_id = $1"], [author_id]) if guild_id is None else (
+            ["guild_id = $1", "author_id = $2"], [guild_id, author_id])
+        async for chunk in self._chunks(where, list(args), chunk_size):
+            yield chunk
+
+    async def _chunks(self, where: list[str], args: list[Any], chunk_size: int) -> AsyncIterator[list[Take]]:
+        size = _positive(chunk_size)
+        n = len(args)
+        first = (f"SELECT {_TAKE_COLUMNS} FROM takes WHERE {' AND '.join(where)} ORDER BY created_at, id "
+                 f"LIMIT ${n + 1}")
+        following = (f"SELECT {_TAKE_COLUMNS} FROM takes WHERE {' AND '.join(where)} "
+                     f"AND (created_at, id) > (${n + 1}, ${n + 2}) ORDER BY created_at, id LIMIT ${n + 3}")
+        after: tuple[dt.datetime, int] | None = None
+        while True:
+            rows = await (self._fetch(first, *args, size) if after is None
+                          else self._fetch(following, *args, *after, size))
+            if not rows:
+                return
+            yield [_take_from_row(row) for row in rows]
+            if len(rows) < size:
+                return
+            after = (rows[-1]["created_at"], rows[-1]["id"])
+
+    # -- takes: changing ------------------------------------------------------------------------
+    async def edit_take(self, guild_id: int, take_id: int, content: str, edited_at: dt.datetime) -> Take | None:
+        edited = _utc(edited_at)
+
+        async def edit(conn: asyncpg.Connection) -> Take | None:
+            row = await conn.fetchrow(f"UPDATE takes SET content = $1, edited_at = $2 WHERE guild_id = $3 AND id = $4 "
+                                      f"RETURNING {_TAKE_COLUMNS}", content, edited, guild_id, take_id)
+            return None if row is None else _take_from_row(row)
+
+        return await self._write(edit)
+
+    async def delete_take(self, guild_id: int, take_id: int) -> bool:
+        async def delete(conn: asyncpg.Connection) -> bool:
+            return await conn.fetchval("DELETE FROM takes WHERE guild_id = $1 AND id = $2 RETURNING id",
+                                       guild_id, take_id) is not None
+
+        return await self._write(delete)
+
+    async def delete_member_data(self, author_id: int) -> int:
+        return await self._write(lambda conn: _deleted(conn, "DELETE FROM takes WHERE author_id = $1", author_id))
+
+    async def purge_takes_before(self, cutoff: dt.datetime) -> int:
+        limit = _utc(cutoff)
+        return await self._write(lambda conn: _deleted(conn, "DELETE FROM takes WHERE created_at < $1", limit))
+
+    # -- counters -------------------------------------------------------------------------------
+    async def check_counters(self) -> CounterCheck:
+        return await self._read(_count_mismatches)
+
+    async def rebuild_counters(self) -> CounterCheck:
+        async def rebuild(conn: asyncpg.Connection) -> CounterCheck:
+            # Nobody adds a take while the counters are recounted (the rows they count must hold still).
+            await conn.execute("LOCK TABLE takes IN SHARE MODE")
+            found = await _count_mismatches(conn)
+            await recount(conn)
+            return found
+
+        found = await self._write(rebuild)
+        if not found.ok:
+            log.warning("take counters disagreed with the rows (%s) and were recounted", found)
+        return found
+
+    # -- bot metadata -------------------------------------------------------------------------
+    async def get_meta(self, key: str) -> str | None:
+        rows = await self._fetch("SELECT value FROM bot_meta WHERE key = $1", key)
+        return rows[0][0] if rows else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self._write(lambda conn: conn.execute(
+            "INSERT INTO bot_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            key, value))
+
+    # -- guild settings -----------------------------------------------------------------------
+    async def get_guild_settings(self, guild_id: int) -> GuildSettings:
+        """Always from the database: another process may have changed them a moment ago."""
+        return await self._read(lambda conn: _read_settings(conn, guild_id))
+
+    async def save_guild_settings(self, settings: GuildSettings) -> None:
+        await self._write(lambda conn: _save_settings(conn, settings))
+
+    async def update_guild_settings(
+        self, guild_id: int, change: Callable[[GuildSettings], GuildSettings]
+    ) -> tuple[GuildSettings, GuildSettings]:
+        async def update(conn: asyncpg.Connection) -> tuple[GuildSettings, GuildSettings]:
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", lock_key("settings", guild_id))
+            before = await _read_settings(conn, guild_id)
+            after = change(before)
+            if after != before:
+                await _save_settings(conn, after)
+            return before, after
+
+        return await self._write(update)
+
+    async def guild_prefixes(self) -> dict[int, str]:
+        rows = await self._fetch(
+            "SELECT guild_id, prefix FROM guild_settings WHERE prefix IS NOT NULL AND prefix != ''")
+        return {int(row[0]): str(row[1]) for row in rows}
+
+    # -- pinned summaries ---------------------------------------------------------------------
+    async def get_pin(self, guild_id: int, channel_id: int, article: str) -> PinRecord | None:
+        rows = await self._fetch("SELECT message_id, content_hash, pinned_at FROM pins "
+                                 "WHERE guild_id = $1 AND channel_id = $2 AND article = $3",
+                                 guild_id, channel_id, article)
+        if not rows:
+            return None
+        return PinRecord(guild_id=guild_id, channel_id=channel_id, article=article, message_id=rows[0][0],
+                         content_hash=rows[0][1], pinned_at=rows[0][2].astimezone(dt.UTC))
+
+    async def save_pin(self, pin: PinRecord) -> None:
+        pinned_at = _utc(pin.pinned_at)
+        await self._write(lambda conn: conn.execute(
+            "INSERT INTO pins (guild_id, channel_id, article, message_id, content_hash, pinned_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (guild_id, channel_id, article) DO UPDATE SET "
+            "message_id = EXCLUDED.message_id, content_hash = EXCLUDED.content_hash, pinned_at = EXCLUDED.pinned_at",
+            pin.guild_id, pin.channel_id, pin.article, pin.message_id, pin.content_hash, pinned_at))
+
+    async def delete_pin(self, guild_id: int, channel_id: int, article: str) -> bool:
+        async def delete(conn: asyncpg.Connection) -> bool:
+            return await conn.fetchval("DELETE FROM pins WHERE guild_id = $1 AND channel_id = $2 AND article = $3 "
+                                       "RETURNING message_id", guild_id, channel_id, article) is not None
+
+        return await self._write(delete)
+
+    # -- audit --------------------------------------------------------------------------------
+    async def add_audit(
+        self, guild_id: int, actor_id: int, action: str, detail: str, created_at: dt.datetime
+    ) -> AuditEntry:
+        created = _utc(created_at)
+
+        async def add(conn: asyncpg.Connection) -> int:
+            return int(await conn.fetchval(
+                "INSERT INTO audit_log (guild_id, actor_id, action, detail, created_at) VALUES ($1, $2, $3, $4, $5) "
+                "RETURNING id", guild_id, actor_id, action, detail, created))
+
+        entry_id = await self._write(add)
+        return AuditEntry(entry_id, guild_id, actor_id, action, detail, created)
+
+    async def list_audit(self, guild_id: int, *, limit: int = 20) -> Sequence[AuditEntry]:
+        rows = await self._fetch("SELECT id, guild_id, actor_id, action, detail, created_at FROM audit_log "
+                                 "WHERE guild_id = $1 ORDER BY id DESC LIMIT $2", guild_id, _positive(limit))
+        return [AuditEntry(row[0], row[1], row[2], row[3], row[4], row[5].astimezone(dt.UTC)) for row in rows]
+
+
+async def _deleted(conn: asyncpg.Connection, sql: str, *args: Any) -> int:
+    status = await conn.execute(sql, *args)  # "DELETE <n>"
+    return int(status.rsplit(" ", 1)[-1])
+
+
+async def _read_settings(conn: asyncpg.Connection, guild_id: int) -> GuildSettings:
+    row = await conn.fetchrow(
+        "SELECT moderator_role_id, take_max_length, take_cooldown_seconds, take_channel_ids, anonymous_lists, "
+        "prefix FROM guild_settings WHERE guild_id = $1", guild_id)
+    if row is None:
+        return GuildSettings(guild_id=guild_id)
+    return GuildSettings(guild_id=guild_id, moderator_role_id=row[0], take_max_length=row[1],
+                         take_cooldown_seconds=row[2], take_channel_ids=frozenset(int(c) for c in row[3]),
+                         anonymous_lists=bool(row[4]), prefix=row[5])
+
+
+async def _save_settings(conn: asyncpg.Connection, settings: GuildSettings) -> None:
+    await conn.execute(
+        "INSERT INTO guild_settings (guild_id, moderator_role_id, take_max_length, take_cooldown_seconds, "
+        "take_channel_ids, anonymous_lists, prefix) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+        "ON CONFLICT (guild_id) DO UPDATE SET moderator_role_id = EXCLUDED.moderator_role_id, "
+        "take_max_length = EXCLUDED.take_max_length, take_cooldown_seconds = EXCLUDED.take_cooldown_seconds, "
+        "take_channel_ids = EXCLUDED.take_channel_ids, anonymous_lists = EXCLUDED.anonymous_lists, "
+        "prefix = EXCLUDED.prefix",
+        settings.guild_id, settings.moderator_role_id, settings.take_max_length, settings.take_cooldown_seconds,
+        sorted(settings.take_channel_ids), settings.anonymous_lists, settings.prefix)
+
+
+async def _count_mismatches(conn: asyncpg.Connection) -> CounterCheck:
+    found = []
+    for table, query in _RECOUNT.items():
+        kept = f"SELECT * FROM {table} WHERE takes != 0"
+        found.append(int(await conn.fetchval(
+            f"SELECT (SELECT COUNT(*) FROM ({query} EXCEPT {kept}) AS a) + "
+            f"(SELECT COUNT(*) FROM ({kept} EXCEPT {query}) AS b)")))
+    return CounterCheck(articles=found[0], members=found[1], days=found[2])
+
+
+async def recount(conn: asyncpg.Connection) -> None:
+    """Replace every counter with a recount of the rows (inside the caller's transaction)."""
+    for table, query in _RECOUNT.items():
+        await conn.execute(f"DELETE FROM {table}")
+        await conn.execute(f"INSERT INTO {table} {query}")
+
+
+async def _recorded_version(conn: asyncpg.Connection) -> int:
+    if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
+        return 0
+    return int(await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
+
+
+_TRANSACTION_CONTROL = re.compile(
+    r"^\s*(COMMIT|ROLLBACK|BEGIN\s*;|BEGIN\s+TRANSACTION|START\s+TRANSACTION|SAVEPOINT)\b",
+    re.IGNORECASE | re.MULTILINE)
+
+
+def _check_script(version: int, name: str, text: str) -> None:
+    """A script must not end the runner's transaction. (``BEGIN`` and ``END;`` of a PL/pgSQL
+    function body are blocks, not transaction control, and pass.)"""
+    found = _TRANSACTION_CONTROL.search(text)
+    if found:
+        raise StorageError(f"migration V{version}__{name}.sql contains {found[1].split()[0].rstrip(';').upper()}: "
+                           "the runner owns the transaction")
+
+
+async def _migrate(pool: asyncpg.Pool, scripts: list[tuple[int, str, str]]) -> int:
+    """Every missing migration in one transaction, under a lock so only one process migrates."""
+    for version, name, text in scripts:
+        _check_script(version, name, text)
+    supported = scripts[-1][0] if scripts else 0
+    step = "reading the schema version"
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            found = await _recorded_version(conn)
+            if found > supported:
+                raise SchemaTooNewError(found, supported)
+            pending = [script for script in scripts if script[0] > found]
+            if pending:
+                await conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                                   "name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+                applied_at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+                for version, name, text in pending:
+                    step = f"migration V{version}__{name}"
+                    await conn.execute(text)
+                    await conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                                       version, name, applied_at)
+    except StorageError:
+        raise
+    except _DRIVER_ERRORS as exc:
+        raise StorageError(f"{step} failed: {describe(exc)}; the database was not changed") from exc
+    for version, name, _ in pending:
+        log.info("applied database migration V%d__%s", version, name)
+    return max(found, supported)
+
+
+def _fail(future: asyncio.Future[Take], exc: BaseException) -> None:
+    if future.done():
+        return
+    if isinstance(exc, StorageError):
+        error: BaseException = StorageError(str(exc))
+        error.__cause__ = exc.__cause__ or exc
+    elif isinstance(exc, Exception):
+        error = _storage_error(exc)
+    else:
+        error = StorageError("the bot stopped before the take was committed; nothing was saved")
+    future.set_exception(error)
