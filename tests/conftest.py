@@ -12,12 +12,12 @@ from pathlib import Path
 import discord
 import pytest
 import pytest_asyncio
+from postgres_server import PostgresServer, wanted_backend
 from simcord import ChannelHandle, Env, GuildHandle, MemberActor
 
 from bot import Settings, create_bot
 from bot.app import CommonFactorsBot
 from bot.settings import DEFAULT_DATA_DIR, sqlite_url
-from postgres_server import PostgresServer, wanted_backend
 
 TEST_DATA = Path(__file__).parent / "data"
 

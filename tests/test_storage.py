@@ -27,8 +27,8 @@ from bot.storage import (
     open_store,
     sqlite_path_from_url,
 )
-from bot.storage.schema import bundled_migrations_dir, discover_migrations, split_statements
 from bot.storage.postgres import PostgresStore
+from bot.storage.schema import bundled_migrations_dir, discover_migrations, split_statements
 from bot.storage.sqlite import SqliteStore
 
 # Real snowflakes are large; two of these sit near SQLite's 64-bit ceiling on purpose.
@@ -601,7 +601,8 @@ async def test_open_store_opens_absolute_and_memory_urls(tmp_path: Path) -> None
     finally:
         await memory.close()
     # A PostgreSQL URL opens the PostgreSQL backend; a failure names the database, never the password.
-    with pytest.raises(StorageError, match="cannot connect to the PostgreSQL database 'cf' on 127.0.0.1:1") as refused:
+    refusal = r"cannot connect to the PostgreSQL database 'cf' on 127\.0\.0\.1:1\b"
+    with pytest.raises(StorageError, match=refusal) as refused:
         await open_store("postgresql://bot:hunter2@127.0.0.1:1/cf")
     assert "hunter2" not in str(refused.value)
 
