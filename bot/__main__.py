@@ -1,4 +1,5 @@
-"""``python -m bot [run|check|invite]``: run the bot, validate the set-up, or print the invite.
+"""``python -m bot [run|check|invite|migrate-data]``: run the bot, validate the set-up, print the
+invite, or move the data to another database.
 
 A start-up failure is one clear line on stderr and a non-zero exit, never a traceback: the
 person running the bot is a moderator, not necessarily a Python developer.
@@ -71,9 +72,14 @@ def command_check(settings: Settings) -> int:
     for article in articles:
         print(f"ok  {article.command}: {article.title} ({len(article.faqs)} FAQs, "
               f"{len(article.citations)} references)")
-    from bot.storage import sqlite_path_from_url
+    from bot.storage import is_postgres_url, sqlite_path_from_url
 
-    sqlite_path_from_url(settings.database_url)
+    if is_postgres_url(settings.database_url):
+        from bot.storage.postgres import parse_postgres_url
+
+        print(f"database: {parse_postgres_url(settings.database_url).label} (not contacted by check)")
+    else:
+        sqlite_path_from_url(settings.database_url)
     print(f"all {len(articles)} article file(s) are valid")
     return 0
 
@@ -102,13 +108,55 @@ def command_run(settings: Settings) -> int:
     return 0
 
 
+async def _migrate_data(source_url: str, target_url: str, *, force: bool, batch_size: int, pool_size: int,
+                        sslmode: str | None) -> int:
+    from bot.storage import open_store
+    from bot.storage.transfer import describe, transfer
+
+    source = await open_store(source_url, pool_size=pool_size, sslmode=sslmode)
+    try:
+        target = await open_store(target_url, pool_size=pool_size, sslmode=sslmode)
+        try:
+            print(f"copying {describe(source)} -> {describe(target)}", flush=True)
+            report = await transfer(source, target, force=force, batch_size=batch_size,
+                                    progress=lambda line: print(f"  {line}", flush=True))
+        finally:
+            await target.close()
+    finally:
+        await source.close()
+    if not report.ok:
+        raise StartupError("the copy does NOT match the source (see the MISMATCH lines above); the source is "
+                           "unchanged. Run the command again to resume, or with --force to start over")
+    print("verified: every table's rows and checksums match; point DATABASE_URL at the target and start the bot")
+    return 0
+
+
+def command_migrate_data(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.source or not args.target:
+        raise StartupError("migrate-data needs --from URL and --to URL (e.g. --from sqlite:///data/commonfactors.db "
+                           "--to postgresql://user:password@host/database)")
+    if args.batch_size < 1:
+        raise StartupError("--batch-size must be at least 1")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return asyncio.run(_migrate_data(args.source, args.target, force=args.force, batch_size=args.batch_size,
+                                     pool_size=settings.database_pool_size, sslmode=settings.database_sslmode))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="commonfactors-bot")
-    parser.add_argument("command", nargs="?", default="run", choices=("run", "check", "invite"),
-                        help="run the bot (default), check the set-up, or print the invite URL")
+    parser.add_argument("command", nargs="?", default="run", choices=("run", "check", "invite", "migrate-data"),
+                        help="run the bot (default), check the set-up, print the invite URL, or copy every "
+                             "take, setting, pin record and audit entry to another database and verify it")
+    parser.add_argument("--from", dest="source", metavar="URL", help="migrate-data: the database to copy from")
+    parser.add_argument("--to", dest="target", metavar="URL", help="migrate-data: the database to copy into")
+    parser.add_argument("--force", action="store_true",
+                        help="migrate-data: empty a target that already holds data, then copy")
+    parser.add_argument("--batch-size", type=int, default=1000, help="migrate-data: rows per transaction")
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
+        if args.command == "migrate-data":
+            return command_migrate_data(settings, args)
         if args.command == "check":
             return command_check(settings)
         if args.command == "invite":

@@ -314,6 +314,19 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def delete_pin(self, guild_id: int, channel_id: int, article: str) -> bool: ...
 
+    # -- moving a community (``python -m bot migrate-data``) -----------------------------------
+    #: Which SQL dialect :meth:`fetch_raw` and :meth:`write_raw` speak: "sqlite" or "postgresql".
+    dialect: str
+
+    @abc.abstractmethod
+    async def fetch_raw(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        """Rows of one read, as tuples: for the data migration tool only (it writes the SQL)."""
+
+    @abc.abstractmethod
+    async def write_raw(self, steps: Sequence[tuple[str, Sequence[Sequence[object]]]]) -> None:
+        """Run each (statement, rows) with every row, all in ONE transaction that commits or
+        leaves nothing: for the data migration tool only."""
+
     # -- audit ----------------------------------------------------------------------------
     @abc.abstractmethod
     async def add_audit(

@@ -641,6 +641,22 @@ class PostgresStore(Store):
 
         return await self._write(delete)
 
+    # -- moving a community ----------------------------------------------------------------------
+    dialect = "postgresql"
+
+    async def fetch_raw(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        return [tuple(row) for row in await self._fetch(sql, *params)]
+
+    async def write_raw(self, steps: Sequence[tuple[str, Sequence[Sequence[object]]]]) -> None:
+        async def write(conn: asyncpg.Connection) -> None:
+            for sql, rows in steps:
+                if rows:
+                    await conn.executemany(sql, rows)
+                else:
+                    await conn.execute(sql)
+
+        await self._write(write)
+
     # -- audit --------------------------------------------------------------------------------
     async def add_audit(
         self, guild_id: int, actor_id: int, action: str, detail: str, created_at: dt.datetime

@@ -764,6 +764,23 @@ class SqliteStore(Store):
             "DELETE FROM pins WHERE guild_id = ? AND channel_id = ? AND article = ?",
             (guild_id, channel_id, article)).rowcount > 0)
 
+    # -- moving a community ----------------------------------------------------------------------
+    dialect = "sqlite"
+
+    async def fetch_raw(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        return await self._read(lambda conn: [tuple(row) for row in conn.execute(sql, params)])
+
+    async def write_raw(self, steps: Sequence[tuple[str, Sequence[Sequence[object]]]]) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            for sql, rows in steps:
+                if rows:
+                    conn.executemany(sql, rows)
+                else:
+                    conn.execute(sql)
+
+        await self._write(write)
+        self._settings.clear()  # settings may have been written underneath the cache
+
     # -- audit --------------------------------------------------------------------------------
     async def add_audit(
         self, guild_id: int, actor_id: int, action: str, detail: str, created_at: dt.datetime
