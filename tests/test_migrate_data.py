@@ -78,7 +78,8 @@ async def views(url: str) -> list[Any]:
                          await store.list_takes(guild, article, limit=5)]
             seen += [await store.get_guild_settings(guild), await store.list_audit(guild),
                      await store.get_pin(guild, CHANNEL, ARTICLES[0])]
-        seen += [await store.member_takes(ALICE), await store.guild_prefixes(), await store.get_meta("command_tree_hash"),
+        seen += [await store.member_takes(ALICE), await store.guild_prefixes(),
+                 await store.get_meta("command_tree_hash"),
                  await store.check_counters()]
         return seen
     finally:
