@@ -35,6 +35,24 @@ class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
 
 
+def parse_shard_ids(text: str) -> tuple[int, ...]:
+    """``0,1`` or ``0 1`` or a range ``0-3`` (what a systemd instance name can carry), or a mix."""
+    ids: list[int] = []
+    try:
+        for part in text.replace(",", " ").split():
+            first, dash, last = part.partition("-")
+            if dash:
+                low, high = int(first), int(last)
+                if high < low or high - low > 10_000:
+                    raise ValueError(part)
+                ids.extend(range(low, high + 1))
+            else:
+                ids.append(int(part))
+    except ValueError:
+        raise SettingsError("SHARD_IDS must be shard numbers separated by commas, or a range: 0,1 or 0-3") from None
+    return tuple(ids)
+
+
 def sqlite_url(path: Path) -> str:
     """The SQLAlchemy-style URL for a SQLite file (absolute paths get four slashes)."""
     return f"sqlite:///{path}"
@@ -177,10 +195,7 @@ class Settings:
             except ValueError:
                 raise SettingsError("OWNER_IDS must be Discord user ids separated by commas") from None
         if (shards := text("SHARD_IDS")) is not None:
-            try:
-                values["shard_ids"] = tuple(int(part) for part in shards.replace(",", " ").split())
-            except ValueError:
-                raise SettingsError("SHARD_IDS must be shard numbers separated by commas, like 0,1") from None
+            values["shard_ids"] = parse_shard_ids(shards)
         return cls(**values)  # type: ignore[arg-type]
 
     def describe(self) -> list[str]:

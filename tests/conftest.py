@@ -18,6 +18,9 @@ from simcord import ChannelHandle, Env, GuildHandle, MemberActor
 from bot import Settings, create_bot
 from bot.app import CommonFactorsBot
 from bot.settings import DEFAULT_DATA_DIR, sqlite_url
+from bot.storage import Store
+from bot.storage.postgres import PostgresStore
+from bot.storage.sqlite import SqliteStore
 
 TEST_DATA = Path(__file__).parent / "data"
 
@@ -58,6 +61,29 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         new_database: Callable[[], str] = request.getfixturevalue("postgres_url")
         return new_database()
     return sqlite_url(tmp_path / "takes.db")
+
+
+_REFUSE_ON_POSTGRESQL = """
+CREATE FUNCTION test_refuse_writes() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'cannot execute % in a read-only transaction', TG_OP USING ERRCODE = 'read_only_sql_transaction';
+END; $$;
+CREATE TRIGGER test_refuse_writes BEFORE INSERT OR UPDATE OR DELETE ON takes
+    FOR EACH STATEMENT EXECUTE FUNCTION test_refuse_writes();
+"""
+
+
+async def refuse_writes(store: Store, refuse: bool = True) -> None:
+    """Make the database refuse writes to takes while reads still work, on either backend (SQLite:
+    ``PRAGMA query_only``; PostgreSQL: a trigger that raises, as a read-only server would)."""
+    if isinstance(store, PostgresStore):
+        await store.write_raw([(_REFUSE_ON_POSTGRESQL if refuse else
+                                "DROP TRIGGER test_refuse_writes ON takes; DROP FUNCTION test_refuse_writes()", [])])
+    else:
+        assert isinstance(store, SqliteStore)
+        connection = store._conn
+        assert connection is not None
+        await connection.execute(f"PRAGMA query_only = {'ON' if refuse else 'OFF'}")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from simcord import assert_error
 
 from bot.errors import NotFound, UserError
 from bot.storage import StorageError, Take
-from tests.conftest import World
+from tests.conftest import World, refuse_writes
 
 ARTICLE = "commonfactors"
 
@@ -81,13 +81,12 @@ async def test_a_confirmation_from_before_a_restart_deletes_nothing(world: World
 async def test_a_long_take_that_failed_comes_back_as_a_file(world: World) -> None:
     await world.mod.send(world.channel, f"!{ARTICLE} settings take_length 4000")
     shown = await world.alice.slash(world.channel, f"{ARTICLE} take")
-    connection = world.bot.store._conn  # type: ignore[attr-defined]
-    await connection.execute("PRAGMA query_only = ON")
+    await refuse_writes(world.bot.store)
     text = "A careful paragraph. " * 120
 
     result = await world.alice.submit_modal(shown, {"take_text": text})
 
-    await connection.execute("PRAGMA query_only = OFF")
+    await refuse_writes(world.bot.store, False)
     assert result.response is not None and "**not saved**" in result.response.content
     [draft] = result.response.attachments
     assert draft.filename == "your-take.txt" and (await draft.read()).decode("utf-8") == text

@@ -221,10 +221,14 @@ def test_shard_settings_are_read_and_checked() -> None:
     assert settings.shard_count == 4 and settings.shard_ids == (2, 3) and not settings.syncs_commands
     assert settings.database_pool_size == 20 and settings.database_sslmode == "require"
     assert Settings(shard_count=2, shard_ids=(0,)).syncs_commands and Settings().syncs_commands
+    # A systemd instance name (commonfactors-bot@4-6) carries a range.
+    assert Settings.from_env({"SHARD_COUNT": "8", "SHARD_IDS": "4-6"}, dotenv=False).shard_ids == (4, 5, 6)
+    assert Settings.from_env({"SHARD_COUNT": "8", "SHARD_IDS": "0-1, 7"}, dotenv=False).shard_ids == (0, 1, 7)
     for env, message in (({"SHARD_IDS": "0"}, "needs SHARD_COUNT"),
                          ({"SHARD_COUNT": "2", "SHARD_IDS": "2"}, "between 0 and 1"),
                          ({"SHARD_COUNT": "2", "SHARD_IDS": "1,1"}, "twice"),
                          ({"SHARD_COUNT": "2", "SHARD_IDS": "one"}, "shard numbers"),
+                         ({"SHARD_COUNT": "4", "SHARD_IDS": "3-1"}, "or a range"),
                          ({"DATABASE_SSLMODE": "maybe"}, "DATABASE_SSLMODE"),
                          ({"DATABASE_POOL_SIZE": "1"}, "DATABASE_POOL_SIZE")):
         with pytest.raises(SettingsError, match=message):

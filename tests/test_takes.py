@@ -13,7 +13,7 @@ from simcord import assert_error
 
 from bot.errors import GuildOnly, NotAllowed, NotFound, NotSaved, TakeRejected, UserError
 from bot.storage import Take
-from tests.conftest import World, make_world
+from tests.conftest import World, make_world, refuse_writes
 
 ARTICLE = "commonfactors"
 
@@ -162,8 +162,7 @@ async def test_takes_are_refused_in_dms(world: World) -> None:
 
 
 async def test_a_failed_write_says_not_saved(world: World) -> None:
-    connection = world.bot.store._conn  # type: ignore[attr-defined]
-    await connection.execute("PRAGMA query_only = ON")  # the disk refuses writes; reads still work
+    await refuse_writes(world.bot.store)  # the database refuses writes; reads still work
 
     await add(world, world.alice, "Will this be kept?")
 
@@ -171,20 +170,19 @@ async def test_a_failed_write_says_not_saved(world: World) -> None:
     assert "not saved" in str(error)
     reply = world.channel.last_message
     assert reply is not None and "**not saved**" in reply.content
-    await connection.execute("PRAGMA query_only = OFF")
+    await refuse_writes(world.bot.store, False)
     assert await stored(world) == []
 
 
 async def test_a_failed_modal_write_hands_the_text_back(world: World) -> None:
-    connection = world.bot.store._conn  # type: ignore[attr-defined]
     shown = await world.alice.slash(world.channel, f"{ARTICLE} take")
-    await connection.execute("PRAGMA query_only = ON")
+    await refuse_writes(world.bot.store)
 
     result = await world.alice.submit_modal(shown, {"take_text": "A long careful paragraph."})
 
     assert result.ephemeral and result.response is not None
     assert "**not saved**" in result.response.content and "A long careful paragraph." in result.response.content
-    await connection.execute("PRAGMA query_only = OFF")
+    await refuse_writes(world.bot.store, False)
     assert await stored(world) == []
 
 
