@@ -355,7 +355,7 @@ async def test_writes_are_refused_while_the_database_file_is_gone(
 
 
 async def test_a_take_is_not_saved_into_a_deleted_database_file(world: World) -> None:
-    os.unlink(world.bot.store.path)  # type: ignore[attr-defined]  # noqa: ASYNC240 - the fault itself
+    os.unlink(world.bot.store.path)  # type: ignore[attr-defined]
 
     await world.alice.send(world.channel, f"!{ARTICLE} take Is anyone keeping this?")
 
