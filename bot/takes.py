@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -240,3 +240,11 @@ class TakeService:
     async def for_export(self, guild_id: int, article: str, *, since: dt.datetime | None,
                          until: dt.datetime | None) -> Sequence[Take]:
         return await self._store.export_takes(guild_id, article, since=since, until=until)
+
+    def export_chunks(self, guild_id: int, article: str, *, since: dt.datetime | None,
+                      until: dt.datetime | None) -> AsyncIterator[list[Take]]:
+        """The export in chunks, each its own short read: memory stays bounded and writers never wait."""
+        return self._store.iter_takes(guild_id, article, since=since, until=until)
+
+    def member_chunks(self, author_id: int, *, guild_id: int | None = None) -> AsyncIterator[list[Take]]:
+        return self._store.iter_member_takes(author_id, guild_id=guild_id)
