@@ -12,13 +12,18 @@ limit, grouped into messages of at most ten attachments.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
 import json
 import re
-import zipfile
-from collections.abc import Iterable, Sequence
+import shutil
+import struct
+import tempfile
+import zlib
+from collections.abc import AsyncIterator, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from bot.errors import UserError
@@ -68,8 +73,17 @@ def takes_to_json(takes: Iterable[Take]) -> bytes:
 FILES_PER_MESSAGE = 10
 #: Room left for the multipart envelope and the message itself.
 UPLOAD_MARGIN = 64 * 1024
-
+#: Room in a zip part for its headers and directory (two entries with names of a few dozen bytes).
+ZIP_OVERHEAD = 512
+#: A part's files stay below zip's 4 GiB field limit, however well the text compresses.
+MAX_RAW_PER_PART = 1 << 31
+#: A packed file: its name as the member sees it, and its bytes or the file holding them.
 ExportFile = tuple[str, bytes]
+PackedFile = tuple[str, Path]
+
+_CSV_BOM = "\ufeff".encode()
+_DEFLATE_LEVEL = 6
+_encode = json.encoder.encode_basestring  # the C encoder, as json.dumps(ensure_ascii=False) uses
 
 
 class ExportRangeError(UserError):
@@ -80,52 +94,318 @@ class ExportTooLarge(ValueError):
     """A single take does not fit the upload limit even compressed (only with absurd limits)."""
 
 
-def _zip(files: Sequence[ExportFile]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for name, data in files:
-            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))  # stable bytes for equal input
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, data)
-    return buffer.getvalue()
+def _json_element(row: dict[str, Any]) -> str:
+    """One take as ``json.dumps([...], indent=2, ensure_ascii=False)`` writes a list element
+    (a test holds the two equal; this is the export's hot loop, so no generic encoder)."""
+    edited, url = row["edited_at_utc"], row["message_url"]
+    return (f'  {{\n    "id": {row["id"]},\n    "article": {_encode(row["article"])},\n'
+            f'    "guild_id": "{row["guild_id"]}",\n    "channel_id": "{row["channel_id"]}",\n'
+            f'    "author_id": "{row["author_id"]}",\n    "author_name": {_encode(row["author_name"])},\n'
+            f'    "created_at_utc": {_encode(row["created_at_utc"])},\n'
+            f'    "edited_at_utc": {"null" if edited is None else _encode(edited)},\n'
+            f'    "source": {_encode(row["source"])},\n'
+            f'    "message_url": {"null" if url is None else _encode(url)},\n'
+            f'    "text": {_encode(row["text"])}\n  }}')
 
 
-def _both(takes: Sequence[Take], stem: str) -> list[ExportFile]:
-    return [(f"{stem}.csv", takes_to_csv(takes)), (f"{stem}.json", takes_to_json(takes))]
+#: Cells that are the bot's own digits (ids, ISO times) cannot start a formula; the rest go
+#: through :func:`safe_cell`.
+_DIGIT_COLUMNS = frozenset({"id", "guild_id", "channel_id", "author_id", "created_at_utc"})
+
+
+class _Stream:
+    """One file of a part (its CSV or its JSON), deflated into a temporary file as rows arrive.
+
+    ``bound`` is never below the size the deflated data will have once finished: the bytes
+    written plus everything given since the last flush (deflate never grows text by more than a
+    few bytes per 16 KiB block; the margin covers those and the final block).
+    """
+
+    MARGIN = 64
+
+    def __init__(self, path: Path, *, keep_plain: bool) -> None:
+        self.path = path
+        self._file = path.open("wb")
+        self._deflate = zlib.compressobj(_DEFLATE_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+        self.crc = 0
+        self.raw_size = 0
+        self.written = 0
+        self._pending = 0
+        #: The plain text on disk as well, kept only while the export might still go out unzipped.
+        self.plain_path: Path | None = path.with_suffix(".plain") if keep_plain else None
+        self._plain = self.plain_path.open("wb") if self.plain_path is not None else None
+
+    @property
+    def bound(self) -> int:
+        return self.written + self._pending + self._pending // 1000 + self.MARGIN
+
+    def write(self, data: bytes) -> None:
+        self.crc = zlib.crc32(data, self.crc)
+        self.raw_size += len(data)
+        self._pending += len(data)
+        self._emit(self._deflate.compress(data))
+        if self._plain is not None:
+            self._plain.write(data)
+
+    def drop_plain(self) -> None:
+        if self._plain is not None and self.plain_path is not None:
+            self._plain.close()
+            self.plain_path.unlink(missing_ok=True)
+        self._plain = self.plain_path = None
+
+    def tighten(self) -> None:
+        """Flush the deflater so :attr:`bound` is exact again (costs a few bytes of ratio)."""
+        if self._pending:
+            self._emit(self._deflate.flush(zlib.Z_SYNC_FLUSH))
+            self._pending = 0
+
+    def finish(self) -> None:
+        self._emit(self._deflate.flush(zlib.Z_FINISH))
+        self._pending = 0
+        self._file.close()
+        if self._plain is not None:
+            self._plain.close()
+
+    def discard(self) -> None:
+        self._file.close()
+        self.path.unlink(missing_ok=True)
+        self.drop_plain()
+
+    def _emit(self, data: bytes) -> None:
+        if data:
+            self._file.write(data)
+            self.written += len(data)
+            self._pending = max(0, self._pending - len(data))
+
+
+class ExportPacker:
+    """Takes in, chunk by chunk, and out: files under the upload limit, in a temporary folder.
+
+    Each take is written at once as a CSV row and a JSON element into the open part's two
+    deflated streams; memory holds a chunk and the compressor's window, whatever the size of
+    the export. When the next take could push the part's zip over the limit the part is closed
+    and a new one opened (its CSV with the header row again, its JSON a list of its own).
+    At the end: both plain files when they fit together, one zip when there was one part, else
+    numbered zip parts, grouped into messages of at most ten attachments within the limit.
+
+    Use as a context manager: leaving it deletes the folder.
+    """
+
+    def __init__(self, stem: str, *, limit: int, folder: Path | None = None) -> None:
+        self.stem = stem
+        self.budget = max(1, limit - UPLOAD_MARGIN) if limit > 2 * UPLOAD_MARGIN else limit
+        self._part_budget = self.budget - ZIP_OVERHEAD
+        self._tmp = tempfile.TemporaryDirectory(prefix="export-") if folder is None else None
+        self.folder: Path = Path(self._tmp.name) if self._tmp is not None else Path(folder or ".")
+        self.takes = 0
+        self._authors: set[int] = set()
+        self._zips: list[Path] = []
+        self._csv_buffer = io.StringIO(newline="")
+        self._csv = csv.writer(self._csv_buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+        self._part: tuple[_Stream, _Stream] | None = None
+        self._in_part = 0
+        self.messages: list[list[PackedFile]] = []
+
+    @property
+    def members(self) -> int:
+        return len(self._authors)
+
+    def __enter__(self) -> ExportPacker:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._part is not None:
+            for stream in self._part:
+                stream.discard()
+            self._part = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    # -- in --------------------------------------------------------------------------------------
+    def add(self, takes: Iterable[Take]) -> None:
+        rows = [_row(take) for take in takes]
+        if not rows:
+            return
+        # The chunk's CSV in one go; ``writerow`` returns each row's length, to cut it apart.
+        buffer, writer = self._csv_buffer, self._csv
+        lengths = [writer.writerow([row[c] if c in _DIGIT_COLUMNS else safe_cell(row[c]) for c in CSV_COLUMNS])
+                   for row in rows]
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        if self._part is None:
+            self._open_part()
+        # Rows are gathered and handed to the streams together (one compress call per chunk,
+        # not per row); the gathered bytes count in the bound like bytes not yet deflated.
+        csv_rows: list[bytes] = []
+        elements: list[bytes] = []
+        gathered = 0
+        start = 0
+        for row, length in zip(rows, lengths, strict=True):
+            csv_row = text[start:start + length].encode("utf-8")
+            start += length
+            element = _json_element(row).encode("utf-8")
+            grows = len(csv_row) + len(element) + 2
+            if self._in_part and self._over(gathered + grows):
+                self._write(csv_rows, elements)
+                csv_rows, elements, gathered = [], [], 0
+                if self._over(grows):
+                    self._close_part(last=False)
+                    self._open_part()
+            csv_rows.append(csv_row)
+            elements.append(element if not self._in_part else b",\n" + element)
+            gathered += grows
+            self._in_part += 1
+            self._authors.add(int(row["author_id"]))
+        self._write(csv_rows, elements)
+        self.takes += len(rows)
+
+    def _write(self, csv_rows: list[bytes], elements: list[bytes]) -> None:
+        """Hand gathered rows to the open part's streams, and flush them so the bound is exact."""
+        assert self._part is not None
+        csv_stream, json_stream = self._part
+        csv_stream.write(b"".join(csv_rows))
+        json_stream.write(b"".join(elements))
+        csv_stream.tighten()
+        json_stream.tighten()
+        if csv_stream.plain_path is not None and csv_stream.raw_size + json_stream.raw_size > self.budget:
+            csv_stream.drop_plain()  # too big to go out unzipped: stop keeping the plain copy
+            json_stream.drop_plain()
+
+    def _over(self, grows: int) -> bool:
+        assert self._part is not None
+        csv_stream, json_stream = self._part
+        return (csv_stream.bound + json_stream.bound + grows > self._part_budget
+                or csv_stream.raw_size + json_stream.raw_size + grows > MAX_RAW_PER_PART)
+
+    def _open_part(self) -> None:
+        number = len(self._zips) + 1
+        keep = number == 1  # only a lone first part can go out unzipped
+        csv_stream = _Stream(self.folder / f"part{number}-csv.deflate", keep_plain=keep)
+        json_stream = _Stream(self.folder / f"part{number}-json.deflate", keep_plain=keep)
+        csv_stream.write(_CSV_BOM + self._header())
+        json_stream.write(b"[\n")
+        self._part = (csv_stream, json_stream)
+        self._in_part = 0
+
+    def _header(self) -> bytes:
+        self._csv.writerow(CSV_COLUMNS)
+        header = self._csv_buffer.getvalue().encode("utf-8")
+        self._csv_buffer.seek(0)
+        self._csv_buffer.truncate()
+        return header
+
+    def _close_part(self, *, last: bool) -> None:
+        """Zip the open part (its JSON list already closed when ``last``)."""
+        assert self._part is not None
+        csv_stream, json_stream = self._part
+        if not last:
+            json_stream.write(b"\n]")
+        csv_stream.finish()
+        json_stream.finish()
+        number = len(self._zips) + 1
+        inner = self.stem if last and number == 1 else f"{self.stem}-part{number:02d}"
+        target = self.folder / f"part{number}.zip"
+        _write_zip(target, [(f"{inner}.csv", csv_stream), (f"{inner}.json", json_stream)])
+        csv_stream.discard()
+        json_stream.discard()
+        self._part = None
+        self._zips.append(target)
+        if target.stat().st_size > self.budget:
+            raise ExportTooLarge(f"a single take is larger than the upload limit ({self.budget} bytes) even zipped")
+
+    # -- out -------------------------------------------------------------------------------------
+    def finish(self) -> list[list[PackedFile]]:
+        """Close the last part and group the files into messages (also kept in :attr:`messages`)."""
+        if self._part is None:
+            self._open_part()
+        assert self._part is not None
+        csv_stream, json_stream = self._part
+        json_stream.write(b"\n]" if self._in_part else b"]")
+        if (not self._zips and csv_stream.plain_path is not None
+                and csv_stream.raw_size + json_stream.raw_size <= self.budget):
+            csv_stream.finish()
+            json_stream.finish()
+            plain: list[PackedFile] = []
+            for suffix, stream in (("csv", csv_stream), ("json", json_stream)):
+                assert stream.plain_path is not None
+                path = stream.plain_path.rename(self.folder / f"plain-{suffix}")
+                plain.append((f"{self.stem}.{suffix}", path))
+                stream.plain_path = None
+                stream.discard()
+            self._part = None
+            self.messages = [plain]
+            return self.messages
+        self._close_part(last=True)
+        if len(self._zips) == 1:
+            self.messages = [[(f"{self.stem}.zip", self._zips[0])]]
+            return self.messages
+        total = len(self._zips)
+        messages: list[list[PackedFile]] = []
+        size = 0
+        for number, path in enumerate(self._zips, start=1):
+            name = f"{self.stem}-part{number:02d}-of-{total:02d}.zip"
+            length = path.stat().st_size
+            if messages and len(messages[-1]) < FILES_PER_MESSAGE and size + length <= self.budget:
+                messages[-1].append((name, path))
+                size += length
+            else:
+                messages.append([(name, path)])
+                size = length
+        self.messages = messages
+        return messages
+
+
+def _dos_date(day: dt.date) -> int:
+    return ((day.year - 1980) << 9) | (day.month << 5) | day.day
+
+
+_ZIP_DATE = _dos_date(dt.date(2020, 1, 1))  # stable bytes for equal input
+
+
+def _write_zip(target: Path, entries: Sequence[tuple[str, _Stream]]) -> None:
+    """A zip of already deflated streams, copied in blocks (the zip format, APPNOTE 4.3)."""
+    central = bytearray()
+    with target.open("wb") as out:
+        for name, stream in entries:
+            encoded = name.encode("utf-8")
+            offset = out.tell()
+            fields = struct.pack("<HHHHHIII", 20, 0x0800, 8, 0, _ZIP_DATE, stream.crc & 0xFFFFFFFF,
+                                 stream.written, stream.raw_size)
+            out.write(b"PK\x03\x04" + fields + struct.pack("<HH", len(encoded), 0) + encoded)
+            with stream.path.open("rb") as data:
+                shutil.copyfileobj(data, out, 1 << 20)
+            central += (b"PK\x01\x02" + struct.pack("<H", 20) + fields
+                        + struct.pack("<HHHHHII", len(encoded), 0, 0, 0, 0, 0o644 << 16, offset) + encoded)
+        start = out.tell()
+        out.write(central)
+        out.write(b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, len(entries), len(entries), len(central), start, 0))
 
 
 def pack_export(takes: Sequence[Take], stem: str, *, limit: int) -> list[list[ExportFile]]:
     """The messages (lists of files) that carry ``takes`` as CSV and JSON within ``limit`` bytes
-    per message. Parts split the takes in order, so concatenating the parts gives the export."""
-    budget = max(1, limit - UPLOAD_MARGIN) if limit > 2 * UPLOAD_MARGIN else limit
-    plain = _both(takes, stem)
-    if sum(len(data) for _, data in plain) <= budget:
-        return [plain]
-    whole = _zip(plain)
-    if len(whole) <= budget:
-        return [[(f"{stem}.zip", whole)]]
-    chunks = _split(list(takes), stem, budget - 256)  # room for the part number in the inner names
-    total = len(chunks)
-    files = [(f"{stem}-part{n:02d}-of-{total:02d}.zip", _zip(_both(chunk, f"{stem}-part{n:02d}")))
-             for n, chunk in enumerate(chunks, start=1)]
-    messages: list[list[ExportFile]] = []
-    for file in files:
-        last = messages[-1] if messages else None
-        if last is not None and len(last) < FILES_PER_MESSAGE and sum(len(d) for _, d in last) + len(file[1]) <= budget:
-            last.append(file)
-        else:
-            messages.append([file])
-    return messages
+    per message, in memory. Parts split the takes in order, so concatenating the parts gives the
+    export. Large exports use :class:`ExportPacker` directly, which keeps them on disk."""
+    with ExportPacker(stem, limit=limit) as packer:
+        packer.add(takes)
+        return [[(name, path.read_bytes()) for name, path in batch] for batch in packer.finish()]
 
 
-def _split(takes: list[Take], stem: str, budget: int) -> list[list[Take]]:
-    """Consecutive runs of takes whose zip fits ``budget``, found by halving."""
-    if len(_zip(_both(takes, stem))) <= budget:
-        return [takes]
-    if len(takes) == 1:
-        raise ExportTooLarge(f"take #{takes[0].id} alone is larger than the upload limit")
-    middle = len(takes) // 2
-    return _split(takes[:middle], stem, budget) + _split(takes[middle:], stem, budget)
+async def pack_stream(chunks: AsyncIterator[Sequence[Take]], stem: str, *, limit: int) -> ExportPacker:
+    """Pack takes as they are read, chunk by chunk, the CPU work on a worker thread so the bot
+    keeps answering; the caller closes the packer (a context manager) once the files are sent."""
+    packer = ExportPacker(stem, limit=limit)
+    try:
+        async for chunk in chunks:
+            await asyncio.to_thread(packer.add, chunk)
+        await asyncio.to_thread(packer.finish)
+    except BaseException:
+        packer.close()
+        raise
+    return packer
 
 
 def parse_day(text: str, *, today: dt.date, what: str) -> dt.date:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,7 +125,7 @@ class TakeService:
             return await self._validate_and_add(guild_id=guild_id, channel=channel, article=article, author=author,
                                                 content=content, source=source, message_url=message_url)
         except StorageError as exc:
-            # A foreseeable condition (the file gone, already logged once by the store) needs no traceback.
+            # A foreseeable condition (the file gone, logged once by the store) needs no traceback.
             log.error("take NOT saved (guild=%s article=%s author=%s source=%s): %s", guild_id, article.command,
                       author.id, source, exc, exc_info=None if isinstance(exc, DatabaseFileGone) else exc)
             raise NotSaved("Your take was **not saved**: the database could not be written. Nothing was kept; "
@@ -240,3 +240,11 @@ class TakeService:
     async def for_export(self, guild_id: int, article: str, *, since: dt.datetime | None,
                          until: dt.datetime | None) -> Sequence[Take]:
         return await self._store.export_takes(guild_id, article, since=since, until=until)
+
+    def export_chunks(self, guild_id: int, article: str, *, since: dt.datetime | None,
+                      until: dt.datetime | None) -> AsyncIterator[list[Take]]:
+        """The export in chunks, each its own short read: memory stays bounded and writers never wait."""
+        return self._store.iter_takes(guild_id, article, since=since, until=until)
+
+    def member_chunks(self, author_id: int, *, guild_id: int | None = None) -> AsyncIterator[list[Take]]:
+        return self._store.iter_member_takes(author_id, guild_id=guild_id)

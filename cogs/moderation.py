@@ -7,7 +7,6 @@ Every command here is a :func:`~bot.commands.moderator_command`, so it is regist
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
@@ -21,7 +20,7 @@ from bot.article import Article
 from bot.commands import ArticleCog, moderator_command, require_moderator
 from bot.context import Context, GuildContext
 from bot.errors import NotAllowed, UserError
-from bot.export import pack_export, parse_range
+from bot.export import PackedFile, pack_stream, parse_range
 from bot.permissions import is_moderator
 from bot.pins import PinResult
 from bot.services import ServiceHost
@@ -169,16 +168,17 @@ class Moderation(ArticleCog):
         low, high, span = parse_range(since, until, today=today)
         if ctx.interaction is not None:
             await ctx.defer(ephemeral=True)
-        takes = await ctx.takes.for_export(ctx.guild.id, article.command, since=low, until=high)
-        await audit(ctx, "export", f"{article.command}: {rendering.plural(len(takes), 'take')} {span}")
-        if not takes:
-            await ctx.reply_private(f"There are no takes on *{article.title}* in this server {span}, "
-                                    "so there is nothing to export.")
-            return
         stem = f"takes-{article.command}-{ctx.guild.id}-{today.isoformat()}"
-        messages = await asyncio.to_thread(pack_export, takes, stem, limit=upload_limit(ctx))  # CPU work
-        intro = rendering.export_intro(article, takes, span, messages)
-        await deliver(ctx, intro, messages, slash_form=f"/{article.moderator_command} export")
+        # Read in chunks and packed on a thread as they come, into files on disk: no lock held, memory bounded.
+        chunks = ctx.takes.export_chunks(ctx.guild.id, article.command, since=low, until=high)
+        with await pack_stream(chunks, stem, limit=upload_limit(ctx)) as packed:
+            await audit(ctx, "export", f"{article.command}: {rendering.plural(packed.takes, 'take')} {span}")
+            if not packed.takes:
+                await ctx.reply_private(f"There are no takes on *{article.title}* in this server {span}, "
+                                        "so there is nothing to export.")
+                return
+            intro = rendering.export_intro(article, packed.takes, packed.members, span, packed.messages)
+            await deliver(ctx, intro, packed.messages, slash_form=f"/{article.moderator_command} export")
 
     @moderator_command(name="settings", usage="[name] [value]",
                        description="Show or change this server's settings (moderator role, limits, channels…)")
@@ -253,7 +253,7 @@ def dms_closed(what: str, slash_form: str) -> UserError:
                      "for a private copy here, or allow DMs from this server.")
 
 
-async def deliver(ctx: GuildContext, intro: str, messages: list[list[tuple[str, bytes]]], *, slash_form: str) -> None:
+async def deliver(ctx: GuildContext, intro: str, messages: list[list[PackedFile]], *, slash_form: str) -> None:
     """Exports hold every member's words: ephemeral on slash, a DM on the prefix path."""
     sent = 0
     try:

@@ -16,7 +16,7 @@ from bot.article import Article
 from bot.commands import ArticleCog, article_command, guild_only, unread_words
 from bot.context import Context, GuildContext
 from bot.errors import NotAllowed, UserError
-from bot.export import pack_export
+from bot.export import pack_stream
 from bot.services import ServiceHost
 from bot.storage import StorageError, Take
 from bot.takes import NameVisibility, TakeService, saved_message
@@ -98,19 +98,20 @@ class DownloadView(TransientView):
     @discord.ui.button(label="Download my takes", emoji="⬇️", style=discord.ButtonStyle.primary)
     async def download(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
         host = cast(ServiceHost, interaction.client)
-        takes = await host.services.takes.of_member(self.owner_id, guild_id=self.guild_id)
+        chunks = host.services.takes.member_chunks(self.owner_id, guild_id=self.guild_id)
         where = "in this server" if self.guild_id is not None else "anywhere"
-        if not takes:
-            await interaction.response.send_message(f"You have no takes {where}.", ephemeral=True)
-            return
-        messages = pack_export(takes, f"my-takes-{self.guild_id or 'everywhere'}", limit=interaction.filesize_limit)
-        for number, batch in enumerate(messages):
-            files = discord_files(batch)
-            if number == 0:
-                await interaction.response.send_message(
-                    f"Your {len(takes)} take(s) {where}, as CSV and JSON.", files=files, ephemeral=True)
-            else:
-                await interaction.followup.send(files=files, ephemeral=True)
+        stem = f"my-takes-{self.guild_id or 'everywhere'}"
+        with await pack_stream(chunks, stem, limit=interaction.filesize_limit) as packed:
+            if not packed.takes:
+                await interaction.response.send_message(f"You have no takes {where}.", ephemeral=True)
+                return
+            for number, batch in enumerate(packed.messages):
+                files = discord_files(batch)
+                if number == 0:
+                    await interaction.response.send_message(
+                        f"Your {packed.takes} take(s) {where}, as CSV and JSON.", files=files, ephemeral=True)
+                else:
+                    await interaction.followup.send(files=files, ephemeral=True)
 
 
 

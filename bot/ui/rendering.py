@@ -363,8 +363,8 @@ def audit_embeds(entries: Sequence[Any], guild_name: str) -> list[discord.Embed]
                         footer="Newest first. Times are shown in your time zone.")
 
 
-def export_intro(article: Article, takes: Sequence[Any], span: str, messages: Sequence[Sequence[Any]]) -> str:
-    """What an export holds and how it was packed (``messages`` as :func:`bot.export.pack_export` made them)."""
+def export_intro(article: Article, takes: int, members: int, span: str, messages: Sequence[Sequence[Any]]) -> str:
+    """What an export holds and how it was packed (``messages`` as :class:`bot.export.ExportPacker` made them)."""
     files = [name for batch in messages for name, _ in batch]
     if any(name.endswith(".csv") for name in files):
         shape = "as CSV and JSON"
@@ -372,8 +372,7 @@ def export_intro(article: Article, takes: Sequence[Any], span: str, messages: Se
         shape = "as CSV and JSON, zipped to fit Discord's upload limit"
     else:
         shape = f"as CSV and JSON in {len(files)} zip parts, to fit the upload limit"
-    members = len({t.author_id for t in takes})
-    return (f"{plural(len(takes), 'take')} by {plural(members, 'member')} on *{article.title}* {span}, {shape}. "
+    return (f"{plural(takes, 'take')} by {plural(members, 'member')} on *{article.title}* {span}, {shape}. "
             "The CSV opens safely in Excel or Sheets.")
 
 

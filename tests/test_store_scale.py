@@ -1,0 +1,364 @@
+"""The store at scale, without timing anything: counters that always equal a recount, group
+commit (one COMMIT, one fate for every take in it), the take rules checked in the insert, reads
+beside writes, paging by offset, chunked reads, and the database file deleted under the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from simcord import assert_error
+
+from bot.errors import NotSaved
+from bot.storage import DatabaseFileGone, NewTake, StorageError, Take, TakeChecks, TakeRefused
+from bot.storage.sqlite import SqliteStore
+from tests.conftest import World
+
+GUILDS = (811_111_111_111_111_111, 822_222_222_222_222_222)
+ARTICLES = ("greenwald-2013-common-factors", "wampold-2015-great-debate")
+AUTHORS = (9_223_372_036_854_775_807, 100_000_000_000_000_002, 100_000_000_000_000_003)
+T0 = dt.datetime(2026, 1, 10, 12, 0, tzinfo=dt.UTC)
+ARTICLE = "commonfactors"
+
+
+def new_take(n: int = 0, **changes: Any) -> NewTake:
+    fields: dict[str, Any] = {
+        "guild_id": GUILDS[0], "channel_id": 1, "article": ARTICLES[0], "author_id": AUTHORS[0],
+        "author_name": "Alice", "content": f"take {n}", "source": "command",
+        "created_at": T0 + dt.timedelta(seconds=n),
+    }
+    fields.update(changes)
+    return NewTake(**fields)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    """A file store: a write connection and a WAL read connection, as the bot runs."""
+    store = await SqliteStore.open(tmp_path / "bot.db")
+    yield store
+    await store.close()
+
+
+def poison_commits(raw: sqlite3.Connection, word: str) -> None:
+    """Make any transaction that inserts a take containing ``word`` fail at its COMMIT (a deferred
+    foreign key is checked then), as a full disk or an I/O error at commit would."""
+    raw.execute("CREATE TEMP TABLE IF NOT EXISTS anchor (id INTEGER PRIMARY KEY)")
+    raw.execute("CREATE TEMP TABLE IF NOT EXISTS dangling (ref INTEGER REFERENCES anchor (id) "
+                "DEFERRABLE INITIALLY DEFERRED)")
+    raw.execute(f"CREATE TEMP TRIGGER poison AFTER INSERT ON main.takes WHEN instr(NEW.content, '{word}') > 0 "
+                "BEGIN INSERT INTO dangling VALUES (42); END")
+
+
+# -- counters -------------------------------------------------------------------------------------
+
+
+class CountersMachine(RuleBasedStateMachine):
+    """Any sequence of adds, edits, deletes, forgetme and purges leaves counters equal to a recount."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.store = self.run(SqliteStore.open(":memory:"))
+        self.takes: dict[int, Take] = {}
+        self.clock = 0
+
+    def run(self, coroutine: Any) -> Any:
+        return self.loop.run_until_complete(coroutine)
+
+    def teardown(self) -> None:
+        self.run(self.store.close())
+        self.loop.close()
+
+    @rule(guild=st.sampled_from(GUILDS), article=st.sampled_from(ARTICLES), author=st.sampled_from(AUTHORS),
+          hours=st.integers(0, 24 * 40), many=st.integers(1, 3))
+    def add(self, guild: int, article: str, author: int, hours: int, many: int) -> None:
+        async def add_some() -> list[Take]:
+            return await asyncio.gather(*(self.store.add_take(new_take(
+                guild_id=guild, article=article, author_id=author, content=f"take {self.clock}-{n}",
+                created_at=T0 + dt.timedelta(hours=hours))) for n in range(many)))
+        self.clock += 1
+        for take in self.run(add_some()):
+            self.takes[take.id] = take
+
+    @precondition(lambda self: self.takes)
+    @rule(data=st.data())
+    def edit(self, data: st.DataObject) -> None:
+        take_id = data.draw(st.sampled_from(sorted(self.takes)))
+        take = self.takes[take_id]
+        edited = self.run(self.store.edit_take(take.guild_id, take_id, "changed", T0 + dt.timedelta(days=50)))
+        assert edited is not None
+
+    @precondition(lambda self: self.takes)
+    @rule(data=st.data(), wrong_guild=st.booleans())
+    def delete(self, data: st.DataObject, wrong_guild: bool) -> None:
+        take_id = data.draw(st.sampled_from(sorted(self.takes)))
+        take = self.takes[take_id]
+        guild = GUILDS[1] if take.guild_id == GUILDS[0] else GUILDS[0]
+        deleted = self.run(self.store.delete_take(guild if wrong_guild else take.guild_id, take_id))
+        assert deleted is not wrong_guild
+        if deleted:
+            del self.takes[take_id]
+
+    @rule(author=st.sampled_from(AUTHORS))
+    def forgetme(self, author: int) -> None:
+        removed = self.run(self.store.delete_member_data(author))
+        assert removed == sum(t.author_id == author for t in self.takes.values())
+        self.takes = {i: t for i, t in self.takes.items() if t.author_id != author}
+
+    @rule(days=st.integers(0, 41))
+    def purge(self, days: int) -> None:
+        cutoff = T0 + dt.timedelta(days=days)
+        removed = self.run(self.store.purge_takes_before(cutoff))
+        assert removed == sum(t.created_at < cutoff for t in self.takes.values())
+        self.takes = {i: t for i, t in self.takes.items() if t.created_at >= cutoff}
+
+    @invariant()
+    def counters_equal_a_recount(self) -> None:
+        assert self.run(self.store.check_counters()).ok
+        for guild in GUILDS:
+            for article in ARTICLES:
+                mine = [t for t in self.takes.values() if t.guild_id == guild and t.article == article]
+                assert self.run(self.store.count_takes(guild, article)) == len(mine)
+                for author in AUTHORS:
+                    theirs = sum(t.author_id == author for t in mine)
+                    assert self.run(self.store.count_takes(guild, article, author_id=author)) == theirs
+                today = (T0 + dt.timedelta(days=41)).date()
+                stats = self.run(self.store.take_stats(guild, article, days=45, today=today))
+                assert (stats.takes, stats.members) == (len(mine), len({t.author_id for t in mine}))
+                assert dict(stats.per_day) == {
+                    day: sum(t.created_at.date() == day for t in mine) for day, _ in stats.per_day}
+
+
+TestCounters = CountersMachine.TestCase
+TestCounters.settings = settings(max_examples=60, stateful_step_count=25, deadline=None,
+                                 suppress_health_check=[HealthCheck.too_slow])
+
+
+async def test_a_database_from_before_the_counters_is_counted_when_it_migrates(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    store = await SqliteStore.open(path)
+    for n in range(5):
+        await store.add_take(new_take(n, author_id=AUTHORS[n % 2]))
+    await store.close()
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:  # back to version 2, takes kept
+        conn.executescript("DROP TRIGGER takes_count_insert; DROP TRIGGER takes_count_delete; "
+                           "DROP TRIGGER takes_never_move; DROP TABLE take_counts; DROP TABLE take_member_counts; "
+                           "DROP TABLE take_day_counts; DROP INDEX takes_by_guild_author_time; "
+                           "DROP INDEX takes_by_guild_article_author; DROP INDEX takes_by_guild_article_time; "
+                           "CREATE INDEX takes_by_guild_author ON takes (guild_id, author_id, id); "
+                           "DELETE FROM schema_migrations WHERE version = 3;")
+
+    store = await SqliteStore.open(path)
+    try:
+        assert await store.count_takes(GUILDS[0], ARTICLES[0]) == 5
+        assert await store.count_takes(GUILDS[0], ARTICLES[0], author_id=AUTHORS[1]) == 2
+        assert (await store.take_stats(GUILDS[0], ARTICLES[0], days=1, today=T0.date())).members == 2
+        assert (await store.check_counters()).ok
+    finally:
+        await store.close()
+
+
+async def test_rebuild_counters_repairs_counters_changed_behind_the_stores_back(store: SqliteStore) -> None:
+    await store.add_take(new_take())
+    assert store._conn is not None
+    await store._conn.execute("UPDATE take_counts SET takes = 99")
+
+    found = await store.rebuild_counters()
+
+    assert not found.ok and found.articles > 0 and found.members == found.days == 0
+    assert await store.count_takes(GUILDS[0], ARTICLES[0]) == 1
+    assert (await store.check_counters()).ok
+
+
+async def test_a_take_never_moves_to_another_guild(store: SqliteStore) -> None:
+    take = await store.add_take(new_take())
+    assert store._conn is not None
+    with pytest.raises(sqlite3.IntegrityError, match="keeps its guild"):
+        await store._conn.execute("UPDATE takes SET guild_id = ? WHERE id = ?", (GUILDS[1], take.id))
+
+
+# -- group commit ---------------------------------------------------------------------------------
+
+
+async def test_concurrent_takes_share_one_commit_and_each_returns_after_it(store: SqliteStore) -> None:
+    assert store._conn is not None
+    commits = 0
+
+    def count(*_: object) -> None:
+        nonlocal commits
+        commits += 1
+
+    store._conn.raw.set_trace_callback(lambda sql: count() if sql == "COMMIT" else None)
+    saved = await asyncio.gather(*(store.add_take(new_take(n, author_id=n)) for n in range(50)))
+    store._conn.raw.set_trace_callback(None)
+
+    assert commits == 1
+    assert sorted(t.id for t in saved) == list(range(1, 51))
+    assert await store.count_takes(GUILDS[0], ARTICLES[0]) == 50
+
+
+async def test_a_failed_commit_fails_every_take_in_it_and_keeps_none(store: SqliteStore) -> None:
+    assert store._conn is not None
+    await store._conn.run(poison_commits, "poison")
+
+    outcomes = await asyncio.gather(
+        *(store.add_take(new_take(n, author_id=n, content="poison" if n == 3 else f"fine {n}")) for n in range(10)),
+        return_exceptions=True)
+
+    assert all(isinstance(outcome, StorageError) for outcome in outcomes)
+    assert await store.export_takes(GUILDS[0], ARTICLES[0]) == []
+    assert (await store.check_counters()).ok and await store.count_takes(GUILDS[0], ARTICLES[0]) == 0
+    later = await store.add_take(new_take(11))  # the next group commits as usual
+    assert await store.export_takes(GUILDS[0], ARTICLES[0]) == [later]
+
+
+async def test_one_bad_take_in_a_group_fails_alone(store: SqliteStore) -> None:
+    outcomes = await asyncio.gather(
+        *(store.add_take(new_take(n, author_id=n, source="pigeon" if n == 2 else "command")) for n in range(5)),
+        return_exceptions=True)
+
+    assert isinstance(outcomes[2], StorageError) and isinstance(outcomes[2].__cause__, sqlite3.IntegrityError)
+    kept = [outcome for outcome in outcomes if isinstance(outcome, Take)]
+    assert len(kept) == 4
+    assert sorted(t.id for t in await store.export_takes(GUILDS[0], ARTICLES[0])) == sorted(t.id for t in kept)
+
+
+async def test_a_take_in_a_failed_group_commit_is_answered_not_saved(world: World) -> None:
+    store = world.bot.store
+    assert isinstance(store, SqliteStore) and store._conn is not None
+    await store._conn.run(poison_commits, "poison")
+
+    await world.alice.send(world.channel, f"!{ARTICLE} take A poison pill for the commit.")
+
+    assert_error(world.env, NotSaved)
+    reply = world.channel.last_message
+    assert reply is not None and "**not saved**" in reply.content
+    assert await store.export_takes(world.guild.id, ARTICLE) == []
+
+
+async def test_reads_do_not_wait_for_the_write_lock(store: SqliteStore) -> None:
+    saved = await store.add_take(new_take())
+    async with store._write_lock:  # a write holding the lock for as long as it likes
+        assert await store.get_take(GUILDS[0], saved.id) == saved
+        assert await store.count_takes(GUILDS[0], ARTICLES[0]) == 1
+
+
+# -- the take rules, checked in the insert ----------------------------------------------------------
+
+
+async def test_the_duplicate_and_cooldown_rules_refuse_in_the_insert(store: SqliteStore) -> None:
+    first = await store.add_take(new_take(0, content="same"))
+    rules = TakeChecks(duplicate_since=T0 - dt.timedelta(minutes=10), cooldown_since=T0 + dt.timedelta(seconds=1))
+
+    with pytest.raises(TakeRefused) as duplicate:
+        await store.add_take(new_take(31, content="same"), checks=rules)
+    with pytest.raises(TakeRefused) as cooldown:
+        await store.add_take(new_take(31, content="different"),
+                             checks=TakeChecks(cooldown_since=T0 - dt.timedelta(seconds=1)))
+
+    assert duplicate.value.rule == "duplicate" and cooldown.value.rule == "cooldown"
+    assert cooldown.value.last_take_at == first.created_at
+    assert await store.count_takes(GUILDS[0], ARTICLES[0]) == 1
+    # Exactly at the end of the cooldown the next take is allowed (the rule was `now - last < cooldown`).
+    later = await store.add_take(new_take(31, content="different"),
+                                 checks=TakeChecks(cooldown_since=first.created_at))
+    assert later.id > first.id
+
+
+async def test_two_hundred_takes_at_once_from_one_member_keep_exactly_one(store: SqliteStore) -> None:
+    rules = TakeChecks(cooldown_since=T0 - dt.timedelta(seconds=30))
+    outcomes = await asyncio.gather(*(store.add_take(new_take(0, content=f"burst {n}"), checks=rules)
+                                      for n in range(200)), return_exceptions=True)
+
+    assert sum(isinstance(outcome, Take) for outcome in outcomes) == 1
+    assert all(isinstance(outcome, (Take, TakeRefused)) for outcome in outcomes)
+    assert await store.count_takes(GUILDS[0], ARTICLES[0]) == 1
+
+
+# -- paging and chunks ------------------------------------------------------------------------------
+
+
+async def test_an_offset_lands_on_the_page_that_walking_reaches(store: SqliteStore) -> None:
+    for n in range(45):
+        await store.add_take(new_take(n, author_id=AUTHORS[n % 3]))
+    walked: list[list[Take]] = []
+    before: int | None = None
+    while page := await store.list_takes(GUILDS[0], ARTICLES[0], author_id=AUTHORS[1], before_id=before, limit=4):
+        walked.append(page)
+        before = page[-1].id
+
+    jumped = [await store.list_takes(GUILDS[0], ARTICLES[0], author_id=AUTHORS[1], offset=4 * n, limit=4)
+              for n in range(len(walked))]
+
+    assert jumped == walked and len(walked) == 4
+    assert await store.list_takes(GUILDS[0], ARTICLES[0], offset=45) == []
+    with pytest.raises(ValueError):
+        await store.list_takes(GUILDS[0], ARTICLES[0], offset=-1)
+
+
+async def test_chunks_give_the_export_in_order_whatever_the_chunk_size(store: SqliteStore) -> None:
+    for n in range(23):  # equal times on purpose: the (created_at, id) keyset must not skip ties
+        await store.add_take(new_take(n // 3, content=f"take {n}", author_id=n))
+    await store.add_take(new_take(0, guild_id=GUILDS[1]))
+    everything = await store.export_takes(GUILDS[0], ARTICLES[0])
+
+    for size in (1, 2, 5, 23, 100):
+        chunks = [chunk async for chunk in store.iter_takes(GUILDS[0], ARTICLES[0], chunk_size=size)]
+        assert all(len(chunk) <= size for chunk in chunks)
+        assert [take for chunk in chunks for take in chunk] == everything
+    assert len(everything) == 23
+    since = T0 + dt.timedelta(seconds=2)
+    bounded = [t async for chunk in store.iter_takes(GUILDS[0], ARTICLES[0], since=since, chunk_size=4) for t in chunk]
+    assert bounded == [t for t in everything if t.created_at >= since]
+
+
+# -- the database file deleted under a running bot ------------------------------------------------
+
+
+async def test_writes_are_refused_while_the_database_file_is_gone(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "bot.db"
+    store = await SqliteStore.open(path)
+    try:
+        kept = await store.add_take(new_take(0))
+        os.rename(path, tmp_path / "moved-away.db")
+        caplog.set_level(logging.ERROR, logger="bot.storage.sqlite")
+
+        for n in (1, 2):
+            with pytest.raises(DatabaseFileGone):
+                await store.add_take(new_take(n))
+        with pytest.raises(DatabaseFileGone):
+            await store.delete_take(GUILDS[0], kept.id)
+
+        gone = [r for r in caplog.records if "deleted or replaced" in r.getMessage()]
+        assert len(gone) == 1 and gone[0].exc_info is None  # one clear line, however many writes
+        os.rename(tmp_path / "moved-away.db", path)  # the operator puts it back
+        back = await store.add_take(new_take(3))
+    finally:
+        await store.close()
+    store = await SqliteStore.open(path)
+    try:
+        assert [t.id for t in await store.export_takes(GUILDS[0], ARTICLES[0])] == [kept.id, back.id]
+    finally:
+        await store.close()
+
+
+async def test_a_take_is_not_saved_into_a_deleted_database_file(world: World) -> None:
+    os.unlink(world.bot.store.path)  # type: ignore[attr-defined]
+
+    await world.alice.send(world.channel, f"!{ARTICLE} take Is anyone keeping this?")
+
+    assert_error(world.env, NotSaved)
+    reply = world.channel.last_message
+    assert reply is not None and "**not saved**" in reply.content and "Saved your take" not in reply.content
