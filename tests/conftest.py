@@ -4,6 +4,7 @@ member, a second member and a moderator, as SimCord simulates them."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -56,8 +57,13 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[Callable[[], str]]
 
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The bot's database for this test: SQLite by default, PostgreSQL with CF_TEST_DATABASE=postgresql."""
-    if wanted_backend() == "postgresql":
+    """The bot's database for this test: SQLite by default, PostgreSQL with CF_TEST_DATABASE=postgresql.
+
+    ``@pytest.mark.database("sqlite")`` keeps a test about SQLite's own failures (its file
+    deleted under the bot) on SQLite in both runs."""
+    marker = request.node.get_closest_marker("database")
+    backend = marker.args[0] if marker else wanted_backend()
+    if backend == "postgresql":
         new_database: Callable[[], str] = request.getfixturevalue("postgres_url")
         return new_database()
     return sqlite_url(tmp_path / "takes.db")
@@ -84,6 +90,35 @@ async def refuse_writes(store: Store, refuse: bool = True) -> None:
         connection = store._conn
         assert connection is not None
         await connection.execute(f"PRAGMA query_only = {'ON' if refuse else 'OFF'}")
+
+
+_POISON_ON_POSTGRESQL = """
+CREATE FUNCTION test_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF strpos(NEW.content, '{word}') > 0 THEN RAISE EXCEPTION 'the commit failed'; END IF;
+    RETURN NULL;
+END; $$;
+CREATE CONSTRAINT TRIGGER test_poison AFTER INSERT ON takes DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION test_poison();
+"""
+
+
+async def poison_commits(store: Store, word: str) -> None:
+    """Make any transaction that inserts a take containing ``word`` fail at its COMMIT, as a full
+    disk or an I/O error at commit would: a deferred check that runs only then, on either backend."""
+    if isinstance(store, PostgresStore):
+        await store.write_raw([(_POISON_ON_POSTGRESQL.replace("{word}", word.replace("'", "''")), [])])
+        return
+    assert isinstance(store, SqliteStore) and store._conn is not None
+
+    def poison(raw: sqlite3.Connection) -> None:
+        raw.execute("CREATE TEMP TABLE IF NOT EXISTS anchor (id INTEGER PRIMARY KEY)")
+        raw.execute("CREATE TEMP TABLE IF NOT EXISTS dangling (ref INTEGER REFERENCES anchor (id) "
+                    "DEFERRABLE INITIALLY DEFERRED)")
+        raw.execute("CREATE TEMP TRIGGER poison AFTER INSERT ON main.takes WHEN instr(NEW.content, ?) > 0 "
+                    "BEGIN INSERT INTO dangling VALUES (42); END".replace("?", "'" + word.replace("'", "''") + "'"))
+
+    await store._conn.run(poison)
 
 
 @pytest.fixture

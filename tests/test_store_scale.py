@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -21,9 +22,10 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from simcord import assert_error
 
 from bot.errors import NotSaved
-from bot.storage import DatabaseFileGone, NewTake, StorageError, Take, TakeChecks, TakeRefused
+from bot.storage import DatabaseFileGone, NewTake, StorageError, Store, Take, TakeChecks, TakeRefused
+from bot.storage.postgres import PostgresStore
 from bot.storage.sqlite import SqliteStore
-from tests.conftest import World
+from tests.conftest import World, poison_commits
 
 GUILDS = (811_111_111_111_111_111, 822_222_222_222_222_222)
 ARTICLES = ("greenwald-2013-common-factors", "wampold-2015-great-debate")
@@ -42,22 +44,23 @@ def new_take(n: int = 0, **changes: Any) -> NewTake:
     return NewTake(**fields)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """A file store (a write connection and a WAL read connection, as the bot runs), or PostgreSQL."""
+    if request.param == "postgresql":
+        opened: Store = await PostgresStore.open(request.getfixturevalue("postgres_url")())
+    else:
+        opened = await SqliteStore.open(tmp_path / "bot.db")
+    yield opened
+    await opened.close()
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    """A file store: a write connection and a WAL read connection, as the bot runs."""
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    """For what only SQLite has: its connections and write lock."""
     store = await SqliteStore.open(tmp_path / "bot.db")
     yield store
     await store.close()
-
-
-def poison_commits(raw: sqlite3.Connection, word: str) -> None:
-    """Make any transaction that inserts a take containing ``word`` fail at its COMMIT (a deferred
-    foreign key is checked then), as a full disk or an I/O error at commit would."""
-    raw.execute("CREATE TEMP TABLE IF NOT EXISTS anchor (id INTEGER PRIMARY KEY)")
-    raw.execute("CREATE TEMP TABLE IF NOT EXISTS dangling (ref INTEGER REFERENCES anchor (id) "
-                "DEFERRABLE INITIALLY DEFERRED)")
-    raw.execute(f"CREATE TEMP TRIGGER poison AFTER INSERT ON main.takes WHEN instr(NEW.content, '{word}') > 0 "
-                "BEGIN INSERT INTO dangling VALUES (42); END")
 
 
 # -- counters -------------------------------------------------------------------------------------
@@ -169,10 +172,9 @@ async def test_a_database_from_before_the_counters_is_counted_when_it_migrates(t
         await store.close()
 
 
-async def test_rebuild_counters_repairs_counters_changed_behind_the_stores_back(store: SqliteStore) -> None:
+async def test_rebuild_counters_repairs_counters_changed_behind_the_stores_back(store: Store) -> None:
     await store.add_take(new_take())
-    assert store._conn is not None
-    await store._conn.execute("UPDATE take_counts SET takes = 99")
+    await store.write_raw([("UPDATE take_counts SET takes = 99", [])])
 
     found = await store.rebuild_counters()
 
@@ -181,17 +183,19 @@ async def test_rebuild_counters_repairs_counters_changed_behind_the_stores_back(
     assert (await store.check_counters()).ok
 
 
-async def test_a_take_never_moves_to_another_guild(store: SqliteStore) -> None:
+async def test_a_take_never_moves_to_another_guild(store: Store) -> None:
     take = await store.add_take(new_take())
-    assert store._conn is not None
-    with pytest.raises(sqlite3.IntegrityError, match="keeps its guild"):
-        await store._conn.execute("UPDATE takes SET guild_id = ? WHERE id = ?", (GUILDS[1], take.id))
+    placeholders = ("?", "?") if store.dialect == "sqlite" else ("$1", "$2")
+    with pytest.raises(StorageError, match="keeps its guild"):
+        await store.write_raw([("UPDATE takes SET guild_id = {} WHERE id = {}".format(*placeholders),
+                                [(GUILDS[1], take.id)])])
 
 
 # -- group commit ---------------------------------------------------------------------------------
 
 
-async def test_concurrent_takes_share_one_commit_and_each_returns_after_it(store: SqliteStore) -> None:
+async def test_concurrent_takes_share_one_commit_and_each_returns_after_it(sqlite_store: SqliteStore) -> None:
+    store = sqlite_store
     assert store._conn is not None
     commits = 0
 
@@ -208,9 +212,8 @@ async def test_concurrent_takes_share_one_commit_and_each_returns_after_it(store
     assert await store.count_takes(GUILDS[0], ARTICLES[0]) == 50
 
 
-async def test_a_failed_commit_fails_every_take_in_it_and_keeps_none(store: SqliteStore) -> None:
-    assert store._conn is not None
-    await store._conn.run(poison_commits, "poison")
+async def test_a_failed_commit_fails_every_take_in_it_and_keeps_none(store: Store) -> None:
+    await poison_commits(store, "poison")
 
     outcomes = await asyncio.gather(
         *(store.add_take(new_take(n, author_id=n, content="poison" if n == 3 else f"fine {n}")) for n in range(10)),
@@ -223,12 +226,13 @@ async def test_a_failed_commit_fails_every_take_in_it_and_keeps_none(store: Sqli
     assert await store.export_takes(GUILDS[0], ARTICLES[0]) == [later]
 
 
-async def test_one_bad_take_in_a_group_fails_alone(store: SqliteStore) -> None:
+async def test_one_bad_take_in_a_group_fails_alone(store: Store) -> None:
     outcomes = await asyncio.gather(
         *(store.add_take(new_take(n, author_id=n, source="pigeon" if n == 2 else "command")) for n in range(5)),
         return_exceptions=True)
 
-    assert isinstance(outcomes[2], StorageError) and isinstance(outcomes[2].__cause__, sqlite3.IntegrityError)
+    assert isinstance(outcomes[2], StorageError) and isinstance(
+        outcomes[2].__cause__, sqlite3.IntegrityError | asyncpg.IntegrityConstraintViolationError)
     kept = [outcome for outcome in outcomes if isinstance(outcome, Take)]
     assert len(kept) == 4
     assert sorted(t.id for t in await store.export_takes(GUILDS[0], ARTICLES[0])) == sorted(t.id for t in kept)
@@ -236,8 +240,7 @@ async def test_one_bad_take_in_a_group_fails_alone(store: SqliteStore) -> None:
 
 async def test_a_take_in_a_failed_group_commit_is_answered_not_saved(world: World) -> None:
     store = world.bot.store
-    assert isinstance(store, SqliteStore) and store._conn is not None
-    await store._conn.run(poison_commits, "poison")
+    await poison_commits(store, "poison")
 
     await world.alice.send(world.channel, f"!{ARTICLE} take A poison pill for the commit.")
 
@@ -247,7 +250,8 @@ async def test_a_take_in_a_failed_group_commit_is_answered_not_saved(world: Worl
     assert await store.export_takes(world.guild.id, ARTICLE) == []
 
 
-async def test_reads_do_not_wait_for_the_write_lock(store: SqliteStore) -> None:
+async def test_reads_do_not_wait_for_the_write_lock(sqlite_store: SqliteStore) -> None:
+    store = sqlite_store
     saved = await store.add_take(new_take())
     async with store._write_lock:  # a write holding the lock for as long as it likes
         assert await store.get_take(GUILDS[0], saved.id) == saved
@@ -257,7 +261,7 @@ async def test_reads_do_not_wait_for_the_write_lock(store: SqliteStore) -> None:
 # -- the take rules, checked in the insert ----------------------------------------------------------
 
 
-async def test_the_duplicate_and_cooldown_rules_refuse_in_the_insert(store: SqliteStore) -> None:
+async def test_the_duplicate_and_cooldown_rules_refuse_in_the_insert(store: Store) -> None:
     first = await store.add_take(new_take(0, content="same"))
     rules = TakeChecks(duplicate_since=T0 - dt.timedelta(minutes=10), cooldown_since=T0 + dt.timedelta(seconds=1))
 
@@ -276,7 +280,7 @@ async def test_the_duplicate_and_cooldown_rules_refuse_in_the_insert(store: Sqli
     assert later.id > first.id
 
 
-async def test_two_hundred_takes_at_once_from_one_member_keep_exactly_one(store: SqliteStore) -> None:
+async def test_two_hundred_takes_at_once_from_one_member_keep_exactly_one(store: Store) -> None:
     rules = TakeChecks(cooldown_since=T0 - dt.timedelta(seconds=30))
     outcomes = await asyncio.gather(*(store.add_take(new_take(0, content=f"burst {n}"), checks=rules)
                                       for n in range(200)), return_exceptions=True)
@@ -289,7 +293,7 @@ async def test_two_hundred_takes_at_once_from_one_member_keep_exactly_one(store:
 # -- paging and chunks ------------------------------------------------------------------------------
 
 
-async def test_an_offset_lands_on_the_page_that_walking_reaches(store: SqliteStore) -> None:
+async def test_an_offset_lands_on_the_page_that_walking_reaches(store: Store) -> None:
     for n in range(45):
         await store.add_take(new_take(n, author_id=AUTHORS[n % 3]))
     walked: list[list[Take]] = []
@@ -307,7 +311,7 @@ async def test_an_offset_lands_on_the_page_that_walking_reaches(store: SqliteSto
         await store.list_takes(GUILDS[0], ARTICLES[0], offset=-1)
 
 
-async def test_chunks_give_the_export_in_order_whatever_the_chunk_size(store: SqliteStore) -> None:
+async def test_chunks_give_the_export_in_order_whatever_the_chunk_size(store: Store) -> None:
     for n in range(23):  # equal times on purpose: the (created_at, id) keyset must not skip ties
         await store.add_take(new_take(n // 3, content=f"take {n}", author_id=n))
     await store.add_take(new_take(0, guild_id=GUILDS[1]))
@@ -354,6 +358,7 @@ async def test_writes_are_refused_while_the_database_file_is_gone(
         await store.close()
 
 
+@pytest.mark.database("sqlite")
 async def test_a_take_is_not_saved_into_a_deleted_database_file(world: World) -> None:
     os.unlink(world.bot.store.path)  # type: ignore[attr-defined]
 
