@@ -74,7 +74,8 @@ class PostgresServer:
         return ["runuser", "-u", self.run_as, "--", *args] if self.run_as else list(args)
 
     @classmethod
-    def start(cls, folder: Path) -> PostgresServer:
+    def start(cls, folder: Path, *, durable: bool = False) -> PostgresServer:
+        """``durable`` keeps fsync and synchronous commits on (benchmarks); tests turn them off."""
         bindir = find_bindir()
         run_as = "postgres" if os.geteuid() == 0 else None
         folder.mkdir(parents=True, exist_ok=True)
@@ -84,8 +85,9 @@ class PostgresServer:
         server = cls(bindir, folder, _free_port(), run_as, itertools.count(1))
         server._run(str(bindir / "initdb"), "-D", str(server.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
                     "--no-sync", "--locale=C")
-        options = (f"-h 127.0.0.1 -p {server.port} -k {folder} -c fsync=off -c synchronous_commit=off "
-                   "-c full_page_writes=off -c max_connections=300 -c shared_buffers=64MB")
+        speed = "" if durable else "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        options = (f"-h 127.0.0.1 -p {server.port} -k {folder} {speed}-c max_connections=300 "
+                   "-c shared_buffers=128MB")
         server._run(str(bindir / "pg_ctl"), "-D", str(server.data), "-o", options, "-l", str(folder / "server.log"),
                     "-w", "-t", "60", "start")
         return server

@@ -370,14 +370,25 @@ class PostgresStore(Store):
         if keys:
             await conn.execute("SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k", keys)
         # Inserting in key order makes the counter rows' locks, too, come in one order in every process.
-        for pending in sorted(group, key=lambda p: (p.take.guild_id, p.take.article, p.take.author_id)):
-            try:
-                async with conn.transaction():
-                    pending.outcome = await self._insert(conn, pending)
-            except TakeRefused as refused:
-                pending.outcome = refused
-            except _VALUE_ERRORS as exc:
-                pending.outcome = _storage_error(exc)
+        ordered = sorted(group, key=lambda p: (p.take.guild_id, p.take.article, p.take.author_id))
+        try:
+            async with conn.transaction():  # fast path: one round trip per take
+                for pending in ordered:
+                    try:
+                        pending.outcome = await self._insert(conn, pending)
+                    except TakeRefused as refused:
+                        pending.outcome = refused
+        except _VALUE_ERRORS:
+            # A take's value was refused, which aborts the transaction: again, each take under a
+            # savepoint of its own, so the bad one fails alone.
+            for pending in ordered:
+                try:
+                    async with conn.transaction():
+                        pending.outcome = await self._insert(conn, pending)
+                except TakeRefused as refused:
+                    pending.outcome = refused
+                except _VALUE_ERRORS as exc:
+                    pending.outcome = _storage_error(exc)
 
     @staticmethod
     async def _insert(conn: asyncpg.Connection, pending: _Pending) -> Take:
