@@ -9,10 +9,12 @@ import datetime as dt
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import discord
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import RuleBasedStateMachine
 from simcord import Env
 
 from bot import Settings, create_bot
@@ -21,6 +23,7 @@ from bot.settings import SettingsError, redact_url, sqlite_url
 from bot.storage import GuildSettings, NewTake, StorageError, Store, TakeChecks, TakeRefused
 from bot.storage.postgres import PostgresStore
 from bot.storage.sqlite import SqliteStore
+from tests.test_store_scale import CountersMachine
 
 T = TypeVar("T")
 GUILD = 811_111_111_111_111_111
@@ -169,6 +172,35 @@ async def test_a_database_from_a_newer_bot_is_refused_on_postgresql(postgres_url
     await store.close()
     with pytest.raises(StorageError, match="schema version 99, but this bot only knows up to 3"):
         await PostgresStore.open(url)
+
+
+class PostgresCountersMachine(CountersMachine):
+    """The counters state machine from test_store_scale, on PostgreSQL: any sequence of adds,
+    edits, deletes, forgetme and purges leaves its trigger-kept counters equal to a recount."""
+
+    url: ClassVar[str] = ""
+
+    def __init__(self) -> None:
+        RuleBasedStateMachine.__init__(self)
+        self.loop = asyncio.new_event_loop()
+        self.store = self.run(self.fresh())
+        self.takes = {}
+        self.clock = 0
+
+    async def fresh(self) -> Store:
+        store = await PostgresStore.open(self.url)
+        await store.write_raw([("TRUNCATE takes, take_counts, take_member_counts, take_day_counts", [])])
+        return store
+
+
+@pytest.fixture
+def counters_database(postgres_url: Callable[[], str]) -> None:
+    PostgresCountersMachine.url = postgres_url()
+
+
+TestPostgresCounters = pytest.mark.usefixtures("counters_database")(PostgresCountersMachine.TestCase)
+TestPostgresCounters.settings = settings(max_examples=15, stateful_step_count=20, deadline=None,
+                                         suppress_health_check=[HealthCheck.too_slow])
 
 
 # -- one process per SQLite file ----------------------------------------------------------------
