@@ -677,3 +677,36 @@ def test_keyset_pages_visit_every_take_once_newest_first(
             await store.close()
 
     asyncio.run(scenario())
+
+
+# -- atomic steps the services rely on (both backends) ------------------------------------------
+
+
+async def test_an_exclusive_section_admits_one_task_at_a_time(store: Store) -> None:
+    inside = most = 0
+
+    async def section(key: str) -> None:
+        nonlocal inside, most
+        async with store.exclusive("pin", GUILD, CHANNEL, key):
+            inside += 1
+            most = max(most, inside)
+            for _ in range(3):
+                await asyncio.sleep(0)
+            inside -= 1
+
+    await asyncio.gather(*(section(ARTICLE) for _ in range(20)))
+    assert most == 1
+    await asyncio.gather(section(ARTICLE), section(OTHER_ARTICLE))  # other keys do not wait for it
+
+
+async def test_settings_updates_at_once_keep_every_change(store: Store) -> None:
+    def grow(current: GuildSettings) -> GuildSettings:
+        return GuildSettings(guild_id=current.guild_id, take_max_length=(current.take_max_length or 0) + 1,
+                             prefix=current.prefix, anonymous_lists=current.anonymous_lists)
+
+    results = await asyncio.gather(*(store.update_guild_settings(GUILD, grow) for _ in range(25)))
+
+    assert (await store.get_guild_settings(GUILD)).take_max_length == 25  # no increment lost
+    assert sorted(after.take_max_length or 0 for _, after in results) == list(range(1, 26))
+    unchanged = await store.update_guild_settings(GUILD, lambda current: current)
+    assert unchanged[0] == unchanged[1]

@@ -32,6 +32,7 @@ import logging
 import re
 import ssl
 import urllib.parse
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -212,7 +213,7 @@ class PostgresStore(Store):
         self.label = label
         self._pending: list[_Pending] = []
         self._flusher: asyncio.Task[None] | None = None
-        self._local_locks: dict[int, asyncio.Lock] = {}
+        self._local_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     @classmethod
     async def open(cls, url: str, *, pool_size: int = 10, sslmode: str | None = None,
@@ -301,7 +302,9 @@ class PostgresStore(Store):
         session advisory lock on a connection of its own, released (or dropped with the
         connection) when the block ends."""
         number = lock_key(*key)
-        local = self._local_locks.setdefault(number, asyncio.Lock())
+        local = self._local_locks.get(number)
+        if local is None:  # kept while anyone holds or awaits it (a weak map), then dropped
+            local = self._local_locks[number] = asyncio.Lock()
         async with local:  # tasks of this process queue here, not on pool connections
             pool = self._the_pool()
             try:
@@ -322,8 +325,6 @@ class PostgresStore(Store):
                 # The pool's reset also runs pg_advisory_unlock_all(): no lock outlives the block.
                 with contextlib.suppress(*_DRIVER_ERRORS):
                     await pool.release(conn)
-                if not local.locked() and self._local_locks.get(number) is local:
-                    del self._local_locks[number]
 
     # -- takes: group commit --------------------------------------------------------------------
     async def add_take(self, take: NewTake, *, checks: TakeChecks | None = None) -> Take:

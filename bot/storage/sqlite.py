@@ -37,6 +37,7 @@ import json
 import logging
 import os
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
@@ -182,7 +183,7 @@ class SqliteStore(Store):
         """Use :meth:`open`, which migrates the schema first."""
         #: Held while the store is open: one process per database file.
         self._owner = owner
-        self._locks: dict[tuple[object, ...], asyncio.Lock] = {}
+        self._locks: weakref.WeakValueDictionary[tuple[object, ...], asyncio.Lock] = weakref.WeakValueDictionary()
         #: The write connection (tests reach for it to make the disk refuse writes).
         self._conn: SqliteThread | None = conn
         self._reader = reader
@@ -358,13 +359,11 @@ class SqliteStore(Store):
     @contextlib.asynccontextmanager
     async def exclusive(self, *key: object) -> AsyncIterator[None]:
         """In this process only: no second process can open this file (:class:`ProcessLock`)."""
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        try:
-            async with lock:
-                yield
-        finally:
-            if not lock.locked() and self._locks.get(key) is lock:
-                del self._locks[key]
+        lock = self._locks.get(key)
+        if lock is None:  # kept while anyone holds or awaits it (a weak map), then dropped
+            lock = self._locks[key] = asyncio.Lock()
+        async with lock:
+            yield
 
     async def schema_version(self) -> int:
         async with self._write_lock:
