@@ -422,3 +422,30 @@ async def test_two_shard_processes_share_one_postgresql_database(
 async def _call(fn: Callable[[], T]) -> T:
     """Run ``fn`` on the other process's loop (SimCord's handles belong to their loop)."""
     return fn()
+
+
+def test_check_accepts_a_postgresql_url_and_hides_its_password(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.__main__ import main
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bot:hunter2@db.example:6543/community")
+    monkeypatch.setenv("SHARD_COUNT", "2")
+    monkeypatch.setenv("SHARD_IDS", "1")
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert "hunter2" not in out and "database_url = postgresql://bot:***@db.example:6543/community" in out
+    assert "PostgreSQL database 'community' on db.example:6543" in out and "shard_ids = (1,)" in out
+
+
+def test_a_bot_that_cannot_reach_postgresql_says_so_in_one_line(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
+    from bot.__main__ import main
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bot:hunter2@127.0.0.1:1/community")
+    monkeypatch.setenv("DISCORD_TOKEN", "x.y.z")
+    monkeypatch.setenv("DATA_DIR", str(data_dir))
+    assert main(["migrate-data", "--from", "postgresql://bot:hunter2@127.0.0.1:1/community",
+                 "--to", "sqlite:///:memory:"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot connect to the PostgreSQL database 'community' on 127.0.0.1:1" in err
+    assert "hunter2" not in err and "Traceback" not in err
