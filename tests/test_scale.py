@@ -449,3 +449,31 @@ def test_a_bot_that_cannot_reach_postgresql_says_so_in_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot connect to the PostgreSQL database 'community' on 127.0.0.1:1" in err
     assert "hunter2" not in err and "Traceback" not in err
+
+
+async def test_a_failing_postgresql_migration_changes_nothing(postgres_url: Callable[[], str], tmp_path: Path) -> None:
+    from bot.storage.postgres import bundled_postgres_migrations_dir
+
+    url = postgres_url()
+    store = await PostgresStore.open(url)
+    kept = await store.add_take(new_take(1, "kept through a failed upgrade"))
+    await store.close()
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for entry in bundled_postgres_migrations_dir().iterdir():
+        (folder / entry.name).write_text(entry.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "V4__broken.sql").write_text("CREATE TABLE half_done (id INTEGER);\nSELECT 1 / 0;\n", encoding="utf-8")
+
+    with pytest.raises(StorageError, match="migration V4__broken failed: DivisionByZeroError"):
+        await PostgresStore.open(url, migrations_dir=folder)
+    (folder / "V4__broken.sql").write_text("CREATE TABLE x (id INTEGER);\nCOMMIT;\n", encoding="utf-8")
+    with pytest.raises(StorageError, match="contains COMMIT: the runner owns the transaction"):
+        await PostgresStore.open(url, migrations_dir=folder)
+
+    store = await PostgresStore.open(url)
+    try:
+        assert await store.schema_version() == 3
+        assert await store.get_take(GUILD, kept.id) == kept
+        assert await store.fetch_raw("SELECT to_regclass('half_done')") == [(None,)]
+    finally:
+        await store.close()
