@@ -20,7 +20,7 @@ from simcord import Env
 from bot import Settings, create_bot
 from bot.app import CommonFactorsBot, ShardedCommonFactorsBot
 from bot.settings import SettingsError, redact_url, sqlite_url
-from bot.storage import GuildSettings, NewTake, StorageError, Store, TakeChecks, TakeRefused
+from bot.storage import GuildSettings, NewTake, PinRecord, StorageError, Store, TakeChecks, TakeRefused
 from bot.storage.postgres import PostgresStore
 from bot.storage.sqlite import SqliteStore
 from tests.test_store_scale import CountersMachine
@@ -475,5 +475,22 @@ async def test_a_failing_postgresql_migration_changes_nothing(postgres_url: Call
         assert await store.schema_version() == 3
         assert await store.get_take(GUILD, kept.id) == kept
         assert await store.fetch_raw("SELECT to_regclass('half_done')") == [(None,)]
+    finally:
+        await store.close()
+
+
+async def test_lock_holders_never_starve_the_pool_they_need(postgres_url: Callable[[], str]) -> None:
+    """More pin refreshes at once than the pool has connections, each reading and writing while
+    it holds its lock: they all finish (lock connections are kept apart from the main pool)."""
+    store = await PostgresStore.open(postgres_url(), pool_size=2)
+
+    async def refresh(channel: int) -> None:
+        async with store.exclusive("pin", GUILD, channel, ARTICLE):
+            await store.get_pin(GUILD, channel, ARTICLE)
+            await store.save_pin(PinRecord(GUILD, channel, ARTICLE, channel, "hash", T0))
+
+    try:
+        await asyncio.wait_for(asyncio.gather(*(refresh(channel) for channel in range(1, 9))), timeout=60)
+        assert all([await store.get_pin(GUILD, channel, ARTICLE) for channel in range(1, 9)])
     finally:
         await store.close()

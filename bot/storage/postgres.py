@@ -207,9 +207,13 @@ class _Pending:
 class PostgresStore(Store):
     """A :class:`Store` in a PostgreSQL database, shared by any number of bot processes."""
 
-    def __init__(self, pool: asyncpg.Pool, label: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, label: str, lock_pool: asyncpg.Pool | None = None) -> None:
         """Use :meth:`open`, which migrates the schema first."""
         self._pool: asyncpg.Pool | None = pool
+        #: Connections that hold :meth:`exclusive` locks across Discord calls, apart from the main
+        #: pool: a lock holder needs the main pool for its own reads and writes, so if holders
+        #: took every main connection, none of them could go on.
+        self._lock_pool = lock_pool or pool
         self.label = label
         self._pending: list[_Pending] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -228,19 +232,25 @@ class PostgresStore(Store):
         kwargs: dict[str, Any] = {}
         if sslmode is not None:
             kwargs["ssl"] = sslmode
+        lock_size = max(1, pool_size // 4)  # of the pool_size connections, for exclusive()
         try:
-            pool = await asyncpg.create_pool(target.dsn, min_size=1, max_size=pool_size, timeout=CONNECT_TIMEOUT,
-                                             command_timeout=COMMAND_TIMEOUT, **kwargs)
+            pool = await asyncpg.create_pool(target.dsn, min_size=1, max_size=pool_size - lock_size,
+                                             timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT, **kwargs)
         except (*_DRIVER_ERRORS, ssl.SSLError) as exc:
             # asyncpg's messages name the host and user at most, never the password; the URL is not repeated.
             raise StorageError(f"cannot connect to the {target.label}: {describe(exc)}") from None
         try:
             version = await _migrate(pool, scripts)
+            lock_pool = await asyncpg.create_pool(target.dsn, min_size=0, max_size=lock_size,
+                                                  timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT, **kwargs)
+        except (*_DRIVER_ERRORS, ssl.SSLError) as exc:
+            await pool.close()
+            raise StorageError(f"cannot connect to the {target.label}: {describe(exc)}") from None
         except BaseException:
             await pool.close()
             raise
         log.info("opened %s at schema version %d (pool of %d)", target.label, version, pool_size)
-        return cls(pool, target.label)
+        return cls(pool, target.label, lock_pool)
 
     # -- plumbing -----------------------------------------------------------------------------
     def _the_pool(self) -> asyncpg.Pool:
@@ -287,11 +297,15 @@ class PostgresStore(Store):
         pool, self._pool = self._pool, None
         if pool is None:
             return
-        try:
-            await asyncio.wait_for(pool.close(), timeout=COMMAND_TIMEOUT)
-        except (TimeoutError, *_DRIVER_ERRORS) as exc:
-            pool.terminate()
-            raise StorageError(f"closing the database failed: {describe(exc)}") from exc
+        failed: list[BaseException] = []
+        for each in dict.fromkeys((pool, self._lock_pool)):
+            try:
+                await asyncio.wait_for(each.close(), timeout=COMMAND_TIMEOUT)
+            except (TimeoutError, *_DRIVER_ERRORS) as exc:
+                each.terminate()
+                failed.append(exc)
+        if failed:
+            raise StorageError(f"closing the database failed: {describe(failed[0])}") from failed[0]
 
     async def schema_version(self) -> int:
         return await self._read(_recorded_version)
@@ -306,7 +320,8 @@ class PostgresStore(Store):
         if local is None:  # kept while anyone holds or awaits it (a weak map), then dropped
             local = self._local_locks[number] = asyncio.Lock()
         async with local:  # tasks of this process queue here, not on pool connections
-            pool = self._the_pool()
+            self._the_pool()
+            pool = self._lock_pool
             try:
                 conn = await pool.acquire()
             except _DRIVER_ERRORS as exc:
