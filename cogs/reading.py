@@ -10,7 +10,7 @@ from discord import app_commands
 
 from bot import rendering
 from bot.article import Article
-from bot.citations import CITATION_STYLES, EXPORT_FORMATS, bibliography_entries, export_references
+from bot.citations import CITATION_STYLES, EXPORT_FORMATS, bibliography_entries, export_intro_text, export_references
 from bot.commands import ArticleGroup, SubcommandCog, is_moderator_command
 from bot.errors import NotFound, UserError
 from bot.faq import autocomplete_faqs, find_faq
@@ -74,10 +74,7 @@ async def send_citations(ctx: Context, article: Article, fmt: str) -> None:
         return
     if fmt in EXPORT_FORMATS:
         filename, data = export_references(article.citations, fmt, basename=article.command)
-        label = EXPORT_FORMATS[fmt][2]
-        await ctx.send(f"{label} for the {len(article.citations)} references of *{article.title}*: "
-                       "import the file into Zotero, EndNote, Mendeley or your reference manager.",
-                       file=discord.File(io.BytesIO(data), filename=filename))
+        await ctx.send(export_intro_text(article, fmt), file=discord.File(io.BytesIO(data), filename=filename))
         return
     shown = fmt[:30].replace("`", "'")
     raise UserError(f"`{shown}` is not a format I know. Choose one of: {', '.join(FORMAT_NAMES)}.")
