@@ -11,8 +11,14 @@ formatters written against the style manuals; Harvard is left out because it has
 authority to be correct against.
 
 Titles are stored in sentence case (as APA prints them); Chicago and MLA convert them to
-headline case. Unverified details live in ``Citation.note``: the exports carry the note, the
-formatted reference never adds it, so what is rendered is exactly what is recorded as fact.
+headline case. Unverified details live in ``Citation.note``: the exports carry the note (BibTeX
+as ``annote``, which styles do not print), the formatted reference never adds it, so what is
+rendered is exactly what is recorded as fact.
+
+Each citation has a ``role``: the article itself, its own references, works it only names, or
+further reading the moderators added. Every output keeps them apart (headings in the list, a
+keyword per entry in the files), because a reader must never mistake the moderators' reading for
+what the author cited.
 """
 
 from __future__ import annotations
@@ -1055,9 +1061,8 @@ def export_intro_text(article: Article, fmt: str) -> str:
         }[role])
     listing = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + f" and {parts[-1]}"
     group_field, note_field = _EXPORT_FIELDS[key]
-    title = _md(article.title) + (" (title unverified)" if article.title_note else "")
-    text = (f"{EXPORT_FORMATS[key][2]} file for *{title}*: {listing}. Each entry's `{group_field}` names its "
-            f"group")
+    title = f"*{_md(article.title)}*" + (" (title unverified)" if article.title_note else "")
+    text = f"{EXPORT_FORMATS[key][2]} file for {title}: {listing}. Each entry's `{group_field}` names its group"
     if any(c.note for c in article.citations):
         text += f", and `{note_field}` says which details are unverified"
     return text + ". Import it into Zotero, EndNote, Mendeley or your reference manager."

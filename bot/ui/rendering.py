@@ -147,7 +147,7 @@ def reading_counts(article: Article) -> list[str]:
     noun = work_noun(article.citations)
     cited = sum(c.role == "cited" for c in article.citations)
     others = sum(c.role in {"mentioned", "background"} for c in article.citations)
-    counts = [plural(cited, f"reference cited by the {noun}")] if cited else []
+    counts = [f"{plural(cited, 'reference')} cited by the {noun}"] if cited else []
     return counts + ([plural(others, "further work")] if others else [])
 
 
