@@ -1059,6 +1059,8 @@ def export_intro_text(article: Article, fmt: str) -> str:
             "mentioned": _works(count, "named in the " + (f"{noun} or its comments" if noun == "post" else noun)),
             "background": _works(count, f"of further reading added by the moderators (not cited by the {noun})"),
         }[role])
+    if not parts:
+        return f"{EXPORT_FORMATS[key][2]} file for *{_md(article.title)}*: it lists no references."
     listing = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + f" and {parts[-1]}"
     group_field, note_field = _EXPORT_FIELDS[key]
     title = f"*{_md(article.title)}*" + (" (title unverified)" if article.title_note else "")

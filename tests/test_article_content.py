@@ -167,7 +167,7 @@ def test_the_evidence_faq_reconciles_the_claim_with_the_effect_size(article: Art
 def test_the_relational_model_faq_says_what_follows_and_what_does_not(article: Article) -> None:
     item = faq(article, "What if my model is the relationship (person-centred, relational, psychodynamic)?")
     assert "sets psychodynamic therapy aside" in item.answer
-    assert "What follows:" in item.answer and "What does not follow:" in item.answer
+    assert "What follows, by the post's own logic:" in item.answer and "What does not follow:" in item.answer
     assert "says nothing specific about person-centred" in item.answer
     assert set(item.sources) == {"rogers1957", "bordin1979"}
 
@@ -484,6 +484,20 @@ def test_the_minimal_file_is_valid(tmp_path: Path) -> None:
         ),
         pytest.param(
             VALID.replace('command = "demo"', 'command = "help"'), "command", "reserved", id="reserved"
+        ),
+        pytest.param(
+            VALID.replace('type = "book"', 'type = "book"\nrole = "self"').replace("\n[[faqs]]", DUPLICATE.replace(
+                'id = "a2020"', 'id = "b2021"').replace('type = "book"', 'type = "book"\nrole = "self"')
+                + "\n[[faqs]]"),
+            "citations",
+            "only one citation can be the article itself (role 'self'); found a2020, b2021",
+            id="two-selves",
+        ),
+        pytest.param(
+            VALID.replace('type = "book"', 'type = "book"\nrole = "quoted"'),
+            "citations[1].role",
+            "Input should be 'self', 'cited', 'mentioned' or 'background'",
+            id="unknown-role",
         ),
         pytest.param(
             VALID.replace('title = "A post"', 'title = "A post'), "", "not valid TOML", id="bad-toml"

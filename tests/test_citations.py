@@ -791,6 +791,8 @@ def test_export_intro_text_for_an_article_without_notes_or_groups() -> None:
     text = export_intro_text(plain, "ris")
     assert text.startswith("RIS file for *A plain article*: 1 work the article cites. Each entry's `KW` names")
     assert "unverified" not in text
+    empty = plain.model_copy(update={"citations": []})
+    assert export_intro_text(empty, "bibtex") == "BibTeX file for *A plain article*: it lists no references."
 
 
 # --- APA 7 in-text citations -----------------------------------------------------------------
