@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import re
 import string
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -834,14 +832,3 @@ def test_in_text_first_authors_sharing_a_surname_get_initials() -> None:
     assert cite_in_text(julia, [jerome, julia], narrative=True) == "J. B. Frank (1991)"
     organisation = make(id="o", author=[{"literal": "World Health Organization"}])
     assert cite_in_text(organisation, [organisation], narrative=True) == "World Health Organization (2020)"
-
-
-# --- a pure rules module -----------------------------------------------------------------------
-
-
-def test_citations_import_without_discord() -> None:
-    """The citation rules load in a fresh interpreter without discord.py (or the bot)."""
-    code = "import sys, bot.citations; sys.exit(1 if any(m.split('.')[0] == 'discord' for m in sys.modules) else 0)"
-    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
-                            capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
