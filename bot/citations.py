@@ -653,9 +653,9 @@ def _names_key(citation: Citation, style: str) -> tuple[tuple[str, str], ...]:
 def _ordered(citations: Sequence[Citation], style: str) -> list[tuple[Citation, str]]:
     """The citations in reference-list order, each with its year letter ("" or "a", "b", …).
 
-    APA 9.47 and CMOS 15.19: one author's (or one list of authors') works of one year take
-    letters in list order; a work dated by year alone comes before one with a month or day, and
-    works dated alike are ordered by title. MLA sorts by title and has no letters.
+    One author's (or one list of authors') works of one year take letters in list order, where
+    they are ordered by title (CMOS 15.19); APA (9.47) puts a work dated by year alone before one
+    with a month or day, in date order. MLA sorts by title and has no letters.
     """
 
     def sort_key(c: Citation) -> tuple[Any, ...]:
@@ -663,7 +663,8 @@ def _ordered(citations: Sequence[Citation], style: str) -> list[tuple[Citation, 
         if style == "mla":
             return (names, _without_article(c.title), _year(c))
         _, month, day = _date(c)
-        return (names, _year(c), month or 0, day or 0, _without_article(c.title))
+        dated = (month or 0, day or 0) if style == "apa" else (0, 0)
+        return (names, _year(c), *dated, _without_article(c.title))
 
     ordered = sorted(citations, key=sort_key)
     groups: dict[tuple[Any, ...], list[int]] = {}

@@ -694,6 +694,7 @@ def test_one_authors_two_works_of_2013_take_letters_year_only_first(article: Art
     dated = make(id="d", title="Apple", author=[{"family": "Roe", "given": "Ann"}],
                  issued={"date-parts": [[2020, 3, 1]]}, type="webpage", URL="https://example.org/a")
     assert format_bibliography([dated, undated], "apa")[0].startswith("Roe, A. (2020a). *Zebra*")
+    assert format_bibliography([dated, undated], "chicago")[0].startswith("Roe, Ann. 2020a. “Apple.”")
 
 
 def test_groups_are_in_order_and_keep_their_order_within() -> None:
