@@ -103,7 +103,8 @@ def command_try(settings: Settings, args: argparse.Namespace) -> int:
     except ImportError as exc:
         if (exc.name or "").split(".")[0] != "simcord":
             raise
-        raise StartupError('the try-out needs SimCord: pip install -e ".[try]" (or pip install simcord)') from None
+        raise StartupError('the try-out needs SimCord, which is not installed: run pip install -e ".[try]" '
+                           "in the bot's folder") from None
     from bot.tryout import TryOutUnavailable
 
     try:

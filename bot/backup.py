@@ -28,7 +28,8 @@ class BackupResult:
     schema_version: int
 
     def describe(self) -> str:
-        return (f"backed up {self.source} to {self.destination} ({self.takes} takes, schema version "
+        takes = "1 take" if self.takes == 1 else f"{self.takes} takes"
+        return (f"backed up {self.source} to {self.destination} ({takes}, schema version "
                 f"{self.schema_version}, {self.size_bytes / 1024:.0f} KiB); integrity check ok")
 
 

@@ -69,9 +69,13 @@ class SecretFilter(logging.Filter):
 
 
 class ReconnectFilter(logging.Filter):
-    """discord.py's "Attempting a reconnect in …" with a traceback becomes one line with the cause."""
+    """discord.py's "Attempting a reconnect in …" with a traceback becomes one line with the cause;
+    its "logging in using static token" (once per start-up attempt) is dropped: the runner says
+    what matters about each attempt."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "discord.client" and record.msg == "logging in using static token":
+            return False
         if isinstance(record.msg, str) and record.msg.startswith(_RECONNECT_PREFIX) and record.exc_info:
             error = record.exc_info[1]
             cause = describe_network_error(error) if error is not None else "unknown cause"

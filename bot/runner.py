@@ -26,6 +26,7 @@ from discord.http import Route
 
 from bot.logs import describe_network_error
 from bot.settings import Settings
+from bot.storage import StorageError
 
 log = logging.getLogger("bot.runner")
 
@@ -87,7 +88,13 @@ class Runner:
                     await serving
                 log.info("stopped cleanly")
                 return 0
-            serving.result()  # raises what ended it
+            try:
+                serving.result()  # raises what ended it
+            except (StartupError, StorageError, asyncio.CancelledError):
+                raise
+            except Exception:
+                log.critical("the bot stopped on an unexpected error; please report it", exc_info=True)
+                return 1
             return 0
         finally:
             stopping.cancel()

@@ -112,7 +112,8 @@ async def _session(settings: Settings, draft: Path | None, browser: bool) -> int
             if browser:
                 url = await stack.enter_async_context(open_preview(env, session, interactive=interactive))
                 print(f"Browser preview (this machine only; the address is the key): {url}", flush=True)
-            if shown is not None:
+            if shown is not None:  # the draft's card, as a member asking for it sees it
+                print(f"{session.prompt}!{shown.command}", flush=True)
                 await session.handle(f"!{shown.command}")
             while not stop.is_set():
                 reading = asyncio.ensure_future(ask(session.prompt))
