@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.errors import new_error_id
-from bot.logs import request_id
+from bot.request_ids import request_id
 
 log = logging.getLogger("bot.lifecycle")
 

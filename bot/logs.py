@@ -8,7 +8,6 @@ filter masks it wherever it appears, message or traceback.
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import sys
@@ -17,18 +16,16 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-#: The id of the message or interaction being handled, or ``None`` outside one.
-request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+from bot.request_ids import current_request_id, request_id
+
+__all__ = ["JsonFormatter", "RequestIdFilter", "SecretFilter", "TextFormatter", "configure",
+           "current_request_id", "describe_network_error", "request_id", "silence_voice_warnings"]
 
 LOG_FORMATS = ("text", "json")
 _MASK = "[token hidden]"
 
 #: discord.py's own reconnect loop logs a full traceback per attempt; one line says the same.
 _RECONNECT_PREFIX = "Attempting a reconnect in"
-
-
-def current_request_id() -> str | None:
-    return request_id.get()
 
 
 class RequestIdFilter(logging.Filter):

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 from discord.ext import commands
 
+from bot.context import Context
 from bot.errors import UserError
 from bot.lifecycle import sync_failure_message
 
 if TYPE_CHECKING:
     from bot.app import CommonFactorsBot
-    from bot.context import Context
 
 
 class Admin(commands.Cog):
