@@ -74,6 +74,14 @@ def render_embed(embed: discord.Embed) -> list[str]:
     return [top, *(f"│ {line:<{inner}} │" for line in body), bottom]
 
 
+_ENTITY_MENUS = {
+    discord.ComponentType.role_select: "role",
+    discord.ComponentType.channel_select: "channel",
+    discord.ComponentType.user_select: "member",
+    discord.ComponentType.mentionable_select: "member or role",
+}
+
+
 def _component_lines(components: Iterable[Any]) -> list[str]:
     lines: list[str] = []
     for row in components:
@@ -93,9 +101,11 @@ def _component_lines(components: Iterable[Any]) -> list[str]:
                     lines.append("buttons: " + " ".join(buttons))
                     buttons = []
                 state = " (disabled)" if item.disabled else ""
-                lines.append(f"menu ▾ {item.placeholder or 'Choose…'}{state}:")
-                lines.extend(f"    · {option.label}" + (f" — {option.description}" if option.description else "")
-                             for option in item.options)
+                kind = _ENTITY_MENUS.get(item.type)
+                lines.append(f"menu ▾ {item.placeholder or 'Choose…'}{state}" + (f" (any {kind})" if kind else ":"))
+                for number, option in enumerate(item.options, 1):
+                    about = f" — {option.description}" if option.description else ""
+                    lines.append(f"  {number:>2}. {option.label}{about}")
         if buttons:
             lines.append("buttons: " + " ".join(buttons))
     return lines

@@ -28,7 +28,8 @@ Type what a member types in #journal-club:
 Session commands:
   /as NAME          act as someone else: {people}
   /click LABEL      press a button on the newest message that has it
-  /select OPTION    choose an option in the newest menu that offers it
+  /select OPTION    choose in the newest menu that offers it: a number, an option's
+                    text, or a role (@moderators), channel (#journal-club) or person
   /wait SECONDS     let simulated time pass (cooldowns, expiring buttons)
   /commands         the slash commands the current member can use here
   /pins             the channel's pinned messages
@@ -63,6 +64,7 @@ class Session:
         mods = self.guild.create_role("Moderators", permissions=discord.Permissions(manage_messages=True))
         admins = self.guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True,
                                                                                   manage_messages=True))
+        self.roles = {"moderators": mods, "admins": admins}
         self.people: dict[str, MemberActor] = {
             "alice": self.guild.add_member(env.create_user("alice")),
             "bob": self.guild.add_member(env.create_user("bob")),
@@ -221,13 +223,32 @@ class Session:
             raise TryOutError("/select needs an option's text, e.g. /select 1")
         for message in self._newest_first():
             for menu in _menus(message):
-                for choice in menu.options:
-                    label = choice.label.lower()
-                    if label == wanted or label.startswith(wanted) or choice.value.lower() == wanted:
-                        result = await self.actor.select(message, [choice.value], custom_id=menu.custom_id)
-                        await self._after_interaction(result)
-                        return
+                values = self._menu_values(menu, wanted)
+                if values:
+                    result = await self.actor.select(message, values, custom_id=menu.custom_id)
+                    await self._after_interaction(result)
+                    return
         raise TryOutError(f"no menu offers {option!r}")
+
+    def _menu_values(self, menu: discord.SelectMenu, wanted: str) -> list[Any]:
+        """What choosing ``wanted`` in ``menu`` means: an option (by number, text or value), or
+        for a role, channel or member menu, that role, channel or person."""
+        kind = menu.type
+        name = wanted.lstrip("@#")
+        if kind is discord.ComponentType.role_select or (kind is discord.ComponentType.mentionable_select
+                                                          and name in self.roles):
+            return [self.roles[name]] if name in self.roles else []
+        if kind is discord.ComponentType.channel_select:
+            return [self.channel] if name == "journal-club" else []
+        if kind in (discord.ComponentType.user_select, discord.ComponentType.mentionable_select):
+            return [self.people[name]] if name in self.people else []
+        if wanted.isdigit() and 1 <= int(wanted) <= len(menu.options):
+            return [menu.options[int(wanted) - 1].value]
+        for choice in menu.options:
+            label = choice.label.lower()
+            if label == wanted or label.startswith(wanted) or choice.value.lower() == wanted:
+                return [choice.value]
+        return []
 
     async def _slash(self, text: str) -> None:
         name, raw_options = split_slash(text)
