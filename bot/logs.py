@@ -124,11 +124,12 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, request_id, message (and exception)."""
 
     def format(self, record: logging.LogRecord) -> str:
+        stamped = getattr(record, "request_id", "-")
         entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "request_id": getattr(record, "request_id", None) if getattr(record, "request_id", "-") != "-" else None,
+            "request_id": None if stamped == "-" else stamped,
             "message": record.getMessage(),
         }
         if record.exc_text:
@@ -164,6 +165,8 @@ def configure(*, level: str = "INFO", fmt: str = "text", secrets: Iterable[str] 
     handler._commonfactors = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
-    logging.getLogger("discord.http").setLevel(max(root.level, logging.INFO))  # DEBUG there dumps payloads
+    # At DEBUG these two would log request bodies and SQL parameters: members' words.
+    for chatty in ("discord.http", "aiosqlite"):
+        logging.getLogger(chatty).setLevel(max(root.level, logging.INFO))
     logging.captureWarnings(True)
     return handler

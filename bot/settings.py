@@ -59,6 +59,7 @@ class Settings:
             raise SettingsError("TAKE_COOLDOWN_SECONDS must not be negative")
         if self.duplicate_window_seconds < 0:
             raise SettingsError("DUPLICATE_WINDOW_SECONDS must not be negative")
+        object.__setattr__(self, "log_format", self.log_format.lower())
         if self.log_format not in {"text", "json"}:
             raise SettingsError(f"LOG_FORMAT must be text or json, not {self.log_format!r}")
         if not self.discord_api_url.startswith(("https://", "http://")):

@@ -52,6 +52,7 @@ def assert_clean_log(lines: list[str]) -> None:
     text = "\n".join(lines)
     assert "Traceback" not in text, text
     assert TOKEN not in text and TOKEN.split(".")[-1] not in text, "the token reached the log"
+    assert "PyNaCl" not in text and "davey" not in text  # no voice warnings for a text-only bot
 
 
 async def test_unreachable_discord_is_one_line_per_attempt_then_a_clean_stop(tmp_path: Path, data_dir: Path) -> None:

@@ -84,7 +84,7 @@ def load_draft(articles: list[Article], draft: Path) -> tuple[list[Article], Art
     return [a for a in articles if a.command != article.command] + [article], article
 
 
-async def _session(settings: Settings, draft: Path | None, browser: bool) -> int:
+async def _session(settings: Settings, draft: Path | None, browser: bool, kept: bool) -> int:
     import simcord
 
     from bot.app import create_bot
@@ -107,8 +107,8 @@ async def _session(settings: Settings, draft: Path | None, browser: bool) -> int
             session = Session(env, say=lambda text: print(text, flush=True), ask=ask)
             print(rule(f"try-out: {', '.join('!' + a.command for a in articles)} in #journal-club of a "
                        "simulated server"))
-            print(f"You are alice, a member. /as mod to moderate, /help for more. Takes go to "
-                  f"{'a throwaway database' if 'tryout-' in settings.database_url else settings.database_url}.")
+            where = settings.database_url.removeprefix("sqlite:///") if kept else "a throwaway database"
+            print(f"You are alice, a member. /as mod to moderate, /help for more. Takes go to {where}.")
             if browser:
                 url = await stack.enter_async_context(open_preview(env, session, interactive=interactive))
                 print(f"Browser preview (this machine only; the address is the key): {url}", flush=True)
@@ -166,4 +166,4 @@ def run_tryout(settings: Settings, *, database: str | None, article: Path | None
     with tempfile.TemporaryDirectory(prefix="commonfactors-tryout-") as folder:
         url = sqlite_url(Path(database).resolve()) if database else sqlite_url(Path(folder) / "tryout-takes.db")
         tried = settings.with_changes(token=None, database_url=url, dev_guild_id=None)
-        return asyncio.run(_session(tried, article, browser))
+        return asyncio.run(_session(tried, article, browser, kept=database is not None))
