@@ -58,6 +58,7 @@ class FakeDiscord:
     #: Set to hold the bot's messages (POST /channels/…/messages) until it is cleared.
     hold_messages: asyncio.Event | None = None
     message_arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    _messages_changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     identified: asyncio.Event = field(default_factory=asyncio.Event)
     sent_messages: list[dict[str, Any]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(900000000000000000))
@@ -125,7 +126,9 @@ class FakeDiscord:
             message = self.message(body.get("content", "") if body else "", author=_user(self.bot_id,
                                    "commonfactors-bot", bot=True))
             message.update({"embeds": (body or {}).get("embeds", []), "components": []})
-            self.sent_messages.append(message)
+            async with self._messages_changed:
+                self.sent_messages.append(message)
+                self._messages_changed.notify_all()
             return _json(message)
         return _json({"message": "404: Not Found", "code": 0}, status=404)
 
@@ -190,6 +193,15 @@ class FakeDiscord:
             "mention_roles": [], "attachments": [], "embeds": [], "pinned": False, "type": 0, "flags": 0,
             "components": [],
         }
+
+    async def wait_for_messages(self, count: int) -> list[dict[str, Any]]:
+        """Wait (bounded) until the bot has sent ``count`` messages; returns them all."""
+        async def enough() -> None:
+            async with self._messages_changed:
+                await self._messages_changed.wait_for(lambda: len(self.sent_messages) >= count)
+
+        await asyncio.wait_for(enough(), 30)
+        return self.sent_messages
 
     async def member_says(self, content: str) -> None:
         await self.dispatch("MESSAGE_CREATE", self.message(content))

@@ -34,11 +34,13 @@ class LineReader:
     """Lines from standard input, without blocking the event loop or the exit.
 
     A daemon thread reads; ``asyncio.run`` does not wait for it, so a signal ends the session
-    even while nobody types."""
+    even while nobody types. From a pipe each line is echoed after the prompt, so the transcript
+    shows who typed what; at a terminal the prompt comes first, as usual."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, *, terminal: bool = False) -> None:
         self.queue: asyncio.Queue[str | None] = asyncio.Queue()
         self.loop = loop
+        self.terminal = terminal
         threading.Thread(target=self._read, name="stdin", daemon=True).start()
 
     def _read(self) -> None:
@@ -47,24 +49,20 @@ class LineReader:
         self.loop.call_soon_threadsafe(self.queue.put_nowait, None)
 
     async def __call__(self, prompt: str) -> str | None:
+        if self.terminal:
+            print(prompt, end="", flush=True)
         line = await self.queue.get()
-        if line is not None:
-            print(f"{prompt}{line}", flush=True)  # the transcript shows who typed what
+        if line is not None and not self.terminal:
+            print(f"{prompt}{line}", flush=True)
         return line
 
 
-def _terminal_reader() -> Callable[[str], Awaitable[str | None]]:
-    """prompt-toolkit's line editor and history when installed, else plain ``input``."""
+def _terminal_reader(loop: asyncio.AbstractEventLoop) -> Callable[[str], Awaitable[str | None]]:
+    """prompt-toolkit's line editor and history when installed, else plain lines."""
     try:
         from prompt_toolkit import PromptSession
     except ImportError:
-        async def plain(prompt: str) -> str | None:
-            try:
-                return await asyncio.to_thread(input, prompt)
-            except EOFError:
-                return None
-
-        return plain
+        return LineReader(loop, terminal=True)
     session: PromptSession[str] = PromptSession()
 
     async def rich(prompt: str) -> str | None:
@@ -101,7 +99,7 @@ async def _session(settings: Settings, draft: Path | None, browser: bool, kept: 
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     interactive = sys.stdin.isatty()
-    ask: Callable[[str], Awaitable[str | None]] = _terminal_reader() if interactive else LineReader(loop)
+    ask: Callable[[str], Awaitable[str | None]] = _terminal_reader(loop) if interactive else LineReader(loop)
     try:
         async with simcord.run(bot, check_errors=False) as env, contextlib.AsyncExitStack() as stack:
             session = Session(env, say=lambda text: print(text, flush=True), ask=ask)
