@@ -99,6 +99,10 @@ def describe_network_error(error: BaseException) -> str:
         if isinstance(cause, ConnectionRefusedError):
             return "connection refused"
         return cause.strerror or str(cause) or type(cause).__name__
+    if isinstance(error, aiohttp.WSServerHandshakeError):
+        return f"the gateway refused the connection ({error.status})"
+    if isinstance(error, aiohttp.ClientResponseError):
+        return f"it answered {error.status}"
     if isinstance(error, (asyncio.TimeoutError, TimeoutError)):
         return "timed out"
     if isinstance(error, discord.ConnectionClosed):

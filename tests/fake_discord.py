@@ -60,6 +60,9 @@ class FakeDiscord:
     message_arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _messages_changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     identified: asyncio.Event = field(default_factory=asyncio.Event)
+    resumed: asyncio.Event = field(default_factory=asyncio.Event)
+    #: While set, the gateway turns connections away (503), like Discord during an outage.
+    gateway_down: bool = False
     sent_messages: list[dict[str, Any]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(900000000000000000))
     _socket: web.WebSocketResponse | None = None
@@ -92,7 +95,7 @@ class FakeDiscord:
         self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
 
     async def stop(self) -> None:
-        if self._socket is not None:
+        if self._socket is not None and not self._socket.closed:
             await self._socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -133,7 +136,9 @@ class FakeDiscord:
         return _json({"message": "404: Not Found", "code": 0}, status=404)
 
     # -- gateway --------------------------------------------------------------------------------
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        if self.gateway_down:
+            return web.Response(status=503, text="Service Unavailable")
         socket = web.WebSocketResponse()
         await socket.prepare(request)
         self._socket = socket
@@ -150,7 +155,16 @@ class FakeDiscord:
                     break
                 await self._ready()
                 self.identified.set()
+            elif payload["op"] == 6:  # RESUME after a lost connection: carry on where it was
+                await self.dispatch("RESUMED", {})
+                self.resumed.set()
         return socket
+
+    async def go_down(self) -> None:
+        """Drop the gateway connection and turn new ones away, as an outage would."""
+        assert self._socket is not None, "the bot has not connected"
+        self.gateway_down = True
+        await self._socket.close(code=1000)
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         assert self._socket is not None, "the bot has not connected"

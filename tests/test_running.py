@@ -134,6 +134,25 @@ async def test_sigterm_mid_command_lets_it_finish_closes_the_database_and_exits_
     assert_clean_log(bot.lines)
 
 
+async def test_a_lost_connection_is_one_line_and_the_bot_carries_on(
+        tmp_path: Path, data_dir: Path, discord_server: FakeDiscord) -> None:
+    bot = await start_connected(discord_server, environment(discord_server, tmp_path, data_dir))
+    try:
+        await discord_server.go_down()
+        lost = await bot.wait_for_line("lost the connection to Discord")
+        assert "lost the connection to Discord (the gateway refused the connection (503)); reconnecting in" in lost
+        discord_server.gateway_down = False  # back up: the bot gets in again by itself
+        await asyncio.wait_for(discord_server.resumed.wait(), 30)
+
+        await discord_server.member_says("!commonfactors take After the blip.")
+        [saved] = await discord_server.wait_for_messages(1)
+        assert "Saved your take" in saved["content"]
+        assert await stop(bot) == 0
+    finally:
+        bot.kill()
+    assert_clean_log(bot.lines)
+
+
 async def test_a_refused_slash_sync_is_one_line_and_prefix_commands_keep_working(
         tmp_path: Path, data_dir: Path, discord_server: FakeDiscord) -> None:
     discord_server.refuse_sync = (403, 50001, "Missing Access")
