@@ -7,6 +7,7 @@ and for ``python -m bot check``; only connecting to Discord needs ``token``.
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -150,7 +151,9 @@ class Settings:
     @property
     def secrets(self) -> list[str]:
         """What logs must never show: the token and the database password."""
-        return [secret for secret in (self.token, url_password(self.database_url)) if secret]
+        password = url_password(self.database_url)
+        decoded = urllib.parse.unquote(password) if password else None
+        return list(dict.fromkeys(secret for secret in (self.token, password, decoded) if secret))
 
     @property
     def database_label(self) -> str:

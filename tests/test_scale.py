@@ -272,6 +272,10 @@ def test_the_database_password_is_never_shown() -> None:
     assert redact_url(settings.database_url) == "postgresql://bot:***@db.example:5432/cf?sslmode=require"
     assert "hunter2" not in "\n".join(settings.describe()) and "hunter2" not in repr(settings)
     assert redact_url("sqlite:///data/bot.db") == "sqlite:///data/bot.db"
+    # The log filter masks the password as it masks the token.
+    assert Settings(token="tok", database_url=settings.database_url).secrets == ["tok", "hunter2"]
+    assert Settings(database_url="postgresql://bot@db/cf").secrets == []
+    assert Settings(database_url="postgresql://bot:p%40ss:w@db/cf").secrets == ["p%40ss:w", "p@ss:w"]
 
 
 def test_a_sharded_bot_is_an_auto_sharded_bot_with_its_shards(tmp_path: Path) -> None:
