@@ -84,7 +84,8 @@ def test_a_folder_gets_a_dated_file(tmp_path: Path) -> None:
 
 
 def names(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir())
+    """The files in ``folder``, but the lock file a store keeps beside its database (one process per file)."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.endswith(".db.lock"))
 
 
 async def one_take_in(path: Path) -> None:
