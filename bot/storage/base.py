@@ -116,6 +116,31 @@ class TakeStats:
     per_day: tuple[tuple[dt.date, int], ...]
 
 
+def first_stats_day(days: int, today: dt.date) -> dt.date:
+    """The oldest UTC day a ``days``-long stats window ending ``today`` covers."""
+    if days < 0:
+        raise ValueError(f"days must not be negative, got {days}")
+    return today - dt.timedelta(days=days - 1)
+
+
+def assemble_stats(totals: Sequence[int] | None, counted: dict[dt.date, int], *, days: int,
+                   today: dt.date) -> TakeStats:
+    """``TakeStats`` from a counter row (takes, members) and takes per day: exactly ``days``
+    entries, zero-filled, oldest first, ending with ``today``."""
+    first_day = first_stats_day(days, today)
+    per_day = tuple((day, counted.get(day, 0)) for day in (first_day + dt.timedelta(days=n) for n in range(days)))
+    takes, members = (0, 0) if totals is None else (int(totals[0]), int(totals[1]))
+    return TakeStats(takes=takes, members=members, per_day=per_day)
+
+
+def positive_limit(limit: int) -> int:
+    """A page or chunk size of at least 1 (SQLite reads ``LIMIT -1`` as "no limit"; a caller's bad
+    arithmetic must not list everything)."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    return limit
+
+
 @dataclass(frozen=True, slots=True)
 class GuildSettings:
     """Per-guild choices a moderator makes; ``None`` means "use the bot-wide default"."""
@@ -220,9 +245,9 @@ class Store(abc.ABC):
     ) -> bool:
         """Whether the member saved exactly this text on this article at or after ``since``."""
 
-    @abc.abstractmethod
     async def member_takes(self, author_id: int, *, guild_id: int | None = None) -> list[Take]:
         """All of a member's takes (in one guild, or everywhere), oldest first: their data export."""
+        return [take async for chunk in self.iter_member_takes(author_id, guild_id=guild_id) for take in chunk]
 
     @abc.abstractmethod
     async def delete_member_data(self, author_id: int) -> int:
@@ -231,7 +256,6 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def take_stats(self, guild_id: int, article: str, *, days: int, today: dt.date) -> TakeStats: ...
 
-    @abc.abstractmethod
     async def export_takes(
         self,
         guild_id: int,
@@ -241,6 +265,8 @@ class Store(abc.ABC):
         until: dt.datetime | None = None,
     ) -> list[Take]:
         """This guild's takes on the article, oldest first, ``since <= created_at < until``."""
+        return [take async for chunk in self.iter_takes(guild_id, article, since=since, until=until)
+                for take in chunk]
 
     @abc.abstractmethod
     def iter_takes(

@@ -55,6 +55,9 @@ from .base import (
     TakeRefused,
     TakeSource,
     TakeStats,
+    assemble_stats,
+    first_stats_day,
+    positive_limit,
 )
 from .schema import discover_scripts
 
@@ -176,12 +179,6 @@ def _take_from_row(row: asyncpg.Record) -> Take:
         edited_at=_from_db(row[9]),
         message_url=row[10],
     )
-
-
-def _positive(limit: int) -> int:
-    if limit < 1:
-        raise ValueError(f"limit must be at least 1, got {limit}")
-    return limit
 
 
 def describe(exc: BaseException) -> str:
@@ -455,7 +452,7 @@ class PostgresStore(Store):
         if before_id is not None:
             args.append(before_id)
             where.append(f"id < ${len(args)}")
-        args += [_positive(limit), offset]
+        args += [positive_limit(limit), offset]
         return await self._fetch_takes(
             f"SELECT {_TAKE_COLUMNS} FROM takes WHERE {' AND '.join(where)} ORDER BY id DESC "
             f"LIMIT ${len(args) - 1} OFFSET ${len(args)}", *args)
@@ -483,13 +480,8 @@ class PostgresStore(Store):
             "AND article = $4 AND content = $5)", guild_id, author_id, _utc(since), article, content)
         return bool(rows[0][0])
 
-    async def member_takes(self, author_id: int, *, guild_id: int | None = None) -> list[Take]:
-        return [take async for chunk in self.iter_member_takes(author_id, guild_id=guild_id) for take in chunk]
-
     async def take_stats(self, guild_id: int, article: str, *, days: int, today: dt.date) -> TakeStats:
-        if days < 0:
-            raise ValueError(f"days must not be negative, got {days}")
-        first_day = today - dt.timedelta(days=days - 1)
+        first_day = first_stats_day(days, today)
 
         async def read(conn: asyncpg.Connection) -> tuple[Any, list[Any]]:
             async with conn.transaction(isolation="repeatable_read", readonly=True):  # one committed state
@@ -501,23 +493,7 @@ class PostgresStore(Store):
             return totals, counted
 
         totals, counted = await self._read(read)
-        by_day = {row[0]: int(row[1]) for row in counted}
-        per_day = tuple(
-            (day, by_day.get(day, 0)) for day in (first_day + dt.timedelta(days=n) for n in range(days))
-        )
-        takes, members = (0, 0) if totals is None else (int(totals[0]), int(totals[1]))
-        return TakeStats(takes=takes, members=members, per_day=per_day)
-
-    async def export_takes(
-        self,
-        guild_id: int,
-        article: str,
-        *,
-        since: dt.datetime | None = None,
-        until: dt.datetime | None = None,
-    ) -> list[Take]:
-        return [take async for chunk in self.iter_takes(guild_id, article, since=since, until=until)
-                for take in chunk]
+        return assemble_stats(totals, {row[0]: int(row[1]) for row in counted}, days=days, today=today)
 
     async def iter_takes(
         self,
@@ -548,7 +524,7 @@ class PostgresStore(Store):
             yield chunk
 
     async def _chunks(self, where: list[str], args: list[Any], chunk_size: int) -> AsyncIterator[list[Take]]:
-        size = _positive(chunk_size)
+        size = positive_limit(chunk_size)
         n = len(args)
         first = (f"SELECT {_TAKE_COLUMNS} FROM takes WHERE {' AND '.join(where)} ORDER BY created_at, id "
                  f"LIMIT ${n + 1}")
@@ -700,7 +676,7 @@ class PostgresStore(Store):
 
     async def list_audit(self, guild_id: int, *, limit: int = 20) -> Sequence[AuditEntry]:
         rows = await self._fetch("SELECT id, guild_id, actor_id, action, detail, created_at FROM audit_log "
-                                 "WHERE guild_id = $1 ORDER BY id DESC LIMIT $2", guild_id, _positive(limit))
+                                 "WHERE guild_id = $1 ORDER BY id DESC LIMIT $2", guild_id, positive_limit(limit))
         return [AuditEntry(row[0], row[1], row[2], row[3], row[4], row[5].astimezone(dt.UTC)) for row in rows]
 
 

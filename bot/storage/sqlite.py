@@ -58,6 +58,9 @@ from .base import (
     TakeRefused,
     TakeSource,
     TakeStats,
+    assemble_stats,
+    first_stats_day,
+    positive_limit,
 )
 from .connection import SqliteThread
 from .schema import apply_migrations, discover_migrations, recorded_version
@@ -133,13 +136,6 @@ def _take_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Take:
         edited_at=None if row[9] is None else time_from_db(row[9]),
         message_url=row[10],
     )
-
-
-def _positive(limit: int) -> int:
-    """SQLite reads ``LIMIT -1`` as "no limit"; a caller's bad arithmetic must not list everything."""
-    if limit < 1:
-        raise ValueError(f"limit must be at least 1, got {limit}")
-    return limit
 
 
 def count_mismatches(conn: sqlite3.Connection) -> CounterCheck:
@@ -489,7 +485,7 @@ class SqliteStore(Store):
         if before_id is not None:
             where.append("id < ?")
             params.append(before_id)
-        params += [_positive(limit), offset]
+        params += [positive_limit(limit), offset]
         # The inner query walks only the index (ids), skipping ``offset`` entries without
         # reading a row; the outer one reads the page's rows.
         return await self._fetch_takes(
@@ -526,17 +522,12 @@ class SqliteStore(Store):
         )
         return bool(rows[0][0])
 
-    async def member_takes(self, author_id: int, *, guild_id: int | None = None) -> list[Take]:
-        return [take async for chunk in self.iter_member_takes(author_id, guild_id=guild_id) for take in chunk]
-
     async def take_stats(self, guild_id: int, article: str, *, days: int, today: dt.date) -> TakeStats:
         """``takes`` and ``members`` count the article's whole history; ``per_day`` the last ``days``.
 
         Days are UTC days; ``per_day`` ends with ``today`` and has exactly ``days`` entries.
         """
-        if days < 0:
-            raise ValueError(f"days must not be negative, got {days}")
-        first_day = today - dt.timedelta(days=days - 1)
+        first_day = first_stats_day(days, today)
 
         def read(conn: sqlite3.Connection) -> tuple[Any, list[Any]]:
             with _snapshot(conn):
@@ -548,23 +539,8 @@ class SqliteStore(Store):
             return totals, counted
 
         totals, counted = await self._read(read)
-        by_day = {dt.date.fromisoformat(row[0]): int(row[1]) for row in counted}
-        per_day = tuple(
-            (day, by_day.get(day, 0)) for day in (first_day + dt.timedelta(days=n) for n in range(days))
-        )
-        takes, members = (0, 0) if totals is None else (int(totals[0]), int(totals[1]))
-        return TakeStats(takes=takes, members=members, per_day=per_day)
-
-    async def export_takes(
-        self,
-        guild_id: int,
-        article: str,
-        *,
-        since: dt.datetime | None = None,
-        until: dt.datetime | None = None,
-    ) -> list[Take]:
-        return [take async for chunk in self.iter_takes(guild_id, article, since=since, until=until)
-                for take in chunk]
+        return assemble_stats(totals, {dt.date.fromisoformat(row[0]): int(row[1]) for row in counted},
+                              days=days, today=today)
 
     async def iter_takes(
         self,
@@ -596,7 +572,7 @@ class SqliteStore(Store):
 
     async def _chunks(self, where: list[str], params: list[Any], chunk_size: int) -> AsyncIterator[list[Take]]:
         """Keyset pages on (created_at, id), oldest first; each page one short read."""
-        size = _positive(chunk_size)
+        size = positive_limit(chunk_size)
         first = f"SELECT {_TAKE_COLUMNS} FROM takes WHERE {' AND '.join(where)} ORDER BY created_at, id LIMIT ?"
         following = (f"SELECT {_TAKE_COLUMNS} FROM takes WHERE {' AND '.join(where)} AND (created_at, id) > (?, ?) "
                      "ORDER BY created_at, id LIMIT ?")
@@ -795,7 +771,7 @@ class SqliteStore(Store):
         rows = await self._fetch(
             "SELECT id, guild_id, actor_id, action, detail, created_at FROM audit_log "
             "WHERE guild_id = ? ORDER BY id DESC LIMIT ?",
-            (guild_id, _positive(limit)),
+            (guild_id, positive_limit(limit)),
         )
         return [
             AuditEntry(row["id"], row["guild_id"], row["actor_id"], row["action"], row["detail"],
