@@ -59,6 +59,7 @@ from .base import (
     first_stats_day,
     positive_limit,
 )
+from .group_commit import GroupCommitQueue, Pending
 from .schema import discover_scripts
 
 log = logging.getLogger(__name__)
@@ -193,14 +194,6 @@ def _storage_error(exc: BaseException, doing: str = "the database refused the wr
     return error
 
 
-@dataclass(slots=True)
-class _Pending:
-    take: NewTake
-    checks: TakeChecks | None
-    future: asyncio.Future[Take]
-    outcome: Take | BaseException | None = None
-
-
 class PostgresStore(Store):
     """A :class:`Store` in a PostgreSQL database, shared by any number of bot processes."""
 
@@ -212,8 +205,7 @@ class PostgresStore(Store):
         #: took every main connection, none of them could go on.
         self._lock_pool = lock_pool or pool
         self.label = label
-        self._pending: list[_Pending] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._queue = GroupCommitQueue(self._commit, max_group=GROUP_COMMIT_MAX)
         self._local_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     @classmethod
@@ -289,8 +281,7 @@ class PostgresStore(Store):
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def close(self) -> None:
-        while self._flusher is not None and not self._flusher.done():
-            await asyncio.shield(self._flusher)
+        await self._queue.drain()
         pool, self._pool = self._pool, None
         if pool is None:
             return
@@ -346,36 +337,12 @@ class PostgresStore(Store):
                 if moment is not None:
                     _utc(moment)
         self._the_pool()
-        pending = _Pending(take, checks, asyncio.get_running_loop().create_future())
-        self._pending.append(pending)
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush(), name="db-group-commit")
-        return await pending.future
+        return await self._queue.submit(take, checks)
 
-    async def _flush(self) -> None:
-        while self._pending:
-            group, self._pending = self._pending[:GROUP_COMMIT_MAX], self._pending[GROUP_COMMIT_MAX:]
-            try:
-                await self._write(lambda conn, group=group: self._commit_group(conn, group))  # type: ignore[misc]
-            except BaseException as exc:
-                for pending in group:
-                    _fail(pending.future, exc)
-                if not isinstance(exc, Exception):
-                    for pending in self._pending:
-                        _fail(pending.future, exc)
-                    self._pending = []
-                    raise
-                continue
-            for pending in group:
-                if pending.future.done():
-                    continue
-                if isinstance(pending.outcome, Take):
-                    pending.future.set_result(pending.outcome)
-                else:
-                    assert pending.outcome is not None
-                    pending.future.set_exception(pending.outcome)
+    async def _commit(self, group: list[Pending]) -> None:
+        await self._write(lambda conn: self._commit_group(conn, group))
 
-    async def _commit_group(self, conn: asyncpg.Connection, group: list[_Pending]) -> None:
+    async def _commit_group(self, conn: asyncpg.Connection, group: list[Pending]) -> None:
         """Inside the group's transaction: the rule locks in key order, then each take under a savepoint."""
         for pending in group:
             pending.outcome = None
@@ -404,7 +371,7 @@ class PostgresStore(Store):
                     pending.outcome = _storage_error(exc)
 
     @staticmethod
-    async def _insert(conn: asyncpg.Connection, pending: _Pending) -> Take:
+    async def _insert(conn: asyncpg.Connection, pending: Pending) -> Take:
         take, checks = pending.take, pending.checks
         created_at = _utc(take.created_at)
         values = (take.guild_id, take.channel_id, take.article, take.author_id, take.author_name, take.content,
@@ -774,16 +741,3 @@ async def _migrate(pool: asyncpg.Pool, scripts: list[tuple[int, str, str]]) -> i
     for version, name, _ in pending:
         log.info("applied database migration V%d__%s", version, name)
     return max(found, supported)
-
-
-def _fail(future: asyncio.Future[Take], exc: BaseException) -> None:
-    if future.done():
-        return
-    if isinstance(exc, StorageError):
-        error: BaseException = StorageError(str(exc))
-        error.__cause__ = exc.__cause__ or exc
-    elif isinstance(exc, Exception):
-        error = _storage_error(exc)
-    else:
-        error = StorageError("the bot stopped before the take was committed; nothing was saved")
-    future.set_exception(error)

@@ -39,7 +39,6 @@ import os
 import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -63,6 +62,7 @@ from .base import (
     positive_limit,
 )
 from .connection import SqliteThread
+from .group_commit import GroupCommitQueue, Pending, storage_error
 from .schema import apply_migrations, discover_migrations, recorded_version
 
 log = logging.getLogger(__name__)
@@ -160,17 +160,6 @@ def recount(conn: sqlite3.Connection) -> None:
         conn.execute(f"INSERT INTO {table} {query}")
 
 
-@dataclass(slots=True)
-class _Pending:
-    """A take waiting for the next group commit, and the future its caller awaits."""
-
-    params: tuple[Any, ...]
-    checks: TakeChecks | None
-    future: asyncio.Future[Take]
-    #: Filled on the writer thread: the saved take, a refusal, or this take's own failure.
-    outcome: Take | BaseException | None = None
-
-
 class SqliteStore(Store):
     """A :class:`Store` in one SQLite file (or in memory, for tests)."""
 
@@ -184,8 +173,7 @@ class SqliteStore(Store):
         self._conn: SqliteThread | None = conn
         self._reader = reader
         self._write_lock = asyncio.Lock()
-        self._pending: list[_Pending] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._queue = GroupCommitQueue(self._commit, max_group=GROUP_COMMIT_MAX)
         self._settings: dict[int, GuildSettings] = {}
         self.path = path
         self._identity = _file_identity(path) if str(path) != MEMORY else None
@@ -333,8 +321,7 @@ class SqliteStore(Store):
     # -- lifecycle ----------------------------------------------------------------------------
     async def close(self) -> None:
         """Finish the takes already queued, wait for the write in progress, then close."""
-        while self._flusher is not None and not self._flusher.done():
-            await asyncio.shield(self._flusher)
+        await self._queue.drain()
         async with self._write_lock:
             conn, self._conn = self._conn, None
             reader, self._reader = self._reader, None
@@ -378,38 +365,13 @@ class SqliteStore(Store):
                 if moment is not None:
                     time_to_db(moment)
         self._connection()
-        pending = _Pending(params, checks, asyncio.get_running_loop().create_future())
-        self._pending.append(pending)
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush(), name="db-group-commit")
-        return await pending.future
+        return await self._queue.submit(take, checks, params)
 
-    async def _flush(self) -> None:
-        """Commit queued takes, a group at a time, until the queue is empty."""
-        while self._pending:
-            group, self._pending = self._pending[:GROUP_COMMIT_MAX], self._pending[GROUP_COMMIT_MAX:]
-            try:
-                async with self._write_lock:
-                    await self._connection().run(self._commit_group, group)
-            except BaseException as exc:  # the COMMIT (or the file check, or the thread) failed
-                for pending in group:
-                    _fail(pending.future, exc)
-                if not isinstance(exc, Exception):  # cancelled: nothing left can be committed
-                    for pending in self._pending:
-                        _fail(pending.future, exc)
-                    self._pending = []
-                    raise
-                continue
-            for pending in group:
-                if pending.future.done():  # its caller gave up waiting; the take is saved all the same
-                    continue
-                if isinstance(pending.outcome, Take):
-                    pending.future.set_result(pending.outcome)
-                else:
-                    assert pending.outcome is not None
-                    pending.future.set_exception(pending.outcome)
+    async def _commit(self, group: list[Pending]) -> None:
+        async with self._write_lock:
+            await self._connection().run(self._commit_group, group)
 
-    def _commit_group(self, conn: sqlite3.Connection, group: list[_Pending]) -> None:
+    def _commit_group(self, conn: sqlite3.Connection, group: list[Pending]) -> None:
         """On the writer thread: one transaction for the whole group, each take's outcome recorded.
 
         One take's failed statement (a bad value) rolls back that statement only, so the others
@@ -424,17 +386,17 @@ class SqliteStore(Store):
                 except _DRIVER_ERRORS as exc:
                     if not conn.in_transaction:  # SQLite ended the transaction: nothing is kept
                         raise
-                    pending.outcome = _storage_error(exc)
+                    pending.outcome = storage_error(exc)
 
         try:
             self._transaction(conn, insert_all)
         except StorageError:
             raise
         except _DRIVER_ERRORS as exc:
-            raise _storage_error(exc) from exc
+            raise storage_error(exc) from exc
 
     @staticmethod
-    def _insert(conn: sqlite3.Connection, pending: _Pending) -> Take:
+    def _insert(conn: sqlite3.Connection, pending: Pending) -> Take:
         params, checks = pending.params, pending.checks
         guild_id, author_id, created_at = params[0], params[3], params[8]
         if checks is None:
@@ -835,26 +797,6 @@ def _snapshot(conn: sqlite3.Connection) -> Any:
         yield
     finally:
         _rollback(conn)
-
-
-def _storage_error(exc: BaseException) -> StorageError:
-    error = StorageError(f"the database refused the write: {exc}; nothing was saved")
-    error.__cause__ = exc
-    return error
-
-
-def _fail(future: asyncio.Future[Take], exc: BaseException) -> None:
-    """Fail one caller's take with a StorageError of its own (the member hears "not saved")."""
-    if future.done():
-        return
-    if isinstance(exc, StorageError):
-        error: BaseException = (DatabaseFileGone if isinstance(exc, DatabaseFileGone) else StorageError)(str(exc))
-        error.__cause__ = exc.__cause__ or exc
-    elif isinstance(exc, Exception):
-        error = _storage_error(exc)
-    else:
-        error = StorageError("the bot stopped before the take was committed; nothing was saved")
-    future.set_exception(error)
 
 
 async def _close_quietly(*connections: SqliteThread | None) -> None:

@@ -1,0 +1,97 @@
+"""Group commit, the part both backends share: the queue of takes waiting for a transaction.
+
+Takes that arrive while a transaction is committing wait here; the next transaction takes all
+of them (up to a maximum). Each caller's future is settled only after the COMMIT that holds its
+take: with the take, with its own refusal or failure, or, if the COMMIT itself failed, with a
+:class:`StorageError` ("not saved") for every take in it. The backend supplies the function that
+inserts a group in one transaction and records each take's ``outcome``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .base import DatabaseFileGone, NewTake, StorageError, Take, TakeChecks
+
+
+@dataclass(slots=True)
+class Pending:
+    """A take waiting for the next group commit, and the future its caller awaits."""
+
+    take: NewTake
+    checks: TakeChecks | None
+    future: asyncio.Future[Take]
+    #: What the backend prepared for its INSERT (SQLite: the row's parameters), if anything.
+    params: tuple[Any, ...] = ()
+    #: Filled by the commit: the saved take, a refusal, or this take's own failure.
+    outcome: Take | BaseException | None = None
+
+
+def storage_error(exc: BaseException) -> StorageError:
+    error = StorageError(f"the database refused the write: {exc}; nothing was saved")
+    error.__cause__ = exc
+    return error
+
+
+def fail(future: asyncio.Future[Take], exc: BaseException) -> None:
+    """Fail one caller's take with a StorageError of its own (the member hears "not saved")."""
+    if future.done():
+        return
+    if isinstance(exc, StorageError):
+        error: BaseException = (DatabaseFileGone if isinstance(exc, DatabaseFileGone) else StorageError)(str(exc))
+        error.__cause__ = exc.__cause__ or exc
+    elif isinstance(exc, Exception):
+        error = storage_error(exc)
+    else:
+        error = StorageError("the bot stopped before the take was committed; nothing was saved")
+    future.set_exception(error)
+
+
+class GroupCommitQueue:
+    """Takes waiting to be committed together, and the one task that commits them."""
+
+    def __init__(self, commit: Callable[[list[Pending]], Awaitable[None]], *, max_group: int) -> None:
+        self._commit = commit
+        self._max_group = max_group
+        self._pending: list[Pending] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def submit(self, take: NewTake, checks: TakeChecks | None, params: tuple[Any, ...] = ()) -> Take:
+        """Queue the take and return it once the transaction holding it has committed."""
+        pending = Pending(take, checks, asyncio.get_running_loop().create_future(), params)
+        self._pending.append(pending)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="db-group-commit")
+        return await pending.future
+
+    async def drain(self) -> None:
+        """Wait until every take already queued is committed (or failed): before closing."""
+        while self._flusher is not None and not self._flusher.done():
+            await asyncio.shield(self._flusher)
+
+    async def _flush(self) -> None:
+        """Commit queued takes, a group at a time, until the queue is empty."""
+        while self._pending:
+            group, self._pending = self._pending[:self._max_group], self._pending[self._max_group:]
+            try:
+                await self._commit(group)
+            except BaseException as exc:  # the COMMIT (or whatever came before it) failed
+                for pending in group:
+                    fail(pending.future, exc)
+                if not isinstance(exc, Exception):  # cancelled: nothing left can be committed
+                    for pending in self._pending:
+                        fail(pending.future, exc)
+                    self._pending = []
+                    raise
+                continue
+            for pending in group:
+                if pending.future.done():  # its caller gave up waiting; the take is saved all the same
+                    continue
+                if isinstance(pending.outcome, Take):
+                    pending.future.set_result(pending.outcome)
+                else:
+                    assert pending.outcome is not None
+                    pending.future.set_exception(pending.outcome)
