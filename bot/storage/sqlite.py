@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import json
 import logging
 import os
@@ -183,7 +184,9 @@ class SqliteStore(Store):
         self._reader = reader
         self._write_lock = asyncio.Lock()
         self._pending: list[_Pending] = []
-        self._flusher: asyncio.Task[None] | None = None
+        #: Set while some caller is committing queued takes (see :meth:`add_take`).
+        self._flushing = False
+        self._handoff: asyncio.Task[None] | None = None
         self._settings: dict[int, GuildSettings] = {}
         self.path = path
         self._identity = _file_identity(path) if str(path) != MEMORY else None
@@ -324,8 +327,11 @@ class SqliteStore(Store):
     # -- lifecycle ----------------------------------------------------------------------------
     async def close(self) -> None:
         """Finish the takes already queued, wait for the write in progress, then close."""
-        while self._flusher is not None and not self._flusher.done():
-            await asyncio.shield(self._flusher)
+        while self._pending or self._flushing:
+            if not self._flushing:
+                await self._flush()
+            else:
+                await asyncio.sleep(0.005)  # another caller is committing; close after it
         async with self._write_lock:
             conn, self._conn = self._conn, None
             reader, self._reader = self._reader, None
@@ -359,34 +365,34 @@ class SqliteStore(Store):
         self._connection()
         pending = _Pending(params, checks, asyncio.get_running_loop().create_future())
         self._pending.append(pending)
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush(), name="db-group-commit")
+        if not self._flushing:
+            # No commit under way: this caller leads, committing what is queued (its own take
+            # first) and whatever queues meanwhile. Others wait for their future. No task is
+            # created, so an idle bot has nothing running.
+            await self._flush()
         return await pending.future
 
     async def _flush(self) -> None:
         """Commit queued takes, a group at a time, until the queue is empty."""
-        while self._pending:
-            group, self._pending = self._pending[:GROUP_COMMIT_MAX], self._pending[GROUP_COMMIT_MAX:]
-            try:
-                async with self._write_lock:
-                    await self._connection().run(self._commit_group, group)
-            except BaseException as exc:  # the COMMIT (or the file check, or the thread) failed
-                for pending in group:
-                    _fail(pending.future, exc)
-                if not isinstance(exc, Exception):  # cancelled: nothing left can be committed
-                    for pending in self._pending:
-                        _fail(pending.future, exc)
-                    self._pending = []
-                    raise
-                continue
-            for pending in group:
-                if pending.future.done():  # its caller gave up waiting; the take is saved all the same
-                    continue
-                if isinstance(pending.outcome, Take):
-                    pending.future.set_result(pending.outcome)
-                else:
-                    assert pending.outcome is not None
-                    pending.future.set_exception(pending.outcome)
+        self._flushing = True
+        try:
+            await asyncio.sleep(0)  # let takes sent at the same moment join the first group
+            while self._pending:
+                group, self._pending = self._pending[:GROUP_COMMIT_MAX], self._pending[GROUP_COMMIT_MAX:]
+                try:
+                    async with self._write_lock:
+                        committing = self._connection().submit(self._commit_group, group)
+                        # The group's fate is settled when the writer thread is done, even if
+                        # the leading caller is cancelled meanwhile.
+                        committing.add_done_callback(functools.partial(_settle_group, group))
+                        await asyncio.shield(committing)
+                except Exception as exc:  # no connection, the file gone, or the COMMIT failed
+                    for pending in group:
+                        _fail(pending.future, exc)  # (those _settle_group already failed are left as they are)
+        finally:
+            self._flushing = False
+            if self._pending:  # the leader was cancelled: someone must commit the rest
+                self._handoff = asyncio.get_running_loop().create_task(self._flush(), name="db-group-commit")
 
     def _commit_group(self, conn: sqlite3.Connection, group: list[_Pending]) -> None:
         """On the writer thread: one transaction for the whole group, each take's outcome recorded.
@@ -772,6 +778,20 @@ def _storage_error(exc: BaseException) -> StorageError:
     error = StorageError(f"the database refused the write: {exc}; nothing was saved")
     error.__cause__ = exc
     return error
+
+
+def _settle_group(group: list[_Pending], committing: asyncio.Future[None]) -> None:
+    """Answer every take of a group: its own outcome after a COMMIT, or the COMMIT's failure."""
+    failure = committing.exception() if not committing.cancelled() else StorageError("the commit was abandoned")
+    for pending in group:
+        if failure is not None:
+            _fail(pending.future, failure)
+        elif not pending.future.done():  # its caller gave up waiting; the take is saved all the same
+            if isinstance(pending.outcome, Take):
+                pending.future.set_result(pending.outcome)
+            else:
+                assert pending.outcome is not None
+                pending.future.set_exception(pending.outcome)
 
 
 def _fail(future: asyncio.Future[Take], exc: BaseException) -> None:
