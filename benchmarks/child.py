@@ -22,7 +22,13 @@ def rss_mb() -> float:
 
 
 def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3  # kB on Linux
+    """This process's peak resident memory since it started (``VmHWM``; not ``ru_maxrss``, which
+    Linux carries over from the parent across fork and exec)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1e3  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
 
 
 async def ready(kind: str, folder: Path) -> dict[str, Any]:

@@ -85,10 +85,12 @@ _INSERT_TAKE = (
     "message_url, created_at) "
 )
 #: One statement: the insert happens only if neither rule objects. A NULL bound for a rule
-#: (no check asked) makes its EXISTS false. Both read the (guild_id, author_id, created_at) index.
+#: (no check asked) makes its EXISTS false. Both read the member's own (guild_id, author_id,
+#: created_at) index; the unary ``+article`` keeps SQLite from scanning the whole article's recent
+#: takes instead (measured: 20× slower with a busy article).
 _INSERT_CHECKED = (
     _INSERT_TAKE + "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS ("
-    "SELECT 1 FROM takes WHERE guild_id = ? AND author_id = ? AND created_at >= ? AND article = ? AND content = ?"
+    "SELECT 1 FROM takes WHERE guild_id = ? AND author_id = ? AND created_at >= ? AND +article = ? AND content = ?"
     ") AND NOT EXISTS (SELECT 1 FROM takes WHERE guild_id = ? AND author_id = ? AND created_at > ?)"
 )
 
@@ -435,7 +437,7 @@ class SqliteStore(Store):
                 last_at = None if last is None else time_from_db(last)
                 is_duplicate = duplicate is not None and conn.execute(
                     "SELECT EXISTS (SELECT 1 FROM takes WHERE guild_id = ? AND author_id = ? AND created_at >= ? "
-                    "AND article = ? AND content = ?)", (guild_id, author_id, duplicate, params[2], params[5]),
+                    "AND +article = ? AND content = ?)", (guild_id, author_id, duplicate, params[2], params[5]),
                 ).fetchone()[0]
                 raise TakeRefused("duplicate" if is_duplicate else "cooldown", last_at)
         take_id = cursor.lastrowid
@@ -502,7 +504,7 @@ class SqliteStore(Store):
     ) -> bool:
         rows = await self._fetch(
             "SELECT EXISTS (SELECT 1 FROM takes WHERE guild_id = ? AND author_id = ? AND created_at >= ? "
-            "AND article = ? AND content = ?)",
+            "AND +article = ? AND content = ?)",
             (guild_id, author_id, time_to_db(since), article, content),
         )
         return bool(rows[0][0])
