@@ -7,7 +7,7 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
 import pytest
@@ -37,11 +37,12 @@ def captured() -> Iterator[list[logging.LogRecord]]:
 
 async def test_the_error_id_a_member_sees_is_the_request_id_of_every_line_of_that_command(
         world: World, monkeypatch: pytest.MonkeyPatch, captured: list[logging.LogRecord]) -> None:
-    async def broken(*args: object, **kwargs: object) -> None:
+    async def broken(*args: object, **kwargs: object) -> AsyncIterator[list[object]]:
         logging.getLogger("bot.takes").warning("about to fail")
         raise RuntimeError("database gone")
+        yield []  # an async generator, as the store's chunked export read is
 
-    monkeypatch.setattr(world.bot.store, "export_takes", broken)
+    monkeypatch.setattr(world.bot.store, "iter_takes", broken)
     result = await world.mod.slash(world.channel, "commonfactors-mod export")
 
     assert [type(e).__name__ for e in world.env.errors] == ["HybridCommandError"]  # seen, and expected
