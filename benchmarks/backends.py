@@ -169,26 +169,21 @@ async def create_database(admin_url: str, name: str) -> str:
     return f"{admin_url.rsplit('/', 1)[0]}/{name}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.backends", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="20,000 takes and 5 takes per writer")
-    parser.add_argument("--postgres-url", help="a PostgreSQL server's URL whose user may CREATE DATABASE "
-                                               "(default: start a throwaway server)")
-    args = parser.parse_args(argv)
+def compare(*, quick: bool, postgres_url: str | None = None) -> tuple[dict[str, Any], str]:
+    """Measure both backends; the figures (for JSON) and the table (for people)."""
     server = None
-    if args.postgres_url:
-        admin = args.postgres_url
+    if postgres_url:
+        admin = postgres_url
     else:
         from tests.postgres_server import PostgresServer
 
-        server_folder = Path(tempfile.mkdtemp(prefix="cf-bench-postgres-"))
-        server = PostgresServer.start(server_folder, durable=True)
+        server = PostgresServer.start(Path(tempfile.mkdtemp(prefix="cf-bench-postgres-")), durable=True)
         admin = server.url()
 
     async def everything() -> list[Figures]:
         stamp = int(time.time())
         urls = {name: await create_database(admin, f"cf_bench_{name}_{stamp}") for name in ("writes", "reads")}
-        return await run(args, lambda name: urls[name])
+        return await run(argparse.Namespace(quick=quick), lambda name: urls[name])
 
     try:
         results = asyncio.run(everything())
@@ -196,7 +191,18 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.stop()
             shutil.rmtree(server.folder, ignore_errors=True)
-    print(report(results, 5 if args.quick else 50))
+    figures = {r.backend: {"takes_per_second": r.takes_per_second, "size": r.size, "reads_median_ms": r.reads}
+               for r in results}
+    return figures, report(results, 5 if quick else 50)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.backends", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="20,000 takes and 5 takes per writer")
+    parser.add_argument("--postgres-url", help="a PostgreSQL server's URL whose user may CREATE DATABASE "
+                                               "(default: start a throwaway server)")
+    args = parser.parse_args(argv)
+    print(compare(quick=args.quick, postgres_url=args.postgres_url)[1])
     return 0
 
 

@@ -23,20 +23,20 @@ what the author cited.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
-
-import bibtexparser
-import rispy
-from bibtexparser.model import Entry, Field
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from bot.article import Article, Citation, CSLName, Role
 
 _T = TypeVar("_T")
+
+if TYPE_CHECKING:  # the exporters' libraries load on first use: most runs never export a file
+    from bibtexparser.model import Entry
 
 #: Style key -> label shown to members. Only styles rendered correctly are listed.
 CITATION_STYLES: dict[str, str] = {
@@ -877,6 +877,8 @@ def _bib_name(name: _Name) -> str:
 
 
 def _bibtex_entry(citation: Citation, key: str, noun: str) -> Entry:
+    from bibtexparser.model import Entry, Field
+
     entry_type = _BIBTEX_TYPES.get(citation.type, "misc")
     if entry_type in {"incollection", "inproceedings"} and not citation.container_title:
         entry_type = "book" if citation.type == "chapter" else "misc"
@@ -916,6 +918,8 @@ def _bibtex_entry(citation: Citation, key: str, noun: str) -> Entry:
 
 
 def _bibtex(citations: Sequence[Citation]) -> str:
+    import bibtexparser
+
     library = bibtexparser.Library()
     used: set[str] = set()
     noun = work_noun(citations)
@@ -945,15 +949,20 @@ _RIS_TYPES = {
 }
 
 
-class _RisWriter(rispy.RisWriter):
+@functools.cache
+def _ris_writer() -> type[Any]:
     """rispy's writer as the RIS specification has it: CRLF line ends, no numbered header
-    line before each record and no blank line between records."""
+    line before each record and no blank line between records (made on first use)."""
+    import rispy
 
-    NEWLINE = "\r\n"
-    SEPARATOR = None
+    class RisWriter(rispy.RisWriter):
+        NEWLINE = "\r\n"
+        SEPARATOR = None
 
-    def set_header(self, count: int) -> str:
-        return ""
+        def set_header(self, count: int) -> str:
+            return ""
+
+    return RisWriter
 
 
 def _ris_name(name: _Name) -> str:
@@ -1005,8 +1014,10 @@ def _ris_record(citation: Citation, noun: str) -> dict[str, Any]:
 def _ris(citations: Sequence[Citation]) -> str:
     if not citations:
         return ""
+    import rispy
+
     noun = work_noun(citations)
-    text: str = rispy.dumps([_ris_record(c, noun) for c in _grouped(citations)], implementation=_RisWriter)
+    text: str = rispy.dumps([_ris_record(c, noun) for c in _grouped(citations)], implementation=_ris_writer())
     return text
 
 

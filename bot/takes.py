@@ -225,8 +225,9 @@ class TakeService:
 
     # -- reading ------------------------------------------------------------------------------
     async def page(self, guild_id: int, article: str, *, author_id: int | None, before_id: int | None,
-                   limit: int) -> list[Take]:
-        return await self._store.list_takes(guild_id, article, author_id=author_id, before_id=before_id, limit=limit)
+                   limit: int, offset: int = 0) -> list[Take]:
+        return await self._store.list_takes(guild_id, article, author_id=author_id, before_id=before_id,
+                                            offset=offset, limit=limit)
 
     async def count(self, guild_id: int, article: str, *, author_id: int | None = None) -> int:
         return await self._store.count_takes(guild_id, article, author_id=author_id)

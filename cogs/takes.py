@@ -12,19 +12,19 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.article import Article
 from bot.commands import ArticleCog, article_command, guild_only, unread_words
 from bot.context import Context, GuildContext
 from bot.errors import NotAllowed, UserError
 from bot.export import pack_stream
 from bot.services import ServiceHost
-from bot.storage import StorageError, Take
-from bot.takes import NameVisibility, TakeService, saved_message
+from bot.storage import StorageError
+from bot.takes import NameVisibility, saved_message
 from bot.ui import rendering
 from bot.ui.files import discord_files
 from bot.ui.reporting import handle_interaction_error, unexpected_answer
 from bot.ui.take_form import TakeModal, article_of_message, handle_take_form
-from bot.ui.views import TransientView, send_pages
+from bot.ui.take_pager import TakeList, handle_jump_form
+from bot.ui.views import TransientView
 
 if TYPE_CHECKING:
     from bot.app import CommonFactorsBot
@@ -35,48 +35,6 @@ CONFIRM_TIMEOUT = 60.0
 DOWNLOAD_TIMEOUT = 300.0
 RETENTION_INTERVAL = dt.timedelta(hours=1)
 CONFIRM_REACTION = "✅"
-
-
-class TakePages:
-    """Keyset-paged takes: each page asks the store for ``id < last id of the previous page``,
-    so page 500 costs what page 1 does."""
-
-    def __init__(self, takes: TakeService, *, guild_id: int, article: Article, author_id: int | None,
-                 title: str, total: int, show_names: bool) -> None:
-        self.takes = takes
-        self.guild_id = guild_id
-        self.article = article
-        self.author_id = author_id
-        self.title = title
-        self.total = total
-        self.show_names = show_names
-        self._cursors: dict[int, int | None] = {0: None}
-        self._cache: dict[int, list[Take]] = {}
-
-    @property
-    def page_count(self) -> int | None:
-        return max(1, -(-self.total // rendering.TAKES_PER_PAGE))
-
-    async def _takes(self, index: int) -> list[Take] | None:
-        if index in self._cache:
-            return self._cache[index]
-        known = max(i for i in self._cursors if i <= index)
-        takes: list[Take] = []
-        for i in range(known, index + 1):
-            if i not in self._cursors:
-                return None
-            takes = await self.takes.page(self.guild_id, self.article.command, author_id=self.author_id,
-                                          before_id=self._cursors[i], limit=rendering.TAKES_PER_PAGE)
-            self._cache[i] = takes
-            if takes:
-                self._cursors[i + 1] = takes[-1].id
-        return takes
-
-    async def page(self, index: int) -> discord.Embed | None:
-        takes = await self._takes(index)
-        if index > 0 and not takes:
-            return None
-        return rendering.takes_page(self.title, takes or [], page=index, total=self.total, show_names=self.show_names)
 
 
 class DownloadView(TransientView):
@@ -158,6 +116,13 @@ async def my_takes_everywhere(ctx: Context) -> None:
     view.message = await ctx.send(rendering.takes_everywhere(len(takes), servers), view=view)
 
 
+async def send_listing(ctx: Context, embed: discord.Embed, pager: discord.ui.View | None, *, ephemeral: bool) -> None:
+    if pager is None:
+        await ctx.send(embed=embed, ephemeral=ephemeral)
+    else:
+        await ctx.send(embed=embed, view=pager, ephemeral=ephemeral)
+
+
 async def visibility(ctx: GuildContext) -> NameVisibility:
     return await ctx.takes.visibility(ctx.guild.id, ctx.author, can_be_private=ctx.interaction is not None)
 
@@ -196,12 +161,9 @@ class Takes(ArticleCog):
         if member is not None and member.id != ctx.author.id and not seen.show_names:
             raise NotAllowed("Takes are anonymous in this server, so lists here never name anyone; `mytakes` "
                              f"lists your own (moderators: `/{article.command} takes` answers privately).")
-        author_id = member.id if member else None
-        total = await ctx.takes.count(ctx.guild.id, article.command, author_id=author_id)
-        who = f" by {member.display_name}" if member else ""
-        source = TakePages(ctx.takes, guild_id=ctx.guild.id, article=article, author_id=author_id,
-                           title=f"Takes{who} on {article.title}", total=total, show_names=seen.show_names)
-        await send_pages(ctx, source, ephemeral=seen.private)
+        listing = TakeList(article.command, "member" if member else "all", ctx.author.id, member.id if member else 0)
+        embed, pager = await listing.draw(self.bot, ctx.guild, ctx.author, 0, private=seen.private)
+        await send_listing(ctx, embed, pager, ephemeral=seen.private)
 
     @article_command(name="show", usage="<id>", description="One take in full")
     @app_commands.describe(take_id="The take's number, as shown in lists")
@@ -259,9 +221,9 @@ class Takes(ArticleCog):
             await ctx.reply_private(f"You have no takes on *{article.title}* in this server yet. "
                                     f"Add one with `{article.command} take`.")
             return
-        source = TakePages(ctx.takes, guild_id=ctx.guild.id, article=article, author_id=ctx.author.id,
-                           title=f"Your takes on {article.title}", total=total, show_names=True)
-        await send_pages(ctx, source, ephemeral=True)
+        listing = TakeList(article.command, "mine", ctx.author.id, ctx.author.id)
+        embed, pager = await listing.draw(self.bot, ctx.guild, ctx.author, 0, private=ctx.interaction is not None)
+        await send_listing(ctx, embed, pager, ephemeral=True)
         view = DownloadView(ctx.author.id, ctx.guild.id, boot=self.bot.boot_id)
         view.message = await ctx.send("Download every take of yours in this server:", view=view, ephemeral=True)
 
@@ -290,7 +252,8 @@ class Takes(ArticleCog):
         if interaction.type is not discord.InteractionType.modal_submit:
             return
         try:
-            await handle_take_form(interaction)
+            if not await handle_take_form(interaction):
+                await handle_jump_form(interaction)
         except Exception as error:
             await handle_interaction_error(interaction, error, where="take form")
 

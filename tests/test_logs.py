@@ -37,10 +37,10 @@ def captured() -> Iterator[list[logging.LogRecord]]:
 
 async def test_the_error_id_a_member_sees_is_the_request_id_of_every_line_of_that_command(
         world: World, monkeypatch: pytest.MonkeyPatch, captured: list[logging.LogRecord]) -> None:
-    async def broken(*args: object, **kwargs: object) -> AsyncIterator[None]:
+    async def broken(*args: object, **kwargs: object) -> AsyncIterator[list[object]]:
         logging.getLogger("bot.takes").warning("about to fail")
         raise RuntimeError("database gone")
-        yield  # an async generator, as the store's chunked export is
+        yield []  # an async generator, as the store's chunked export read is
 
     monkeypatch.setattr(world.bot.store, "iter_takes", broken)
     result = await world.mod.slash(world.channel, "commonfactors-mod export")

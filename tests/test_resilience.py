@@ -46,20 +46,45 @@ async def test_an_edit_form_open_across_a_restart_still_saves(world: World) -> N
     assert [t.content for t in await stored(world)] == ["Second version."]
 
 
-async def test_buttons_from_before_a_restart_say_so(world: World) -> None:
-    for n in range(7):
+async def takes_by_new_members(world: World, count: int) -> None:
+    """``count`` takes ("Point 0." …), each by a member of its own, so no cooldown applies."""
+    for n in range(count):
         world.env.backend.create_message(world.channel.id, world.guild.add_member(
             world.env.create_user(f"writer{n}")).id, f"!{ARTICLE} take Point {n}.")
     await world.env.settle()
+
+
+async def test_a_takes_pager_keeps_working_after_a_restart(world: World) -> None:
+    await takes_by_new_members(world, 12)
     await world.bob.send(world.channel, f"!{ARTICLE} takes")
     listing = world.channel.last_message
     assert listing is not None
     await world.restart()
 
-    result = await world.bob.click(listing, label="Next ›")
+    await world.bob.click(listing, label="Next ›")
+    page2 = next(m for m in world.channel.history() if m.id == listing.id)
+    assert "Point 6." in (page2.embeds[0].description or "") and "Point 11." not in (page2.embeds[0].description or "")
+    shown = await world.bob.click(page2, label="2/3")
+    await world.restart()  # the "Go to page" form open across a second restart still answers
+    await world.bob.submit_modal(shown, {"page": "3"})
+    page3 = next(m for m in world.channel.history() if m.id == listing.id)
+    assert "Point 0." in (page3.embeds[0].description or "")
+    refused = await world.alice.click(page3, label="‹ Prev")
+    assert refused.ephemeral and refused.response is not None and "Only the member" in refused.response.content
 
-    assert result.ephemeral and result.response is not None
-    assert "stopped working when the bot restarted" in result.response.content
+
+async def test_a_takes_pager_hides_names_once_the_server_goes_anonymous(world: World) -> None:
+    await takes_by_new_members(world, 7)
+    await world.bob.send(world.channel, f"!{ARTICLE} takes")
+    listing = world.channel.last_message
+    assert listing is not None and "writer6" in (listing.embeds[0].description or "")
+    await world.mod.send(world.channel, f"!{ARTICLE} settings anonymous on")
+
+    await world.bob.click(listing, label="Next ›")
+    await world.bob.click(next(m for m in world.channel.history() if m.id == listing.id), label="≪")
+
+    page1 = next(m for m in world.channel.history() if m.id == listing.id)
+    assert "Point 6." in (page1.embeds[0].description or "") and "writer6" not in (page1.embeds[0].description or "")
 
 
 async def test_a_confirmation_from_before_a_restart_deletes_nothing(world: World) -> None:

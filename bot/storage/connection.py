@@ -10,15 +10,18 @@ checks, or an edit and its re-read, is one hop and one transaction. ``execute`` 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+from queue import SimpleQueue
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, TypeVarTuple
 
 T = TypeVar("T")
 P = ParamSpec("P")
+Ts = TypeVarTuple("Ts")
 
 
 class AsyncConnection(Protocol):
@@ -38,19 +41,25 @@ class Executed:
 class SqliteThread:
     """A connection and the single thread that uses it.
 
-    A closed connection raises :class:`ValueError` (the store reports it as a StorageError),
-    like aiosqlite did.
+    The thread is our own (like aiosqlite's), not an executor's: a queue of calls in, results
+    handed back to the event loop with ``call_soon_threadsafe``. It is a daemon, so a store
+    someone forgot to close never keeps the interpreter from exiting (an interrupted
+    transaction is rolled back by SQLite at the next open). A closed connection raises
+    :class:`ValueError` (the store reports it as a StorageError), like aiosqlite did.
     """
 
-    def __init__(self, raw: sqlite3.Connection, executor: ThreadPoolExecutor) -> None:
+    def __init__(self, raw: sqlite3.Connection, calls: SimpleQueue[_Call | None], thread: threading.Thread) -> None:
         self.raw = raw
-        self._executor = executor
+        self._calls = calls
+        self._thread = thread
         self._closed = False
 
     @classmethod
     async def connect(cls, target: Path | str, *, name: str, uri: bool = False) -> SqliteThread:
         """Open ``target`` in autocommit mode (the store owns every transaction)."""
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        calls: SimpleQueue[_Call | None] = SimpleQueue()
+        thread = threading.Thread(target=_serve, args=(calls,), name=name, daemon=True)
+        thread.start()
 
         def connect() -> sqlite3.Connection:
             raw = sqlite3.connect(target, isolation_level=None, check_same_thread=False, uri=uri)
@@ -58,11 +67,11 @@ class SqliteThread:
             return raw
 
         try:
-            raw = await asyncio.get_running_loop().run_in_executor(executor, connect)
+            raw = await _submit(calls, connect)
         except BaseException:
-            executor.shutdown(wait=False)
+            calls.put(None)
             raise
-        return cls(raw, executor)
+        return cls(raw, calls, thread)
 
     @property
     def closed(self) -> bool:
@@ -72,8 +81,13 @@ class SqliteThread:
         """Call ``fn(connection, *args)`` on the connection's thread and return what it returns."""
         if self._closed:
             raise ValueError("the database connection is closed")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: fn(self.raw, *args, **kwargs))
+        return await _submit(self._calls, lambda: fn(self.raw, *args, **kwargs))
+
+    def submit(self, fn: Callable[[sqlite3.Connection, *Ts], T], *args: *Ts) -> asyncio.Future[T]:
+        """Like :meth:`run`, as a future: the call happens whether or not anyone awaits it."""
+        if self._closed:
+            raise ValueError("the database connection is closed")
+        return _submit(self._calls, lambda: fn(self.raw, *args))
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> Executed:
         def execute(raw: sqlite3.Connection) -> Executed:
@@ -89,11 +103,51 @@ class SqliteThread:
         return await self.run(lambda raw: raw.execute(sql, params).fetchall())
 
     async def close(self) -> None:
-        """Close the connection on its thread, then let the thread go; closing twice is harmless."""
+        """Close the connection on its thread, then let the thread end; closing twice is harmless."""
         if self._closed:
             return
         self._closed = True
         try:
-            await asyncio.get_running_loop().run_in_executor(self._executor, self.raw.close)
+            await _submit(self._calls, self.raw.close)
         finally:
-            self._executor.shutdown(wait=False)
+            self._calls.put(None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    fn: Callable[[], Any]
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
+
+
+def _submit(calls: SimpleQueue[_Call | None], fn: Callable[[], T]) -> asyncio.Future[T]:
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+    calls.put(_Call(fn, future, loop))
+    return future
+
+
+def _serve(calls: SimpleQueue[_Call | None]) -> None:
+    """The connection's thread: run each call, hand its outcome to the loop that asked."""
+    while (call := calls.get()) is not None:
+        try:
+            result = call.fn()
+        except BaseException as exc:
+            _deliver(call, _settle_exception, exc)
+        else:
+            _deliver(call, _settle_result, result)
+
+
+def _deliver(call: _Call, settle: Callable[[asyncio.Future[Any], Any], None], value: Any) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop is closed: no one is waiting any more
+        call.loop.call_soon_threadsafe(settle, call.future, value)
+
+
+def _settle_result(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():  # the caller may have been cancelled
+        future.set_result(value)
+
+
+def _settle_exception(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)

@@ -60,19 +60,19 @@ class TakeModal(discord.ui.Modal):
         self.stop()
 
 
-def _submitted_text(components: Any) -> str | None:
-    """The value of the ``take_text`` input, wherever the payload nests it (rows or labels)."""
+def submitted_value(components: Any, custom_id: str = "take_text") -> str | None:
+    """The value of a form's input, wherever the payload nests it (rows or labels)."""
     if isinstance(components, list):
         for item in components:
-            found = _submitted_text(item)
+            found = submitted_value(item, custom_id)
             if found is not None:
                 return found
     elif isinstance(components, dict):
-        if components.get("custom_id") == "take_text" and "value" in components:
+        if components.get("custom_id") == custom_id and "value" in components:
             return str(components["value"])
         for key in ("components", "component"):
             if key in components:
-                found = _submitted_text(components[key])
+                found = submitted_value(components[key], custom_id)
                 if found is not None:
                     return found
     return None
@@ -86,7 +86,7 @@ async def handle_take_form(interaction: discord.Interaction[Any]) -> bool:
         return False
     host = cast(ServiceHost, interaction.client)
     takes = host.services.takes
-    text = _submitted_text(data.get("components")) or ""
+    text = submitted_value(data.get("components")) or ""
     article = host.articles.get(match["article"])
     try:
         if article is None:

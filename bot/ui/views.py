@@ -22,6 +22,7 @@ from bot.services import ServiceHost
 from bot.ui import rendering
 from bot.ui.base import ReportingItem, ReportingModal, ReportingView
 from bot.ui.take_form import open_take_modal
+from bot.ui.take_pager import PagerButton
 
 FAQ_OPTIONS_PER_SELECT = 25
 PAGER_TIMEOUT = 300.0
@@ -307,4 +308,4 @@ def faq_picker(article: Article) -> discord.ui.View:
 
 
 def register_persistent_items(bot: discord.Client) -> None:
-    bot.add_dynamic_items(ArticleButton, FaqSelect)
+    bot.add_dynamic_items(ArticleButton, FaqSelect, PagerButton)

@@ -1,0 +1,132 @@
+"""The store on its own: ``add_take`` against raw ``sqlite3``, and reads at two sizes."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import random
+import sqlite3
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from bot.storage import NewTake, TakeChecks
+from bot.storage.sqlite import BUSY_TIMEOUT_MS, SqliteStore
+
+from .data import ARTICLE, GUILD, MEMBERS, create_empty
+
+T0 = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+
+
+def raw_per_row(path: Path, count: int) -> float:
+    """Baseline: plain ``sqlite3`` on the same schema and ``synchronous`` level, one COMMIT per row."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA synchronous = FULL")
+        start = time.perf_counter()
+        for n in range(count):
+            conn.execute(
+                "INSERT INTO takes (guild_id, channel_id, article, author_id, author_name, content, source, "
+                "created_at) VALUES (?, 42, ?, ?, 'Member', ?, 'command', ?)",
+                (GUILD, ARTICLE, n, f"raw take {n}", (T0 + dt.timedelta(microseconds=n)).isoformat()))
+        return count / (time.perf_counter() - start)
+    finally:
+        conn.close()
+
+
+async def store_writers(path: Path, count: int, writers: int) -> float:
+    """``Store.add_take`` as the bot calls it (rules checked in the insert), from ``writers``
+    members at once, each adding its share one after another."""
+    store = await SqliteStore.open(path)
+    share = max(1, count // writers)
+
+    async def member(author: int) -> None:
+        for n in range(share):
+            when = T0 + dt.timedelta(seconds=n)
+            await store.add_take(
+                NewTake(guild_id=GUILD, channel_id=42, article=ARTICLE, author_id=author, author_name="Member",
+                        content=f"take {author}-{n}", source="command", created_at=when),
+                checks=TakeChecks(duplicate_since=when - dt.timedelta(minutes=10), cooldown_since=when))
+
+    try:
+        start = time.perf_counter()
+        await asyncio.gather(*(member(10_000 + w) for w in range(writers)))
+        return share * writers / (time.perf_counter() - start)
+    finally:
+        await store.close()
+
+
+def compare_writes(folder: Path, *, count: int, writer_counts: tuple[int, ...]) -> dict[str, dict[str, float]]:
+    results: dict[str, dict[str, float]] = {}
+    for writers in writer_counts:
+        raw_db, store_db = folder / f"raw-{writers}.db", folder / f"store-{writers}.db"
+        create_empty(raw_db)
+        create_empty(store_db)
+        raw = raw_per_row(raw_db, count)
+        ours = asyncio.run(store_writers(store_db, count, writers))
+        results[str(writers)] = {"ours": ours, "raw": raw}
+    return results
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {"p50_ms": statistics.median(ordered) * 1000,
+            "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000}
+
+
+Action = Callable[[], Awaitable[Any]]
+
+
+def read_actions(store: SqliteStore, size: int) -> dict[str, Action]:
+    """What the reading commands ask of the store."""
+    rng = random.Random(7)
+    page = 10
+    jump = min(499, max(0, size // page - 1))  # "go to page 500", or the last page of a smaller list
+    author = 1_000 + 17 % MEMBERS
+
+    async def listing() -> None:  # `takes`: the count for the page indicator and the first page
+        await store.count_takes(GUILD, ARTICLE)
+        await store.list_takes(GUILD, ARTICLE, limit=page)
+
+    async def jump_to_page() -> None:  # "go to page N" in one query
+        await store.list_takes(GUILD, ARTICLE, offset=jump * page, limit=page)
+
+    async def mytakes() -> None:
+        await store.count_takes(GUILD, ARTICLE, author_id=author)
+        await store.list_takes(GUILD, ARTICLE, author_id=author, limit=page)
+
+    async def stats() -> None:
+        await store.take_stats(GUILD, ARTICLE, days=30, today=dt.date(2026, 2, 1))
+
+    async def show() -> None:
+        await store.get_take(GUILD, rng.randrange(1, size + 1))
+
+    return {"takes": listing, "jump to page 500": jump_to_page, "mytakes": mytakes, "stats": stats, "show": show}
+
+
+async def compare_reads(small: tuple[Path, int], large: tuple[Path, int], repeat: int
+                        ) -> dict[str, dict[str, dict[str, float]]]:
+    """p50/p99 of each read at both sizes, measured alternately so a busy moment of the machine
+    falls on both sides alike."""
+    stores = [await SqliteStore.open(small[0]), await SqliteStore.open(large[0])]
+    try:
+        actions = [read_actions(stores[0], small[1]), read_actions(stores[1], large[1])]
+        results: dict[str, dict[str, dict[str, float]]] = {"small": {}, "large": {}}
+        for name in actions[0]:
+            samples: list[list[float]] = [[], []]
+            for side in (0, 1):
+                await actions[side][name]()  # warm the page cache and the settings cache
+            for _ in range(repeat):
+                for side in (0, 1):
+                    start = time.perf_counter()
+                    await actions[side][name]()
+                    samples[side].append(time.perf_counter() - start)
+            results["small"][name] = percentiles(samples[0])
+            results["large"][name] = percentiles(samples[1])
+        return results
+    finally:
+        for store in stores:
+            await store.close()
