@@ -29,7 +29,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from bot.article import Article, Citation, CSLName, Role
 
@@ -650,7 +650,36 @@ def _names_key(citation: Citation, style: str) -> tuple[tuple[str, str], ...]:
     return tuple(key)
 
 
+class _SameObjects:
+    """Results remembered per the very objects they were computed from (not their values:
+    citations are not hashable). An article's citations never change once loaded, and every
+    FAQ answer cites from them: sorting and naming them again was 90% of a `faq` command."""
+
+    SIZE = 256
+
+    def __init__(self) -> None:
+        self._results: dict[tuple[Any, ...], tuple[tuple[object, ...], Any]] = {}
+
+    def get(self, objects: tuple[object, ...], extra: tuple[Any, ...], compute: Callable[[], _T]) -> _T:
+        key = (*map(id, objects), *extra)
+        found = self._results.get(key)
+        if found is not None and all(a is b for a, b in zip(found[0], objects, strict=True)):
+            return cast(_T, found[1])
+        result = compute()
+        if len(self._results) >= self.SIZE:
+            self._results.clear()
+        self._results[key] = (objects, result)  # holding the objects keeps their ids unique
+        return result
+
+
+_REMEMBERED = _SameObjects()
+
+
 def _ordered(citations: Sequence[Citation], style: str) -> list[tuple[Citation, str]]:
+    return _REMEMBERED.get((citations,), ("order", style, len(citations)), lambda: _order(citations, style))
+
+
+def _order(citations: Sequence[Citation], style: str) -> list[tuple[Citation, str]]:
     """The citations in reference-list order, each with its year letter ("" or "a", "b", …).
 
     One author's (or one list of authors') works of one year take letters in list order, where
@@ -715,6 +744,12 @@ def _letters(index: int) -> str:
 
 
 def cite_in_text(citation: Citation, citations: Sequence[Citation], *, narrative: bool = False) -> str:
+    """How APA 7 cites ``citation`` in running text (see :func:`_cite_in_text`), remembered per list."""
+    return _REMEMBERED.get((citation, citations), ("cite", narrative, len(citations)),
+                           lambda: _cite_in_text(citation, citations, narrative=narrative))
+
+
+def _cite_in_text(citation: Citation, citations: Sequence[Citation], *, narrative: bool) -> str:
     """How APA 7 cites ``citation`` in running text: ``Duncan et al. (2010)`` (narrative) or
     ``(Duncan et al., 2010)`` (parenthetical).
 

@@ -190,9 +190,10 @@ class SqliteStore(Store):
         self._reader = reader
         self._write_lock = asyncio.Lock()
         self._pending: list[_Pending] = []
-        #: Set while some caller is committing queued takes (see :meth:`add_take`).
+        #: Set while some caller is committing a group of queued takes (see :meth:`add_take`).
         self._flushing = False
-        self._handoff: asyncio.Task[None] | None = None
+        #: Resolved when that group is done: the next waiting caller leads the next group.
+        self._turn: asyncio.Future[None] | None = None
         self._settings: dict[int, GuildSettings] = {}
         self.path = path
         self._identity = _file_identity(path) if str(path) != MEMORY else None
@@ -341,10 +342,10 @@ class SqliteStore(Store):
     async def close(self) -> None:
         """Finish the takes already queued, wait for the write in progress, then close."""
         while self._pending or self._flushing:
-            if not self._flushing:
-                await self._flush()
+            if self._flushing and self._turn is not None:
+                await asyncio.wait((self._turn,))  # another caller is committing; close after it
             else:
-                await asyncio.sleep(0.005)  # another caller is committing; close after it
+                await self._commit_next_group()
         async with self._write_lock:
             conn, self._conn = self._conn, None
             reader, self._reader = self._reader, None
@@ -390,34 +391,43 @@ class SqliteStore(Store):
         self._connection()
         pending = _Pending(params, checks, asyncio.get_running_loop().create_future())
         self._pending.append(pending)
-        if not self._flushing:
-            # No commit under way: this caller leads, committing what is queued (its own take
-            # first) and whatever queues meanwhile. Others wait for their future. No task is
-            # created, so an idle bot has nothing running.
-            await self._flush()
-        return await pending.future
-
-    async def _flush(self) -> None:
-        """Commit queued takes, a group at a time, until the queue is empty."""
-        self._flushing = True
         try:
-            await asyncio.sleep(0)  # let takes sent at the same moment join the first group
-            while self._pending:
-                group, self._pending = self._pending[:GROUP_COMMIT_MAX], self._pending[GROUP_COMMIT_MAX:]
-                try:
-                    async with self._write_lock:
-                        committing = self._connection().submit(self._commit_group, group)
-                        # The group's fate is settled when the writer thread is done, even if
-                        # the leading caller is cancelled meanwhile.
-                        committing.add_done_callback(functools.partial(_settle_group, group))
-                        await asyncio.shield(committing)
-                except Exception as exc:  # no connection, the file gone, or the COMMIT failed
-                    for pending in group:
-                        _fail(pending.future, exc)  # (those _settle_group already failed are left as they are)
+            while not pending.future.done():
+                if self._flushing and self._turn is not None:  # a group is committing: wait for an answer or a turn
+                    turn: asyncio.Future[Any] = self._turn
+                    await asyncio.wait((pending.future, turn), return_when=asyncio.FIRST_COMPLETED)
+                else:  # no commit under way: this caller commits the next group (its own take among them)
+                    await self._commit_next_group()
+        except BaseException:
+            # Cancelled while waiting: the take may still commit; its answer has no one to hear it.
+            pending.future.add_done_callback(_ignore_outcome)
+            raise
+        return pending.future.result()
+
+    async def _commit_next_group(self) -> None:
+        """Commit the next group of queued takes. A caller leads one group, then the callers
+        still waiting take their turn, so no caller waits for more than its own group and the
+        one before it; no task is created, so an idle bot has nothing running."""
+        self._flushing = True
+        self._turn = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.sleep(0)  # let takes sent at the same moment join this group
+            group, self._pending = self._pending[:GROUP_COMMIT_MAX], self._pending[GROUP_COMMIT_MAX:]
+            if not group:
+                return
+            try:
+                async with self._write_lock:
+                    committing = self._connection().submit(self._commit_group, group)
+                    # The group's fate is settled when the writer thread is done, even if the
+                    # leading caller is cancelled meanwhile.
+                    committing.add_done_callback(functools.partial(_settle_group, group))
+                    await asyncio.shield(committing)
+            except Exception as exc:  # no connection, the file gone, or the COMMIT failed
+                for pending in group:
+                    _fail(pending.future, exc)  # (those _settle_group already failed are left as they are)
         finally:
             self._flushing = False
-            if self._pending:  # the leader was cancelled: someone must commit the rest
-                self._handoff = asyncio.get_running_loop().create_task(self._flush(), name="db-group-commit")
+            self._turn.set_result(None)
 
     def _commit_group(self, conn: sqlite3.Connection, group: list[_Pending]) -> None:
         """On the writer thread: one transaction for the whole group, each take's outcome recorded.
@@ -845,6 +855,11 @@ def _snapshot(conn: sqlite3.Connection) -> Any:
         yield
     finally:
         _rollback(conn)
+
+
+def _ignore_outcome(future: asyncio.Future[Take]) -> None:
+    if not future.cancelled():
+        future.exception()  # retrieved, so asyncio does not log it as forgotten
 
 
 def _settle_group(group: list[_Pending], committing: asyncio.Future[None]) -> None:
