@@ -28,6 +28,7 @@ from bot.errors import (
     UserError,
 )
 from bot.storage import TAKE_SOURCES, GuildSettings, NewTake, StorageError, Take, TakeSource
+from bot.text import discord_length, has_visible_content, printable, unstorable_problem
 
 if TYPE_CHECKING:
     from bot.app import CommonFactorsBot
@@ -66,12 +67,18 @@ async def rules_for(bot: CommonFactorsBot, guild_id: int) -> TakeRules:
 
 
 def check_text(text: str, rules: TakeRules) -> None:
-    """Empty and too-long takes are refused with what to do about it."""
-    if not text.strip():
-        raise TakeRejected("Your take is empty. Write a sentence or two about the article and send it again.")
-    if len(text) > rules.max_length:
-        over = len(text) - rules.max_length
-        raise TakeRejected(f"Your take is {len(text)} characters; the limit here is {rules.max_length}. "
+    """Empty, invisible, unstorable and too-long takes are refused with what to do about it.
+    Lengths are counted as Discord counts them (see :mod:`bot.text`)."""
+    problem = unstorable_problem(text)
+    if problem is not None:
+        raise TakeRejected(problem)
+    if not has_visible_content(text):
+        raise TakeRejected("Your take is empty (or only invisible characters). Write a sentence or two about the "
+                           "article and send it again.")
+    length = discord_length(text)
+    if length > rules.max_length:
+        over = length - rules.max_length
+        raise TakeRejected(f"Your take is {length} characters; the limit here is {rules.max_length}. "
                            f"Shorten it by {over} and send it again.")
 
 
@@ -115,7 +122,7 @@ async def _validate_and_add(bot: CommonFactorsBot, *, guild_id: int, channel: An
                                f"{discord.utils.format_dt(ready, 'R')}.")
         return await bot.store.add_take(NewTake(
             guild_id=guild_id, channel_id=channel.id, article=article.command, author_id=author.id,
-            author_name=getattr(author, "display_name", author.name), content=content, source=source,
+            author_name=printable(getattr(author, "display_name", author.name)), content=content, source=source,
             created_at=now, message_url=message_url))
 
 
@@ -201,6 +208,7 @@ def saved_message(take: Take, article: Article, prefix: str = "/") -> str:
 def with_draft(message: str, text: str) -> dict[str, Any]:
     """Hand a member's words back when we could not keep them, so they are not lost: quoted under
     the answer when that fits one message, otherwise attached as a text file."""
+    text = printable(text)  # a refused lone surrogate cannot be encoded into the answer or the file
     quoted = text.replace("```", "'''")
     extra = f"\n\nYour text, to copy:\n```\n{quoted}\n```"
     if len(message) + len(extra) <= 2000:
