@@ -7,12 +7,11 @@ like side by side.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
 import secrets
-import weakref
+import sys
 from typing import Any
 
 import discord
@@ -20,12 +19,15 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.article import Article, load_articles
-from bot.commands import ArticleGroup
+from bot.clock import Clock
+from bot.commands import ArticleGroup, ArticleGroups
 from bot.context import Context
-from bot.errors import handle_interaction_error, report_unexpected
+from bot.errors import report_unexpected
+from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.storage import Store, open_store
-from bot.views import register_persistent_items
+from bot.ui.reporting import handle_interaction_error
+from bot.ui.views import register_persistent_items
 
 log = logging.getLogger("bot")
 
@@ -57,7 +59,8 @@ class AppTree(app_commands.CommandTree["CommonFactorsBot"]):
 
 
 class CommonFactorsBot(commands.Bot):
-    def __init__(self, settings: Settings, articles: list[Article], *, extensions: tuple[str, ...] = EXTENSIONS):
+    def __init__(self, settings: Settings, articles: list[Article], *, extensions: tuple[str, ...] = EXTENSIONS,
+                 clock: Clock = discord.utils.utcnow):
         super().__init__(
             command_prefix=self._resolve_prefix,
             intents=build_intents(settings),
@@ -70,43 +73,42 @@ class CommonFactorsBot(commands.Bot):
         )
         self.settings = settings
         self.articles: dict[str, Article] = {a.command: a for a in articles}
-        self.article_groups: dict[str, ArticleGroup] = {}
         self.extension_names = extensions
         self.failed_extensions: dict[str, BaseException] = {}
-        self.guild_prefixes: dict[int, str] = {}
+        self.clock = clock
         self._store: Store | None = None
+        self._services: Services | None = None
         self.synced_commands = False
         #: Identifies this process in transient custom ids, so clicks from before a restart are told apart.
         self.boot_id = secrets.token_hex(4)
-        #: Keyed locks (see :meth:`lock`); an entry lives only while someone holds or awaits it.
-        self._locks: weakref.WeakValueDictionary[tuple[object, ...], asyncio.Lock] = weakref.WeakValueDictionary()
 
-    # -- the core handles cogs reach through ------------------------------------------------
+    # -- what the core builds in setup_hook ---------------------------------------------------
     @property
     def store(self) -> Store:
+        """The database, for start-up, sync bookkeeping and tests; commands use :attr:`services`."""
         if self._store is None:
             raise RuntimeError("the store is opened in setup_hook; the bot has not started")
         return self._store
 
-    def lock(self, *key: object) -> asyncio.Lock:
-        """One lock per key, for read-check-write sequences that must not interleave in this
-        process: a member's takes (cooldown), a guild's settings, a channel's pinned summary.
-        A guild lives on one shard, so one process holds all of a guild's locks."""
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[key] = lock
-        return lock
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            raise RuntimeError("the services are built in setup_hook; the bot has not started")
+        return self._services
 
-    def now(self) -> Any:
-        """The bot's clock (UTC, aware). One place, so the simulator and tests control time."""
-        return discord.utils.utcnow()
+    @property
+    def article_groups(self) -> dict[str, ArticleGroup]:
+        """Each article's command group, by article command."""
+        cog = self.get_cog("Articles")
+        return cog.groups if isinstance(cog, ArticleGroups) else {}
 
     def _resolve_prefix(self, bot: commands.Bot, message: discord.Message) -> list[str]:
         return commands.when_mentioned_or(self.prefix_for(message.guild))(bot, message)
 
     def prefix_for(self, guild: discord.abc.Snowflake | None) -> str:
-        return self.guild_prefixes.get(guild.id, self.settings.prefix) if guild else self.settings.prefix
+        if self._services is None:
+            return self.settings.prefix
+        return self._services.guild_settings.prefix_for(guild.id if guild else None)
 
     async def get_context(self, origin: Any, /, *, cls: type[commands.Context[Any]] = Context) -> Any:
         return await super().get_context(origin, cls=cls)
@@ -114,12 +116,9 @@ class CommonFactorsBot(commands.Bot):
     # -- start-up -------------------------------------------------------------------------
     async def setup_hook(self) -> None:
         self._store = await open_store(self.settings.database_url)
-        self.guild_prefixes = await self._store.guild_prefixes()
-        for article in self.articles.values():
-            group = ArticleGroup(article)
-            self.article_groups[article.command] = group
-            self.add_command(group)
-            self.add_command(group.moderation)
+        self._services = build_services(self._store, self.settings, self.clock)
+        await self._services.guild_settings.load()
+        await self.add_cog(ArticleGroups(self))
         register_persistent_items(self)
         for name in self.extension_names:
             try:
@@ -156,8 +155,6 @@ class CommonFactorsBot(commands.Bot):
         return True
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
-        import sys
-
         error = sys.exc_info()[1]
         if error is not None:
             report_unexpected(error, where=f"event {event_method}", context={})
@@ -169,13 +166,16 @@ class CommonFactorsBot(commands.Bot):
             if self._store is not None:
                 await self._store.close()
                 self._store = None
+                self._services = None
 
 
 def create_bot(settings: Settings | None = None, *, articles: list[Article] | None = None,
-               extensions: tuple[str, ...] = EXTENSIONS) -> CommonFactorsBot:
-    """Build the bot: read and validate every article file, wire the settings. No network."""
+               extensions: tuple[str, ...] = EXTENSIONS, clock: Clock = discord.utils.utcnow) -> CommonFactorsBot:
+    """Build the bot: read and validate every article file, wire the settings. No network.
+
+    The clock defaults to discord.py's, which a simulated Discord (tests, the try-out) controls."""
     settings = settings or Settings()
     if articles is None:
         articles = load_articles(settings.data_dir)
-    return CommonFactorsBot(settings, articles, extensions=extensions)
+    return CommonFactorsBot(settings, articles, extensions=extensions, clock=clock)
 

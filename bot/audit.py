@@ -6,22 +6,23 @@ never undoes the action or hides its answer.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
+from bot.clock import Clock
 from bot.errors import report_unexpected
-from bot.storage import StorageError
-
-if TYPE_CHECKING:
-    from bot.app import CommonFactorsBot
+from bot.storage import AuditEntry, StorageError, Store
 
 
-async def record_action(bot: CommonFactorsBot, guild_id: int, actor_id: int, action: str, detail: str) -> None:
-    try:
-        await bot.store.add_audit(guild_id, actor_id, action, detail, bot.now())
-    except StorageError as exc:
-        report_unexpected(exc, where=f"audit {action}", context={"guild": guild_id, "actor": actor_id})
+class AuditLog:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
 
+    async def record(self, guild_id: int, actor_id: int, action: str, detail: str) -> None:
+        try:
+            await self._store.add_audit(guild_id, actor_id, action, detail, self._clock())
+        except StorageError as exc:
+            report_unexpected(exc, where=f"audit {action}", context={"guild": guild_id, "actor": actor_id})
 
-async def record_automatic(bot: CommonFactorsBot, guild_id: int, detail: str) -> None:
-    """A change the bot made itself (a deleted channel or role left the settings)."""
-    await record_action(bot, guild_id, bot.user.id if bot.user else 0, "settings", detail)
+    async def recent(self, guild_id: int, *, limit: int) -> Sequence[AuditEntry]:
+        return await self._store.list_audit(guild_id, limit=limit)

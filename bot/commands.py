@@ -1,55 +1,178 @@
-"""One command group per article, and the helpers cogs use to hang subcommands on it.
+"""The command layer: one group per article, and cogs whose methods hang in every group.
 
-A group is built from an :class:`~bot.article.Article` alone, so adding a data file adds a
-``!<command>`` / ``/<command>`` group with every subcommand and no code change.
+A capability's commands are methods of its cog, declared once with :func:`article_command` or
+:func:`moderator_command`. When the cog loads, :class:`ArticleCog` registers a command for each
+method in every article's group (``!<article> <name>`` / ``/<article> <name>``); a moderator
+command goes to the article's moderator group (``/<article>-mod <name>``), which Discord hides
+from members without Manage Messages, plus a ``!<article> <name>`` prefix form. Every command
+object belongs to its cog, so ``cog_check``, ``cog_command_error`` and the other cog hooks apply
+on both paths, and unloading the cog removes its commands from every group.
+
+The groups themselves are built by the core from the articles in ``data/``
+(:class:`ArticleGroups`), so adding a data file adds a group with every command and no code.
+
+Core refusals (:class:`~bot.errors.UserError`) raised by checks are mapped here to discord.py's
+check failure (:class:`~bot.ui.reporting.Refused`), the edge between our rules and the framework.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+import functools
+from collections.abc import Callable, Coroutine, Generator, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import discord
 from discord.ext import commands
+from rapidfuzz import process
 
 from bot.article import Article
 from bot.errors import GuildOnly, NotAllowed, UserError
+from bot.permissions import is_moderator
+from bot.takes import GUILD_ONLY
+from bot.ui.help import MODERATOR, help_for
+from bot.ui.reporting import Refused, RefusedCheck
+from bot.ui.views import send_overview
 
 if TYPE_CHECKING:
     from bot.app import CommonFactorsBot
     from bot.context import Context
 
 Callback = Callable[..., Coroutine[Any, Any, Any]]
+F = TypeVar("F", bound=Callback)
+
+#: Discord allows 25 subcommands in a group; the fallback ``overview`` is one of them.
+MAX_SUBCOMMANDS = 25
+#: ``extras`` key: Manage Messages in the invoking channel alone is enough for this command.
+CHANNEL_SCOPE = "channel_scope"
+SPEC_ATTRIBUTE = "__article_command__"
+
 
 def _description(text: str) -> str:
     return text if len(text) <= 100 else text[:99] + "…"
 
 
-def unread_words(ctx: Context) -> list[str]:
+def unread_words(ctx: commands.Context[Any]) -> list[str]:
     """What a prefix invocation typed that no parameter took. discord.py clears
     ``subcommand_passed`` before a group's callback and skips an optional argument it cannot
     convert, so the text left in the view is the only clue to a typo."""
     return ctx.view.buffer[ctx.view.index:].split() if ctx.interaction is None else []
 
 
+class UnknownSubcommand(UserError):
+    def __init__(self, passed: str, group: commands.Group[Any, ..., Any]) -> None:
+        names = sorted(c.name for c in group.commands)
+        close = [name for name, score, _ in process.extract(passed, names, limit=3) if score >= 50]
+        hint = f" Did you mean {', '.join(f'`{n}`' for n in close)}?" if close else ""
+        shown = passed[:40].replace("`", "'")
+        super().__init__(f"`{group.name}` has no command `{shown}`.{hint} Try `{group.name} help`.")
+
+
+# -- checks: core refusals mapped to discord.py's check failure ---------------------------------
+
+def check(predicate: Callable[[Context], Coroutine[Any, Any, bool]]) -> Callable[[F], F]:
+    """``commands.check`` for predicates that refuse with a core :class:`UserError`."""
+
+    async def mapped(ctx: Context) -> bool:
+        try:
+            return await predicate(ctx)
+        except UserError as error:
+            raise RefusedCheck(error) from error
+
+    return commands.check(mapped)
+
+
+def guild_only() -> Callable[[F], F]:
+    """Takes belong to a server; in DMs the command says so instead of failing silently.
+    Annotate such a command's context as :class:`~bot.context.GuildContext`."""
+
+    async def predicate(ctx: Context) -> bool:
+        if ctx.guild is None:
+            raise GuildOnly(GUILD_ONLY)
+        return True
+
+    return check(predicate)
+
+
+async def require_moderator(ctx: Context) -> bool:
+    """Manage Messages in the server or the moderator role; with the command's channel scope,
+    Manage Messages in this channel is enough. Raises :class:`RefusedCheck` otherwise."""
+    try:
+        if ctx.guild is None:
+            raise GuildOnly("Moderator commands work in a server channel.")
+        scoped = bool(ctx.command is not None and ctx.command.extras.get(CHANNEL_SCOPE, False))
+        settings = await ctx.guild_settings.get(ctx.guild.id)
+        if not is_moderator(ctx.author, settings.moderator_role_id, channel=ctx.channel if scoped else None):
+            raise NotAllowed("Only moderators (Manage Messages in this server, or the moderator role) can do that.")
+    except UserError as error:
+        raise RefusedCheck(error) from error
+    return True
+
+
+def at_the_edge(func: F) -> F:
+    """A command callback whose core refusals reach discord.py as its own error type
+    (:class:`Refused`), so both paths dispatch them unwrapped to the one error handler."""
+
+    @functools.wraps(func)
+    async def callback(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await func(*args, **kwargs)
+        except UserError as error:
+            raise Refused(error) from error
+
+    return cast(F, callback)
+
+
+# -- declaring commands -------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    name: str
+    description: str
+    usage: str = ""
+    moderator: bool = False
+    channel_scope: bool = False
+
+    @property
+    def extras(self) -> dict[str, Any]:
+        return {MODERATOR: self.moderator, CHANNEL_SCOPE: self.channel_scope}
+
+
+def article_command(*, name: str, description: str, usage: str = "") -> Callable[[F], F]:
+    """Declare a cog method as a command of every article's group."""
+
+    def decorator(func: F) -> F:
+        setattr(func, SPEC_ATTRIBUTE, CommandSpec(name, _description(description), usage))
+        return func
+
+    return decorator
+
+
+def moderator_command(*, name: str, description: str, usage: str = "", channel_scope: bool = False
+                      ) -> Callable[[F], F]:
+    """Declare a cog method as a moderator command of every article: ``/<article>-mod <name>`` and
+    ``!<article> <name>``. The cog guards it (see :func:`require_moderator`) on both paths."""
+
+    def decorator(func: F) -> F:
+        setattr(func, SPEC_ATTRIBUTE, CommandSpec(name, _description(description), usage, moderator=True,
+                                                  channel_scope=channel_scope))
+        return func
+
+    return decorator
+
+
+# -- the groups ---------------------------------------------------------------------------------
+
 class ArticleGroup(commands.HybridGroup[Any, ..., Any]):
     """``!commonfactors`` alone (``/commonfactors overview``) shows the overview card."""
 
-    def __init__(self, article: Article) -> None:
+    def __init__(self, article: Article, owner: ArticleGroups) -> None:
         self.article = article
-
-        async def overview(ctx: Context) -> None:
-            from bot.views import send_overview
-
-            extra = unread_words(ctx)
-            if extra:
-                raise UnknownSubcommand(extra[0], article, self)
-            await send_overview(ctx, article)
-
-        overview.__doc__ = _description(f"Overview of {article.title}")
-        super().__init__(overview, name=article.command, description=_description(f"Discuss: {article.title}"),
+        super().__init__(at_the_edge(ArticleGroups.overview), name=article.command,
+                         description=_description(f"Discuss: {article.title}"),
                          fallback="overview", invoke_without_command=True, case_insensitive=True)
-        self.moderation = ModeratorGroup(article)
+        self.cog = owner
+        self.moderation = ModeratorGroup(article, owner)
 
 
 class ModeratorGroup(commands.HybridGroup[Any, ..., Any]):
@@ -60,156 +183,118 @@ class ModeratorGroup(commands.HybridGroup[Any, ..., Any]):
     as ``!<article> <name>`` on the prefix path, where the same check runs.
     """
 
-    def __init__(self, article: Article) -> None:
+    def __init__(self, article: Article, owner: ArticleGroups) -> None:
         self.article = article
-
-        async def moderator_help(ctx: Context) -> None:
-            from cogs.reading import help_for
-
-            extra = unread_words(ctx)
-            if extra:
-                raise UnknownSubcommand(extra[0], article, self)
-            group = ctx.bot.article_groups[article.command]
-            await ctx.reply_private(embed=help_for(group, ctx.bot.prefix_for(ctx.guild),
-                                                   slash=ctx.interaction is not None, moderators=True))
-
-        moderator_help.__doc__ = "Moderator commands for this article"
-        super().__init__(moderator_help, name=article.moderator_command,
+        super().__init__(at_the_edge(ArticleGroups.moderator_help), name=article.moderator_command,
                          description=_description(f"Moderate: {article.title}"), fallback="help",
                          invoke_without_command=True, case_insensitive=True)
         self.app_command.default_permissions = discord.Permissions(manage_messages=True)
         self.app_command.guild_only = True
+        self.cog = owner
 
 
-class UnknownSubcommand(UserError):
-    def __init__(self, passed: str, article: Article, group: commands.HybridGroup[Any, ..., Any]) -> None:
-        from rapidfuzz import process
+class ArticleGroups(commands.Cog, name="Articles"):
+    """The core's own cog: one command group (and one moderator group) per article file."""
 
-        names = sorted(c.name for c in group.commands)
-        close = [name for name, score, _ in process.extract(passed, names, limit=3) if score >= 50]
-        hint = f" Did you mean {', '.join(f'`{n}`' for n in close)}?" if close else ""
-        shown = passed[:40].replace("`", "'")
-        super().__init__(f"`{group.name}` has no command `{shown}`.{hint} "
-                         f"Try `{group.name} help`.")
+    def __init__(self, bot: CommonFactorsBot) -> None:
+        self.bot = bot
+        self.groups: dict[str, ArticleGroup] = {}
 
+    async def cog_load(self) -> None:
+        for article in self.bot.articles.values():
+            group = ArticleGroup(article, self)
+            self.bot.add_command(group)
+            self.bot.add_command(group.moderation)
+            self.groups[article.command] = group
 
-#: Discord allows 25 subcommands in a group; the fallback ``overview`` is one of them.
-MAX_SUBCOMMANDS = 25
+    async def cog_unload(self) -> None:
+        for group in self.groups.values():
+            self.bot.remove_command(group.moderation.name)
+            self.bot.remove_command(group.name)
+        self.groups.clear()
 
+    def get_commands(self) -> list[commands.Command[Any, ..., Any]]:
+        return [c for g in self.groups.values() for c in (g, g.moderation)]
 
-def add_subcommand(group: commands.HybridGroup[Any, ..., Any], callback: Callback, *, name: str, description: str,
-                   usage: str = "", aliases: tuple[str, ...] = ()) -> commands.HybridCommand[Any, ..., Any]:
-    """Wrap a closure as a hybrid subcommand of a group."""
-    if group.app_command is not None and len(group.app_command.commands) >= MAX_SUBCOMMANDS:
-        raise RuntimeError(f"/{group.name} already has {MAX_SUBCOMMANDS} subcommands, Discord's limit")
-    command: commands.HybridCommand[Any, ..., Any] = commands.hybrid_command(
-        name=name, description=_description(description), usage=usage or None, aliases=list(aliases)
-    )(callback)
-    group.add_command(command)
-    return command
+    async def overview(self, ctx: Context) -> None:
+        group = ctx.command
+        extra = unread_words(ctx)
+        if extra and isinstance(group, commands.Group):
+            raise UnknownSubcommand(extra[0], group)
+        await send_overview(ctx, ctx.article)
 
-
-def add_prefix_alias(group: ArticleGroup, callback: Callback, *, name: str, description: str,
-                     usage: str = "") -> commands.Command[Any, ..., Any]:
-    """``!<article> <name>`` for a command whose slash form lives in the moderator group.
-
-    A plain (prefix-only) command: it never reaches the slash tree, so the article group's slash
-    form stays free of commands Discord could not hide. It shares the callback, so it shares the
-    checks ``moderator_only()`` attached.
-    """
-    command: commands.Command[Any, ..., Any] = commands.Command(
-        callback, name=name, description=_description(description), usage=usage or None)
-    commands.Group.add_command(group, command)  # HybridGroup.add_command accepts hybrid commands only
-    return command
+    async def moderator_help(self, ctx: Context) -> None:
+        group = ctx.command
+        extra = unread_words(ctx)
+        if extra and isinstance(group, commands.Group):
+            raise UnknownSubcommand(extra[0], group)
+        article = ctx.article
+        await ctx.reply_private(embed=help_for(article, self.groups[article.command], ctx.bot.prefix_for(ctx.guild),
+                                               slash=ctx.interaction is not None, moderators=True))
 
 
-def in_guild() -> Callable[[Callback], Callback]:
-    """Takes belong to a server; in DMs the command says so instead of failing silently."""
+class ArticleCog(commands.Cog):
+    """A capability whose commands are its methods, registered in every article's group on load.
 
-    async def predicate(ctx: Context) -> bool:
-        if ctx.guild is None:
-            raise GuildOnly("Takes belong to a server's discussion, so this works in a server channel, not in DMs.")
-        return True
-
-    return commands.check(predicate)
-
-
-def is_moderator_command(command: commands.Command[Any, ..., Any]) -> bool:
-    return getattr(command.callback, "__moderator_only__", False)
-
-
-def is_moderator(member: discord.abc.User, moderator_role_id: int | None = None, *, channel: Any = None) -> bool:
-    """Manage Messages in the server, or the server's moderator role; with ``channel``, Manage
-    Messages in that channel alone also counts (a channel's own moderators run its pinned summary
-    and tidy its takes, but not the whole server's settings, exports or audit)."""
-    if not isinstance(member, discord.Member):
-        return False
-    if member.guild_permissions.manage_messages:
-        return True
-    if moderator_role_id is not None and any(r.id == moderator_role_id for r in member.roles):
-        return True
-    return (channel is not None and hasattr(channel, "permissions_for")
-            and channel.permissions_for(member).manage_messages)
-
-
-def moderator_only(*, channel_scope: bool = False) -> Callable[[Callback], Callback]:
-    """One guard for both paths.
-
-    The check runs for ``!`` and ``/`` invocations alike (Manage Messages in the server, or the
-    guild's moderator role; with ``channel_scope``, Manage Messages in this channel is enough), and
-    the mark makes :meth:`SubcommandCog.add` register the command in the article's
-    :class:`ModeratorGroup`, which Discord hides from members without Manage Messages, plus a
-    ``!<article> <name>`` prefix alias.
-    """
-
-    async def predicate(ctx: Context) -> bool:
-        if ctx.guild is None:
-            raise GuildOnly("Moderator commands work in a server channel.")
-        settings = await ctx.store.get_guild_settings(ctx.guild.id)
-        if not is_moderator(ctx.author, settings.moderator_role_id, channel=ctx.channel if channel_scope else None):
-            raise NotAllowed("Only moderators (Manage Messages in this server, or the moderator role) can do that.")
-        return True
-
-    def decorator(func: Callback) -> Callback:
-        func.__moderator_only__ = True  # type: ignore[attr-defined]  # read by SubcommandCog.add and help
-        return commands.check(predicate)(func)
-
-    return decorator
-
-
-class SubcommandCog(commands.Cog):
-    """A capability that hangs its subcommands on every article's group when it loads.
-
-    Subclasses implement :meth:`register`, building closures over the group's article and
-    adding them with :meth:`add`; unloading the cog removes exactly what it added.
+    The methods are declared with :func:`article_command` / :func:`moderator_command`; the
+    commands built from them belong to this cog, so its hooks apply on both paths.
     """
 
     def __init__(self, bot: CommonFactorsBot) -> None:
         self.bot = bot
-        self._added: list[tuple[commands.HybridGroup[Any, ..., Any], str]] = []
+        self._installed: list[tuple[commands.Group[Any, ..., Any], commands.Command[Any, ..., Any]]] = []
 
-    def register(self, group: ArticleGroup) -> None:
-        raise NotImplementedError
-
-    def add(self, group: ArticleGroup, callback: Callback, **options: Any) -> commands.HybridCommand[Any, ..., Any]:
-        """Add a subcommand; one marked by :func:`moderator_only` goes to the moderator group
-        (``/<article>-mod <name>``) and gets a ``!<article> <name>`` alias."""
-        if getattr(callback, "__moderator_only__", False):
-            command = add_subcommand(group.moderation, callback, **options)
-            self._added.append((group.moderation, command.name))
-            options.pop("aliases", None)
-            add_prefix_alias(group, callback, **options)
-            self._added.append((group, command.name))
-            return command
-        command = add_subcommand(group, callback, **options)
-        self._added.append((group, command.name))
-        return command
+    def article_command_specs(self) -> Iterator[tuple[CommandSpec, Callback]]:
+        """The declared commands, in the order the class defines them (the order help lists)."""
+        seen: set[str] = set()
+        for klass in reversed(type(self).__mro__):
+            for name, value in vars(klass).items():
+                spec = getattr(value, SPEC_ATTRIBUTE, None)
+                if isinstance(spec, CommandSpec) and name not in seen:
+                    seen.add(name)
+                    yield spec, value
 
     async def cog_load(self) -> None:
-        for group in self.bot.article_groups.values():
-            self.register(group)
+        try:
+            for group in self.bot.article_groups.values():
+                self.install(group)
+        except Exception:
+            self._uninstall()
+            raise
 
     async def cog_unload(self) -> None:
-        for group, name in self._added:
-            group.remove_command(name)
-        self._added.clear()
+        self._uninstall()
+
+    def install(self, group: ArticleGroup) -> None:
+        for spec, method in self.article_command_specs():
+            func = at_the_edge(method)
+            target = group.moderation if spec.moderator else group
+            if target.app_command is not None and len(target.app_command.commands) >= MAX_SUBCOMMANDS:
+                raise RuntimeError(f"/{target.name} already has {MAX_SUBCOMMANDS} subcommands, Discord's limit")
+            command: commands.HybridCommand[Any, ..., Any] = commands.hybrid_command(
+                name=spec.name, description=spec.description, usage=spec.usage or None, extras=spec.extras)(func)
+            command.cog = self
+            target.add_command(command)
+            self._installed.append((target, command))
+            if spec.moderator:
+                # The prefix form, ``!<article> <name>``: a plain command, so the article group's slash
+                # form stays free of commands Discord could not hide. It shares the checks and the cog.
+                alias: commands.Command[Any, ..., Any] = commands.Command(
+                    func, name=spec.name, description=spec.description, usage=spec.usage or None,
+                    extras=spec.extras)
+                alias.cog = self
+                commands.Group.add_command(group, alias)  # HybridGroup.add_command takes hybrid commands only
+                self._installed.append((group, alias))
+
+    def _uninstall(self) -> None:
+        for group, command in reversed(self._installed):
+            if group.all_commands.get(command.name) is command:
+                group.remove_command(command.name)
+        self._installed.clear()
+
+    def get_commands(self) -> list[commands.Command[Any, ..., Any]]:
+        """Every command this cog registered, in every article's group."""
+        return [command for _, command in self._installed]
+
+    def walk_commands(self) -> Generator[commands.Command[Any, ..., Any], None, None]:
+        yield from self.get_commands()

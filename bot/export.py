@@ -22,8 +22,6 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import discord
-
 from bot.errors import UserError
 from bot.storage import Take
 from bot.text import is_invisible
@@ -89,11 +87,6 @@ FILES_PER_MESSAGE = 10
 UPLOAD_MARGIN = 64 * 1024
 
 ExportFile = tuple[str, bytes]
-
-
-def discord_files(batch: Sequence[ExportFile]) -> list[discord.File]:
-    """One message's worth of packed files, ready to send."""
-    return [discord.File(io.BytesIO(data), filename=name) for name, data in batch]
 
 
 class ExportRangeError(UserError):

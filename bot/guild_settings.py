@@ -11,20 +11,18 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
-from bot.audit import record_action, record_automatic
+from bot.audit import AuditLog
 from bot.errors import NotAllowed, NotSaved, UserError
+from bot.locks import KeyedLocks
 from bot.settings import Settings
-from bot.storage import GuildSettings, StorageError
+from bot.storage import GuildSettings, StorageError, Store
 from bot.text import describe_char, first_invisible, is_visible_base
-
-if TYPE_CHECKING:
-    from bot.app import CommonFactorsBot
 
 log = logging.getLogger("bot.settings")
 
@@ -243,59 +241,83 @@ def rows(current: GuildSettings, bot_settings: Settings) -> list[tuple[str, str,
 SERVER_MANAGER_SETTINGS = frozenset({"moderator_role", "prefix"})
 
 
-async def apply_setting(bot: CommonFactorsBot, guild: discord.Guild, actor: discord.abc.User, name: str,
-                        value: str | Callable[[GuildSettings], str]) -> tuple[Change, bool]:
-    """Validate, save, apply and audit one change, from the command or the settings card alike.
-    ``value`` may be computed from the stored settings (a toggle). Returns the change and whether
-    anything changed."""
-    setting = find_setting(name)
-    if setting.name in SERVER_MANAGER_SETTINGS and not (
-            isinstance(actor, discord.Member) and actor.guild_permissions.manage_guild):
-        raise NotAllowed(f"Changing the {setting.label.lower()} takes **Manage Server**: it decides who "
-                         "moderates, or how everyone here talks to the bot.")
-    async with bot.lock("settings", guild.id):  # two moderators at once: neither change is lost
-        current = await bot.store.get_guild_settings(guild.id)
-        text = value(current) if callable(value) else value
-        result = change(current, setting.name, text, guild, bot.settings)
-        if result.after == current:
-            return result, False
-        try:
-            await bot.store.save_guild_settings(result.after)
-        except StorageError as exc:
-            log.error("settings not saved for guild %s: %s", guild.id, exc, exc_info=exc)
-            raise NotSaved("Nothing changed: the database could not be written. Please try again.") from exc
-        apply_prefix(bot, guild.id, result.after.prefix)
-    await record_action(bot, guild.id, actor.id, "settings", result.describe(bot.settings))
-    return result, True
+class GuildSettingsService:
+    """Each server's settings: read, changed (validated, saved under a lock, applied, audited)
+    from the command and the settings card alike, and the prefix the resolver reads."""
 
+    def __init__(self, store: Store, defaults: Settings, locks: KeyedLocks, audit: AuditLog) -> None:
+        self._store = store
+        self.defaults = defaults
+        self._locks = locks
+        self._audit = audit
+        self._prefixes: dict[int, str] = {}
 
-def apply_prefix(bot: CommonFactorsBot, guild_id: int, prefix: str | None) -> None:
-    """The prefix resolver reads ``bot.guild_prefixes``; a change applies to the next message."""
-    if prefix is None:
-        bot.guild_prefixes.pop(guild_id, None)
-    else:
-        bot.guild_prefixes[guild_id] = prefix
+    async def load(self) -> None:
+        """Read every server's prefix once at start; changes keep the map current."""
+        self._prefixes = await self._store.guild_prefixes()
 
+    def prefix_for(self, guild_id: int | None) -> str:
+        return self._prefixes.get(guild_id, self.defaults.prefix) if guild_id is not None else self.defaults.prefix
 
-async def forget_channel(bot: CommonFactorsBot, guild_id: int, channel_id: int, name: str | None) -> None:
-    """A deleted channel leaves the take channels (an empty list means every channel again) and
-    its pinned-summary records go; a settings change is audited so moderators see it."""
-    label = f"#{name}" if name else f"channel {channel_id}"
-    async with bot.lock("settings", guild_id):
-        current = await bot.store.get_guild_settings(guild_id)
-        if channel_id in current.take_channel_ids:
-            remaining = current.take_channel_ids - {channel_id}
-            await bot.store.save_guild_settings(dataclasses.replace(current, take_channel_ids=remaining))
-            after = "the others remain" if remaining else "takes are accepted in every channel again"
-            await record_automatic(bot, guild_id, f"Take channels: {label} was deleted; {after}")
-    for article in bot.articles:
-        await bot.store.delete_pin(guild_id, channel_id, article)
+    async def get(self, guild_id: int) -> GuildSettings:
+        return await self._store.get_guild_settings(guild_id)
 
+    def rows(self, current: GuildSettings) -> list[tuple[str, str, str]]:
+        return rows(current, self.defaults)
 
-async def forget_role(bot: CommonFactorsBot, guild_id: int, role_id: int, name: str) -> None:
-    async with bot.lock("settings", guild_id):
-        current = await bot.store.get_guild_settings(guild_id)
-        if current.moderator_role_id != role_id:
-            return
-        await bot.store.save_guild_settings(dataclasses.replace(current, moderator_role_id=None))
-    await record_automatic(bot, guild_id, f"Moderator role: @{name} was deleted, so none is set")
+    def show(self, setting: Setting, current: GuildSettings) -> str:
+        return setting.show(getattr(current, setting.field), self.defaults)
+
+    async def apply(self, guild: discord.Guild, actor: discord.abc.User, name: str,
+                    value: str | Callable[[GuildSettings], str]) -> tuple[Change, bool]:
+        """Validate, save, apply and audit one change. ``value`` may be computed from the stored
+        settings (a toggle). Returns the change and whether anything changed."""
+        setting = find_setting(name)
+        if setting.name in SERVER_MANAGER_SETTINGS and not (
+                isinstance(actor, discord.Member) and actor.guild_permissions.manage_guild):
+            raise NotAllowed(f"Changing the {setting.label.lower()} takes **Manage Server**: it decides who "
+                             "moderates, or how everyone here talks to the bot.")
+        async with self._locks("settings", guild.id):  # two moderators at once: neither change is lost
+            current = await self._store.get_guild_settings(guild.id)
+            text = value(current) if callable(value) else value
+            result = change(current, setting.name, text, guild, self.defaults)
+            if result.after == current:
+                return result, False
+            try:
+                await self._store.save_guild_settings(result.after)
+            except StorageError as exc:
+                log.error("settings not saved for guild %s: %s", guild.id, exc, exc_info=exc)
+                raise NotSaved("Nothing changed: the database could not be written. Please try again.") from exc
+            self._apply_prefix(guild.id, result.after.prefix)
+        await self._audit.record(guild.id, actor.id, "settings", result.describe(self.defaults))
+        return result, True
+
+    def _apply_prefix(self, guild_id: int, prefix: str | None) -> None:
+        if prefix is None:
+            self._prefixes.pop(guild_id, None)
+        else:
+            self._prefixes[guild_id] = prefix
+
+    async def forget_channel(self, guild_id: int, channel_id: int, name: str | None, *, articles: Iterable[str],
+                             actor_id: int) -> None:
+        """A deleted channel leaves the take channels (an empty list means every channel again) and
+        its pinned-summary records go; a settings change is audited so moderators see it."""
+        label = f"#{name}" if name else f"channel {channel_id}"
+        async with self._locks("settings", guild_id):
+            current = await self._store.get_guild_settings(guild_id)
+            if channel_id in current.take_channel_ids:
+                remaining = current.take_channel_ids - {channel_id}
+                await self._store.save_guild_settings(dataclasses.replace(current, take_channel_ids=remaining))
+                after = "the others remain" if remaining else "takes are accepted in every channel again"
+                await self._audit.record(guild_id, actor_id, "settings",
+                                         f"Take channels: {label} was deleted; {after}")
+        for article in articles:
+            await self._store.delete_pin(guild_id, channel_id, article)
+
+    async def forget_role(self, guild_id: int, role_id: int, name: str, *, actor_id: int) -> None:
+        async with self._locks("settings", guild_id):
+            current = await self._store.get_guild_settings(guild_id)
+            if current.moderator_role_id != role_id:
+                return
+            await self._store.save_guild_settings(dataclasses.replace(current, moderator_role_id=None))
+        await self._audit.record(guild_id, actor_id, "settings", f"Moderator role: @{name} was deleted, so none is set")

@@ -1,7 +1,8 @@
 """Pinned summaries: one per channel and article, refreshed in place rather than duplicated.
 
 ``pin`` posts the summary with the article's buttons and pins it, and remembers the message in
-the store. Running it again compares what the message would show now with what it showed then
+the store. What the message shows (embed and buttons) is built by the caller, so these rules
+know nothing of how it is drawn. Running it again compares what the message would show now with what it showed then
 (a hash kept with the record): unchanged stays as it is, changed is edited in place, a deleted
 message is posted and pinned anew, and a message someone unpinned is pinned again.
 """
@@ -12,20 +13,17 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import discord
 
-from bot import rendering
 from bot.article import Article
+from bot.clock import Clock
 from bot.errors import BotMissingPermission, NotFound, NotSaved, PinLimitReached
-from bot.storage import PinRecord, StorageError
-from bot.views import article_view
-
-if TYPE_CHECKING:
-    from bot.app import CommonFactorsBot
+from bot.locks import KeyedLocks
+from bot.storage import PinRecord, StorageError, Store
 
 log = logging.getLogger("bot.pins")
 
@@ -112,76 +110,93 @@ async def _pin(message: discord.Message, *, channel: Any, article: Article) -> N
         raise
 
 
-async def pin_summary(bot: CommonFactorsBot, channel: Any, article: Article, *,
-                      permissions: discord.Permissions) -> PinOutcome:
-    guild_id: int = channel.guild.id
-    require_permissions(permissions, needed_for_pin(channel), channel=channel, doing="pin the summary")
-    embed = rendering.pinned_embed(article)
-    view = article_view(article)
-    digest = pin_digest(embed, view)
-    record = await bot.store.get_pin(guild_id, channel.id, article.command)
-    message = await _fetch(channel, record.message_id) if record is not None else None
-
-    if record is not None and message is not None:
-        changed = record.content_hash != digest
-        if changed:
-            message = await _step(message.edit(embed=embed, view=view), SEND, channel=channel,
-                                  doing="update the pinned summary")
-        repinned = not message.pinned
-        if repinned:
-            await _pin(message, channel=channel, article=article)
-        if changed:
-            await _save(bot, PinRecord(guild_id=guild_id, channel_id=channel.id, article=article.command,
-                                       message_id=message.id, content_hash=digest, pinned_at=record.pinned_at),
-                        failed="The pinned summary was updated, but the database could not record that; "
-                               "running `pin` again will check it again.")
-        return PinOutcome("edited" if changed else "repinned" if repinned else "unchanged", message)
-
-    sent: discord.Message = await _step(channel.send(embed=embed, view=view), SEND, channel=channel,
-                                        doing="post the summary")
-    try:
-        await _pin(sent, channel=channel, article=article)
-        await _save(bot, PinRecord(guild_id=guild_id, channel_id=channel.id, article=article.command,
-                                   message_id=sent.id, content_hash=digest, pinned_at=bot.now()),
-                    failed="The summary was **not pinned**: the database could not record it. "
-                           "Please try again in a moment.")
-    except BaseException:
-        # Nothing half-done: a summary we could not pin (or could not remember) is taken down again.
-        with contextlib.suppress(discord.HTTPException):
-            if sent.pinned:
-                await sent.unpin()
-            await sent.delete()
-        raise
-    return PinOutcome("reposted" if record is not None else "posted", sent)
+#: Builds the pinned message for an article: its embed and its buttons.
+Render = Callable[[Article], tuple[discord.Embed, discord.ui.View]]
 
 
-async def _save(bot: CommonFactorsBot, record: PinRecord, *, failed: str) -> None:
-    try:
-        await bot.store.save_pin(record)
-    except StorageError as exc:
-        log.error("pin record not saved (guild=%s channel=%s article=%s): %s", record.guild_id,
-                  record.channel_id, record.article, exc, exc_info=exc)
-        raise NotSaved(failed) from exc
+class PinService:
+    """One pinned summary per channel and article, however many moderators ask at once."""
 
+    def __init__(self, store: Store, clock: Clock, locks: KeyedLocks) -> None:
+        self._store = store
+        self._clock = clock
+        self._locks = locks
 
-async def unpin_summary(bot: CommonFactorsBot, channel: Any, article: Article, *,
-                        permissions: discord.Permissions) -> bool:
-    """Unpin and delete this channel's pinned summary; ``False`` if the message was already gone."""
-    guild_id: int = channel.guild.id
-    record = await bot.store.get_pin(guild_id, channel.id, article.command)
-    if record is None:
-        raise NotFound(f"There is no pinned summary of *{article.title}* in this channel.")
-    require_permissions(permissions, [VIEW, HISTORY, PIN], channel=channel, doing="unpin the summary")
-    message = await _fetch(channel, record.message_id)
-    if message is not None:
-        if message.pinned:
-            await _step(message.unpin(reason=f"Unpinned summary of {article.command}"), PIN, channel=channel,
-                        doing="unpin the summary")
-        with contextlib.suppress(discord.NotFound):
-            await message.delete()
-    try:
-        await bot.store.delete_pin(guild_id, channel.id, article.command)
-    except StorageError as exc:
-        raise NotSaved("The summary was taken down, but the database could not forget it; "
-                       "run `unpin` again in a moment.") from exc
-    return message is not None
+    async def pin(self, channel: Any, article: Article, *, permissions: discord.Permissions,
+                  render: Render) -> PinOutcome:
+        async with self._locks("pin", channel.id, article.command):
+            return await self._pin(channel, article, permissions=permissions, render=render)
+
+    async def _pin(self, channel: Any, article: Article, *, permissions: discord.Permissions,
+                   render: Render) -> PinOutcome:
+        guild_id: int = channel.guild.id
+        require_permissions(permissions, needed_for_pin(channel), channel=channel, doing="pin the summary")
+        embed, view = render(article)
+        digest = pin_digest(embed, view)
+        record = await self._store.get_pin(guild_id, channel.id, article.command)
+        message = await _fetch(channel, record.message_id) if record is not None else None
+
+        if record is not None and message is not None:
+            changed = record.content_hash != digest
+            if changed:
+                message = await _step(message.edit(embed=embed, view=view), SEND, channel=channel,
+                                      doing="update the pinned summary")
+            repinned = not message.pinned
+            if repinned:
+                await _pin(message, channel=channel, article=article)
+            if changed:
+                await self._save(PinRecord(guild_id=guild_id, channel_id=channel.id, article=article.command,
+                                           message_id=message.id, content_hash=digest, pinned_at=record.pinned_at),
+                                 failed="The pinned summary was updated, but the database could not record that; "
+                                        "running `pin` again will check it again.")
+            return PinOutcome("edited" if changed else "repinned" if repinned else "unchanged", message)
+
+        sent: discord.Message = await _step(channel.send(embed=embed, view=view), SEND, channel=channel,
+                                            doing="post the summary")
+        try:
+            await _pin(sent, channel=channel, article=article)
+            await self._save(PinRecord(guild_id=guild_id, channel_id=channel.id, article=article.command,
+                                       message_id=sent.id, content_hash=digest, pinned_at=self._clock()),
+                             failed="The summary was **not pinned**: the database could not record it. "
+                                    "Please try again in a moment.")
+        except BaseException:
+            # Nothing half-done: a summary we could not pin (or could not remember) is taken down again.
+            with contextlib.suppress(discord.HTTPException):
+                if sent.pinned:
+                    await sent.unpin()
+                await sent.delete()
+            raise
+        return PinOutcome("reposted" if record is not None else "posted", sent)
+
+    async def _save(self, record: PinRecord, *, failed: str) -> None:
+        try:
+            await self._store.save_pin(record)
+        except StorageError as exc:
+            log.error("pin record not saved (guild=%s channel=%s article=%s): %s", record.guild_id,
+                      record.channel_id, record.article, exc, exc_info=exc)
+            raise NotSaved(failed) from exc
+
+    async def unpin(self, channel: Any, article: Article, *, permissions: discord.Permissions) -> bool:
+        """Unpin and delete this channel's pinned summary; ``False`` if the message was already gone."""
+        async with self._locks("pin", channel.id, article.command):
+            return await self._unpin(channel, article, permissions=permissions)
+
+    async def _unpin(self, channel: Any, article: Article, *, permissions: discord.Permissions) -> bool:
+        guild_id: int = channel.guild.id
+        record = await self._store.get_pin(guild_id, channel.id, article.command)
+        if record is None:
+            raise NotFound(f"There is no pinned summary of *{article.title}* in this channel.")
+        require_permissions(permissions, [VIEW, HISTORY, PIN], channel=channel, doing="unpin the summary")
+        message = await _fetch(channel, record.message_id)
+        if message is not None:
+            if message.pinned:
+                await _step(message.unpin(reason=f"Unpinned summary of {article.command}"), PIN, channel=channel,
+                            doing="unpin the summary")
+            with contextlib.suppress(discord.NotFound):
+                await message.delete()
+        try:
+            await self._store.delete_pin(guild_id, channel.id, article.command)
+        except StorageError as exc:
+            raise NotSaved("The summary was taken down, but the database could not forget it; "
+                           "run `unpin` again in a moment.") from exc
+        return message is not None

@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING
 
 from discord.ext import commands
 
+from bot.context import Context
+
 if TYPE_CHECKING:
     from bot.app import CommonFactorsBot
-    from bot.context import Context
 
 
 class Admin(commands.Cog):

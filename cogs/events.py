@@ -8,12 +8,12 @@ import discord
 from discord.ext import commands
 from rapidfuzz import process
 
-from bot.errors import answer_interaction, log, report_unexpected, unexpected_message, user_message
-from bot.views import is_expired_component
+from bot.context import Context
+from bot.ui.reporting import answer_interaction, log, unexpected_answer, user_message
+from bot.ui.views import is_expired_component
 
 if TYPE_CHECKING:
     from bot.app import CommonFactorsBot
-    from bot.context import Context
 
 
 class Events(commands.Cog):
@@ -31,13 +31,11 @@ class Events(commands.Cog):
             usage = f"{ctx.clean_prefix}{ctx.command.qualified_name} {signature}".strip()
         message = user_message(error, usage=usage)
         if message is None:
-            original = getattr(error, "original", error)
             name = ctx.command.qualified_name if ctx.command else "?"
-            error_id = report_unexpected(original, where=f"command {name}",
-                                         context={"guild": ctx.guild.id if ctx.guild else None,
-                                                  "channel": ctx.channel.id, "user": ctx.author.id,
-                                                  "path": "slash" if ctx.interaction else "prefix"})
-            message = unexpected_message(error_id)
+            message = unexpected_answer(error, where=f"command {name}",
+                                        context={"guild": ctx.guild.id if ctx.guild else None,
+                                                 "channel": ctx.channel.id, "user": ctx.author.id,
+                                                 "path": "slash" if ctx.interaction else "prefix"})
         try:
             await ctx.reply_private(message)  # falls back to a DM where the bot may not post
         except discord.HTTPException:

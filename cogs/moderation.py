@@ -1,8 +1,8 @@
 """Moderation: the pinned summary, exports, per-guild settings and the audit trail.
 
-Every command here is marked :func:`~bot.commands.moderator_only`, so it is registered as
+Every command here is a :func:`~bot.commands.moderator_command`, so it is registered as
 ``/<article>-mod <name>`` (hidden by Discord from members without Manage Messages) and as
-``!<article> <name>``, with the same check on both paths.
+``!<article> <name>``; the cog's ``cog_check`` guards them all, on both paths.
 """
 
 from __future__ import annotations
@@ -10,24 +10,28 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import guild_settings, rendering
-from bot.audit import record_action
-from bot.commands import ArticleGroup, SubcommandCog, is_moderator, moderator_only
+from bot import guild_settings
+from bot.article import Article
+from bot.commands import ArticleCog, moderator_command, require_moderator
+from bot.context import Context, GuildContext
 from bot.errors import NotAllowed, UserError
-from bot.export import discord_files, pack_export, parse_range
-from bot.pins import PinResult, pin_summary, unpin_summary
+from bot.export import pack_export, parse_range
+from bot.permissions import is_moderator
+from bot.pins import PinResult
+from bot.services import ServiceHost
 from bot.storage import GuildSettings
-from bot.views import Paginator, StaticPages, TransientView, send_pages
+from bot.ui import rendering
+from bot.ui.files import discord_files
+from bot.ui.views import Paginator, StaticPages, TransientView, article_view, send_pages
 
 if TYPE_CHECKING:
     from bot.app import CommonFactorsBot
-    from bot.context import Context
 
 log = logging.getLogger("bot.moderation")
 
@@ -44,9 +48,13 @@ PIN_MESSAGES: dict[PinResult, str] = {
 }
 
 
-async def audit(ctx: Context, action: str, detail: str) -> None:
-    assert ctx.guild is not None
-    await record_action(ctx.bot, ctx.guild.id, ctx.author.id, action, detail)
+async def audit(ctx: GuildContext, action: str, detail: str) -> None:
+    await ctx.audit.record(ctx.guild.id, ctx.author.id, action, detail)
+
+
+def pinned_message(article: Article) -> tuple[discord.Embed, discord.ui.View]:
+    """What a pinned summary shows: the summary card and the article's buttons."""
+    return rendering.pinned_embed(article), article_view(article)
 
 
 class SettingsView(TransientView):
@@ -67,26 +75,27 @@ class SettingsView(TransientView):
         self.anonymous.style = discord.ButtonStyle.primary if current.anonymous_lists else discord.ButtonStyle.secondary
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
-        bot: CommonFactorsBot = interaction.client
+        host = cast(ServiceHost, interaction.client)
         if interaction.user.id != self.owner_id:
             await interaction.response.send_message("These controls belong to the moderator who opened them; "
                                                     "run `settings` yourself.", ephemeral=True)
             return False
-        current = await bot.store.get_guild_settings(interaction.guild_id or 0)
+        current = await host.services.guild_settings.get(interaction.guild_id or 0)
         if not is_moderator(interaction.user, current.moderator_role_id):
             raise NotAllowed("Only moderators (Manage Messages in this server, or the moderator role) can do that.")
         return True
 
     async def _apply(self, interaction: discord.Interaction[Any], name: str,
                      value: str | Callable[[GuildSettings], str]) -> None:
-        bot: CommonFactorsBot = interaction.client
+        host = cast(ServiceHost, interaction.client)
+        service = host.services.guild_settings
         assert interaction.guild is not None
-        change, _ = await guild_settings.apply_setting(bot, interaction.guild, interaction.user, name, value)
+        change, _ = await service.apply(interaction.guild, interaction.user, name, value)
         current = change.after
-        view = SettingsView(self.owner_id, interaction.guild, current, boot=bot.boot_id)
+        view = SettingsView(self.owner_id, interaction.guild, current, boot=host.boot_id)
         self.stop()
-        embed = rendering.settings_embed(interaction.guild.name, guild_settings.rows(current, bot.settings),
-                                         bot.prefix_for(interaction.guild))
+        embed = rendering.settings_embed(interaction.guild.name, service.rows(current),
+                                         service.prefix_for(interaction.guild.id))
         await interaction.response.edit_message(embed=embed, view=view)
         # This interaction's token can edit the card for 15 more minutes; the first one may have expired.
         view.message = await interaction.original_response()
@@ -108,13 +117,12 @@ class SettingsView(TransientView):
         await self._apply(interaction, "anonymous", lambda current: "off" if current.anonymous_lists else "on")
 
 
-def channel_permissions(ctx: Context) -> discord.Permissions:
+def channel_permissions(ctx: GuildContext) -> discord.Permissions:
     """What the bot may do with ordinary channel messages here. (``ctx.bot_permissions`` grants
     Embed Links on slash because interaction responses may always embed; a pinned summary is a
     channel message, so it needs the real permission.)"""
     if ctx.interaction is not None:
         return ctx.interaction.app_permissions
-    assert ctx.guild is not None
     return ctx.channel.permissions_for(ctx.guild.me)
 
 
@@ -123,117 +131,117 @@ def channel_label(channel: object) -> str:
     return f"#{name}" if name else "this channel"
 
 
-class Moderation(SubcommandCog):
-    """Pin, unpin, export, settings, audit."""
+class Moderation(ArticleCog):
+    """Pin, unpin, export, settings, audit: every command here is for moderators only."""
 
-    def register(self, group: ArticleGroup) -> None:
-        article = group.article
+    async def cog_check(self, ctx: Context) -> bool:  # type: ignore[override]
+        return await require_moderator(ctx)
 
-        @moderator_only(channel_scope=True)
-        async def pin(ctx: Context) -> None:
-            assert ctx.guild is not None
-            if ctx.interaction is not None:
-                await ctx.defer(ephemeral=True)
-            async with ctx.bot.lock("pin", ctx.channel.id, article.command):  # one summary, however many ask
-                outcome = await pin_summary(ctx.bot, ctx.channel, article, permissions=channel_permissions(ctx))
-            await audit(ctx, "pin", f"{article.command} in {channel_label(ctx.channel)}: {outcome.result}")
-            await ctx.reply_private(PIN_MESSAGES[outcome.result].format(title=article.title,
-                                                                        link=outcome.message.jump_url))
+    @moderator_command(name="pin", description="Post and pin the summary here, or refresh the pinned one",
+                       channel_scope=True)
+    async def pin(self, ctx: GuildContext) -> None:
+        article = ctx.article
+        if ctx.interaction is not None:
+            await ctx.defer(ephemeral=True)
+        outcome = await ctx.summary_pins.pin(ctx.channel, article, permissions=channel_permissions(ctx),
+                                             render=pinned_message)
+        await audit(ctx, "pin", f"{article.command} in {channel_label(ctx.channel)}: {outcome.result}")
+        await ctx.reply_private(PIN_MESSAGES[outcome.result].format(title=article.title, link=outcome.message.jump_url))
 
-        @moderator_only(channel_scope=True)
-        async def unpin(ctx: Context) -> None:
-            assert ctx.guild is not None
-            if ctx.interaction is not None:
-                await ctx.defer(ephemeral=True)
-            async with ctx.bot.lock("pin", ctx.channel.id, article.command):
-                existed = await unpin_summary(ctx.bot, ctx.channel, article, permissions=channel_permissions(ctx))
-            await audit(ctx, "unpin", f"{article.command} in {channel_label(ctx.channel)}")
-            await ctx.reply_private(f"Removed the pinned summary of *{article.title}* from this channel."
-                                    if existed else
-                                    "The pinned summary had already been deleted; I've forgotten it too.")
+    @moderator_command(name="unpin", description="Remove the pinned summary from this channel", channel_scope=True)
+    async def unpin(self, ctx: GuildContext) -> None:
+        article = ctx.article
+        if ctx.interaction is not None:
+            await ctx.defer(ephemeral=True)
+        existed = await ctx.summary_pins.unpin(ctx.channel, article, permissions=channel_permissions(ctx))
+        await audit(ctx, "unpin", f"{article.command} in {channel_label(ctx.channel)}")
+        await ctx.reply_private(f"Removed the pinned summary of *{article.title}* from this channel."
+                                if existed else
+                                "The pinned summary had already been deleted; I've forgotten it too.")
 
-        @app_commands.describe(since="First day to include: 2026-11-01, today, or 30d (days ago)",
-                               until="Last day to include (UTC), same forms")
-        @moderator_only()
-        async def export(ctx: Context, since: str | None = None, until: str | None = None) -> None:
-            assert ctx.guild is not None
-            low, high, span = parse_range(since, until, today=ctx.bot.now().date())
-            if ctx.interaction is not None:
-                await ctx.defer(ephemeral=True)
-            takes = await ctx.store.export_takes(ctx.guild.id, article.command, since=low, until=high)
-            await audit(ctx, "export", f"{article.command}: {rendering.plural(len(takes), 'take')} {span}")
-            if not takes:
-                await ctx.reply_private(f"There are no takes on *{article.title}* in this server {span}, "
-                                        "so there is nothing to export.")
-                return
-            stem = f"takes-{article.command}-{ctx.guild.id}-{ctx.bot.now().date().isoformat()}"
-            messages = await asyncio.to_thread(pack_export, takes, stem, limit=upload_limit(ctx))  # CPU work
-            intro = rendering.export_intro(article, takes, span, messages)
-            await deliver(ctx, intro, messages, slash_form=f"/{article.moderator_command} export")
+    @moderator_command(name="export", usage="[since] [until]",
+                       description="This server's takes on the article as CSV and JSON files")
+    @app_commands.describe(since="First day to include: 2026-11-01, today, or 30d (days ago)",
+                           until="Last day to include (UTC), same forms")
+    async def export(self, ctx: GuildContext, since: str | None = None, until: str | None = None) -> None:
+        article = ctx.article
+        today = self.bot.clock().date()
+        low, high, span = parse_range(since, until, today=today)
+        if ctx.interaction is not None:
+            await ctx.defer(ephemeral=True)
+        takes = await ctx.takes.for_export(ctx.guild.id, article.command, since=low, until=high)
+        await audit(ctx, "export", f"{article.command}: {rendering.plural(len(takes), 'take')} {span}")
+        if not takes:
+            await ctx.reply_private(f"There are no takes on *{article.title}* in this server {span}, "
+                                    "so there is nothing to export.")
+            return
+        stem = f"takes-{article.command}-{ctx.guild.id}-{today.isoformat()}"
+        messages = await asyncio.to_thread(pack_export, takes, stem, limit=upload_limit(ctx))  # CPU work
+        intro = rendering.export_intro(article, takes, span, messages)
+        await deliver(ctx, intro, messages, slash_form=f"/{article.moderator_command} export")
 
-        @app_commands.describe(name="The setting to change; leave empty to see them all",
-                               value="The new value, or `default`")
-        @app_commands.choices(name=[app_commands.Choice(name=s.label, value=s.name)
-                                    for s in guild_settings.SETTINGS.values()])
-        @moderator_only()
-        async def settings(ctx: Context, name: str | None = None, *, value: str | None = None) -> None:
-            assert ctx.guild is not None
-            current = await ctx.store.get_guild_settings(ctx.guild.id)
-            prefix = ctx.bot.prefix_for(ctx.guild)
-            if name is None:
-                view = SettingsView(ctx.author.id, ctx.guild, current, boot=ctx.bot.boot_id)
-                view.message = await ctx.reply_private(embed=rendering.settings_embed(
-                    ctx.guild.name, guild_settings.rows(current, ctx.bot.settings), prefix), view=view)
-                return
-            setting = guild_settings.find_setting(name)
-            if value is None:
-                shown = setting.show(getattr(current, setting.field), ctx.bot.settings)
-                await ctx.reply_private(f"**{setting.label}**: {shown}\n{setting.about}\nChange it with "
-                                        f"`{prefix}{article.command} settings {setting.name} {setting.example}`.")
-                return
-            change, changed = await guild_settings.apply_setting(ctx.bot, ctx.guild, ctx.author, setting.name, value)
-            if not changed:
-                await ctx.reply_private(f"Nothing to change: {change.describe(ctx.bot.settings)}.")
-                return
-            await ctx.reply_private(f"Changed **{change.describe(ctx.bot.settings)}**. It applies now.")
+    @moderator_command(name="settings", usage="[name] [value]",
+                       description="Show or change this server's settings (moderator role, limits, channels…)")
+    @app_commands.describe(name="The setting to change; leave empty to see them all",
+                           value="The new value, or `default`")
+    @app_commands.choices(name=[app_commands.Choice(name=s.label, value=s.name)
+                                for s in guild_settings.SETTINGS.values()])
+    async def settings(self, ctx: GuildContext, name: str | None = None, *, value: str | None = None) -> None:
+        service = ctx.guild_settings
+        current = await service.get(ctx.guild.id)
+        prefix = self.bot.prefix_for(ctx.guild)
+        if name is None:
+            view = SettingsView(ctx.author.id, ctx.guild, current, boot=self.bot.boot_id)
+            view.message = await ctx.reply_private(embed=rendering.settings_embed(
+                ctx.guild.name, service.rows(current), prefix), view=view)
+            return
+        setting = guild_settings.find_setting(name)
+        if value is None:
+            await ctx.reply_private(f"**{setting.label}**: {service.show(setting, current)}\n{setting.about}\n"
+                                    f"Change it with `{prefix}{ctx.article.command} settings {setting.name} "
+                                    f"{setting.example}`.")
+            return
+        change, changed = await service.apply(ctx.guild, ctx.author, setting.name, value)
+        if not changed:
+            await ctx.reply_private(f"Nothing to change: {change.describe(service.defaults)}.")
+            return
+        await ctx.reply_private(f"Changed **{change.describe(service.defaults)}**. It applies now.")
 
-        @app_commands.describe(count=f"How many recent entries (1–{AUDIT_MAX})")
-        @moderator_only()
-        async def audit_log(ctx: Context, count: int = AUDIT_DEFAULT) -> None:
-            assert ctx.guild is not None
-            if not 1 <= count <= AUDIT_MAX:
-                raise UserError(f"Ask for 1 to {AUDIT_MAX} entries.")
-            entries = await ctx.store.list_audit(ctx.guild.id, limit=count)
-            pages = StaticPages(rendering.audit_embeds(entries, ctx.guild.name))
-            if ctx.interaction is not None:
-                await send_pages(ctx, pages, ephemeral=True)
-                return
-            # Who did what is for moderators: on the prefix path it goes by DM, like exports.
-            await send_to_dm(ctx, pages, slash_form=f"/{article.moderator_command} audit", what="audit log")
-
-        self.add(group, pin, name="pin", description="Post and pin the summary here, or refresh the pinned one")
-        self.add(group, unpin, name="unpin", description="Remove the pinned summary from this channel")
-        self.add(group, export, name="export", usage="[since] [until]",
-                 description="This server's takes on the article as CSV and JSON files")
-        self.add(group, settings, name="settings", usage="[name] [value]",
-                 description="Show or change this server's settings (moderator role, limits, channels…)")
-        self.add(group, audit_log, name="audit", usage="[count]", description="Recent moderator actions here")
+    @moderator_command(name="audit", usage="[count]", description="Recent moderator actions here")
+    @app_commands.describe(count=f"How many recent entries (1–{AUDIT_MAX})")
+    async def audit_log(self, ctx: GuildContext, count: int = AUDIT_DEFAULT) -> None:
+        if not 1 <= count <= AUDIT_MAX:
+            raise UserError(f"Ask for 1 to {AUDIT_MAX} entries.")
+        entries = await ctx.audit.recent(ctx.guild.id, limit=count)
+        pages = StaticPages(rendering.audit_embeds(entries, ctx.guild.name))
+        if ctx.interaction is not None:
+            await send_pages(ctx, pages, ephemeral=True)
+            return
+        # Who did what is for moderators: on the prefix path it goes by DM, like exports.
+        await send_to_dm(ctx, pages, slash_form=f"/{ctx.article.moderator_command} audit", what="audit log")
 
     # -- what Discord deletes, the settings forget ----------------------------------------------
     @commands.Cog.listener()
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
-        await guild_settings.forget_channel(self.bot, channel.guild.id, channel.id, getattr(channel, "name", None))
+        await self.bot.services.guild_settings.forget_channel(
+            channel.guild.id, channel.id, getattr(channel, "name", None), articles=self.bot.articles,
+            actor_id=self._own_id())
 
     @commands.Cog.listener()
     async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
-        await guild_settings.forget_channel(self.bot, payload.guild_id, payload.thread_id, None)
+        await self.bot.services.guild_settings.forget_channel(payload.guild_id, payload.thread_id, None,
+                                                              articles=self.bot.articles, actor_id=self._own_id())
 
     @commands.Cog.listener()
     async def on_guild_role_delete(self, role: discord.Role) -> None:
-        await guild_settings.forget_role(self.bot, role.guild.id, role.id, role.name)
+        await self.bot.services.guild_settings.forget_role(role.guild.id, role.id, role.name, actor_id=self._own_id())
+
+    def _own_id(self) -> int:
+        """Changes the bot makes itself are audited under its own id."""
+        return self.bot.user.id if self.bot.user else 0
 
 
-def upload_limit(ctx: Context) -> int:
+def upload_limit(ctx: GuildContext) -> int:
     """Slash answers carry what the interaction allows; a DM carries the default, whatever the boost."""
     if ctx.interaction is not None:
         return ctx.interaction.filesize_limit
@@ -245,7 +253,7 @@ def dms_closed(what: str, slash_form: str) -> UserError:
                      "for a private copy here, or allow DMs from this server.")
 
 
-async def deliver(ctx: Context, intro: str, messages: list[list[tuple[str, bytes]]], *, slash_form: str) -> None:
+async def deliver(ctx: GuildContext, intro: str, messages: list[list[tuple[str, bytes]]], *, slash_form: str) -> None:
     """Exports hold every member's words: ephemeral on slash, a DM on the prefix path."""
     sent = 0
     try:
@@ -266,7 +274,7 @@ async def deliver(ctx: Context, intro: str, messages: list[list[tuple[str, bytes
         await ctx.reply_private("Sent the export to your DMs (it holds members' words, so not in the channel).")
 
 
-async def send_to_dm(ctx: Context, pages: StaticPages, *, slash_form: str, what: str) -> None:
+async def send_to_dm(ctx: GuildContext, pages: StaticPages, *, slash_form: str, what: str) -> None:
     first = await pages.page(0)
     assert first is not None
     view = Paginator(pages, owner_id=ctx.author.id, boot=ctx.bot.boot_id) if (pages.page_count or 1) > 1 else None

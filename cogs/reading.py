@@ -8,17 +8,17 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
-from bot import rendering
-from bot.article import Article
 from bot.citations import CITATION_STYLES, EXPORT_FORMATS, bibliography_entries, export_references
-from bot.commands import ArticleGroup, SubcommandCog, is_moderator_command
+from bot.commands import ArticleCog, article_command
+from bot.context import Context
 from bot.errors import NotFound, UserError
 from bot.faq import autocomplete_faqs, find_faq
-from bot.views import faq_picker, send_pages
+from bot.ui import rendering
+from bot.ui.help import help_for
+from bot.ui.views import faq_picker, send_pages
 
 if TYPE_CHECKING:
     from bot.app import CommonFactorsBot
-    from bot.context import Context
 
 FORMAT_NAMES = tuple(CITATION_STYLES) + tuple(EXPORT_FORMATS)
 
@@ -29,87 +29,70 @@ def format_choices() -> list[app_commands.Choice[str]]:
     return (styles + files)[:25]
 
 
-class Reading(SubcommandCog):
+class Reading(ArticleCog):
     """Summary, citations, FAQ and help: what every member reads."""
 
-    def register(self, group: ArticleGroup) -> None:
-        article = group.article
+    @article_command(name="summary", description="The full summary, key points and discussion questions")
+    async def summary(self, ctx: Context) -> None:
+        await send_pages(ctx, rendering.summary_embeds(ctx.article))
 
-        async def summary(ctx: Context) -> None:
-            await send_pages(ctx, rendering.summary_embeds(article))
+    @article_command(name="citations", usage="[format]",
+                     description=f"The references in APA 7, another style or a file ({', '.join(FORMAT_NAMES)})")
+    @app_commands.describe(format="A citation style, or a file for your reference manager")
+    @app_commands.choices(format=format_choices())
+    async def citations(self, ctx: Context, format: str = "apa") -> None:
+        article = ctx.article
+        fmt = format.strip().lower()
+        if not article.citations:
+            raise NotFound("This article lists no references.")
+        if fmt in CITATION_STYLES:
+            entries = bibliography_entries(article.citations, fmt)
+            await send_pages(ctx, rendering.citation_embeds(article, entries, CITATION_STYLES[fmt]))
+            return
+        if fmt in EXPORT_FORMATS:
+            filename, data = export_references(article.citations, fmt, basename=article.command)
+            label = EXPORT_FORMATS[fmt][2]
+            await ctx.send(f"{label} for the {len(article.citations)} references of *{article.title}*: "
+                           "import the file into Zotero, EndNote, Mendeley or your reference manager.",
+                           file=discord.File(io.BytesIO(data), filename=filename))
+            return
+        shown = fmt[:30].replace("`", "'")
+        raise UserError(f"`{shown}` is not a format I know. Choose one of: {', '.join(FORMAT_NAMES)}.")
 
-        @app_commands.describe(format="A citation style, or a file for your reference manager")
-        @app_commands.choices(format=format_choices())
-        async def citations(ctx: Context, format: str = "apa") -> None:
-            await send_citations(ctx, article, format.strip().lower())
+    async def faq_autocomplete(self, interaction: discord.Interaction[Any],
+                               current: str) -> list[app_commands.Choice[str]]:
+        command = interaction.command
+        group = command.parent if isinstance(command, app_commands.Command) else None
+        article = self.bot.articles.get(group.name) if group is not None else None
+        if article is None:
+            return []
+        return [app_commands.Choice(name=name, value=value) for name, value in autocomplete_faqs(article, current)]
 
-        async def faq_autocomplete(interaction: discord.Interaction[Any],
-                                   current: str) -> list[app_commands.Choice[str]]:
-            return [app_commands.Choice(name=name, value=value)
-                    for name, value in autocomplete_faqs(article, current)]
+    @article_command(name="faq", usage="[number or words]",
+                     description="List the FAQs, or show one by number or by words")
+    @app_commands.describe(query="A question number or a few words; leave empty to list the questions")
+    @app_commands.autocomplete(query=faq_autocomplete)
+    async def faq(self, ctx: Context, *, query: str | None = None) -> None:
+        article = ctx.article
+        if not article.faqs:
+            raise NotFound("This article has no FAQs yet.")
+        if query is None or not query.strip():
+            await ctx.send(embeds=rendering.faq_list_embeds(article)[:1], view=faq_picker(article))
+            return
+        found = find_faq(article, query)
+        if found.number is not None:
+            await send_pages(ctx, rendering.faq_embeds(article, found.number))
+            return
+        if found.out_of_range:
+            raise NotFound(f"There is no FAQ with that number; the FAQs are numbered 1 to {len(article.faqs)}.")
+        raise NotFound(rendering.did_you_mean_text(query, found.suggestions))
 
-        @app_commands.describe(query="A question number or a few words; leave empty to list the questions")
-        @app_commands.autocomplete(query=faq_autocomplete)
-        async def faq(ctx: Context, *, query: str | None = None) -> None:
-            await send_faq(ctx, article, query)
-
-        async def help(ctx: Context) -> None:
-            await ctx.reply_private(embed=help_for(group, ctx.bot.prefix_for(ctx.guild),
-                                                   slash=ctx.interaction is not None))
-
-        self.add(group, summary, name="summary", description="The full summary, key points and discussion questions")
-        self.add(group, citations, name="citations", usage="[format]",
-                 description=f"The references in APA 7, another style or a file ({', '.join(FORMAT_NAMES)})")
-        self.add(group, faq, name="faq", usage="[number or words]",
-                 description="List the FAQs, or show one by number or by words")
-        self.add(group, help, name="help", description="What every command does")
-
-
-async def send_citations(ctx: Context, article: Article, fmt: str) -> None:
-    if not article.citations:
-        raise NotFound("This article lists no references.")
-    if fmt in CITATION_STYLES:
-        entries = bibliography_entries(article.citations, fmt)
-        await send_pages(ctx, rendering.citation_embeds(article, entries, CITATION_STYLES[fmt]))
-        return
-    if fmt in EXPORT_FORMATS:
-        filename, data = export_references(article.citations, fmt, basename=article.command)
-        label = EXPORT_FORMATS[fmt][2]
-        await ctx.send(f"{label} for the {len(article.citations)} references of *{article.title}*: "
-                       "import the file into Zotero, EndNote, Mendeley or your reference manager.",
-                       file=discord.File(io.BytesIO(data), filename=filename))
-        return
-    shown = fmt[:30].replace("`", "'")
-    raise UserError(f"`{shown}` is not a format I know. Choose one of: {', '.join(FORMAT_NAMES)}.")
-
-
-async def send_faq(ctx: Context, article: Article, query: str | None) -> None:
-    if not article.faqs:
-        raise NotFound("This article has no FAQs yet.")
-    if query is None or not query.strip():
-        await ctx.send(embeds=rendering.faq_list_embeds(article)[:1], view=faq_picker(article))
-        return
-    found = find_faq(article, query)
-    if found.number is not None:
-        await send_pages(ctx, rendering.faq_embeds(article, found.number))
-        return
-    if found.out_of_range:
-        raise NotFound(f"There is no FAQ with that number; the FAQs are numbered 1 to {len(article.faqs)}.")
-    raise NotFound(rendering.did_you_mean_text(query, found.suggestions))
-
-
-def help_for(group: ArticleGroup, prefix: str, *, slash: bool = False, moderators: bool = False) -> discord.Embed:
-    entries: list[tuple[str, str, bool]] = [("", "The overview card with buttons (slash: `overview`)", False)]
-    seen: set[str] = set()
-    for command in group.all_commands.values():
-        if command.name in seen:
-            continue
-        seen.add(command.name)
-        usage = f"{command.name} {command.usage}" if command.usage else command.name
-        entries.append((usage, command.description, is_moderator_command(command)))
-    return rendering.help_embed(group.article, entries, prefix, slash=slash, moderators_only=moderators)
+    @article_command(name="help", description="What every command does")
+    async def help(self, ctx: Context) -> None:
+        article = ctx.article
+        await ctx.reply_private(embed=help_for(article, self.bot.article_groups[article.command],
+                                               self.bot.prefix_for(ctx.guild), slash=ctx.interaction is not None))
 
 
 async def setup(bot: CommonFactorsBot) -> None:
     await bot.add_cog(Reading(bot))
-

@@ -6,43 +6,28 @@ import contextlib
 import datetime as dt
 import logging
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot import rendering
 from bot.article import Article
-from bot.commands import ArticleGroup, SubcommandCog, in_guild, unread_words
-from bot.errors import (
-    NotAllowed,
-    NotSaved,
-    UserError,
-    handle_interaction_error,
-    report_unexpected,
-    unexpected_message,
-)
-from bot.export import discord_files, pack_export
+from bot.commands import ArticleCog, article_command, guild_only, unread_words
+from bot.context import Context, GuildContext
+from bot.errors import NotAllowed, UserError
+from bot.export import pack_export
+from bot.services import ServiceHost
 from bot.storage import StorageError, Take
-from bot.takes import (
-    NameVisibility,
-    TakeModal,
-    article_of_message,
-    delete_take,
-    edit_take,
-    find_take,
-    handle_take_form,
-    name_visibility,
-    rules_for,
-    saved_message,
-    submit_take,
-)
-from bot.views import TransientView, send_pages
+from bot.takes import NameVisibility, TakeService, saved_message
+from bot.ui import rendering
+from bot.ui.files import discord_files
+from bot.ui.reporting import handle_interaction_error, unexpected_answer
+from bot.ui.take_form import TakeModal, article_of_message, handle_take_form
+from bot.ui.views import TransientView, send_pages
 
 if TYPE_CHECKING:
     from bot.app import CommonFactorsBot
-    from bot.context import Context
 
 log = logging.getLogger("bot.takes")
 
@@ -56,9 +41,9 @@ class TakePages:
     """Keyset-paged takes: each page asks the store for ``id < last id of the previous page``,
     so page 500 costs what page 1 does."""
 
-    def __init__(self, bot: CommonFactorsBot, *, guild_id: int, article: Article, author_id: int | None,
+    def __init__(self, takes: TakeService, *, guild_id: int, article: Article, author_id: int | None,
                  title: str, total: int, show_names: bool) -> None:
-        self.bot = bot
+        self.takes = takes
         self.guild_id = guild_id
         self.article = article
         self.author_id = author_id
@@ -80,8 +65,8 @@ class TakePages:
         for i in range(known, index + 1):
             if i not in self._cursors:
                 return None
-            takes = await self.bot.store.list_takes(self.guild_id, self.article.command, author_id=self.author_id,
-                                                    before_id=self._cursors[i], limit=rendering.TAKES_PER_PAGE)
+            takes = await self.takes.page(self.guild_id, self.article.command, author_id=self.author_id,
+                                          before_id=self._cursors[i], limit=rendering.TAKES_PER_PAGE)
             self._cache[i] = takes
             if takes:
                 self._cursors[i + 1] = takes[-1].id
@@ -112,8 +97,8 @@ class DownloadView(TransientView):
 
     @discord.ui.button(label="Download my takes", emoji="⬇️", style=discord.ButtonStyle.primary)
     async def download(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
-        bot: CommonFactorsBot = interaction.client
-        takes = await bot.store.member_takes(self.owner_id, guild_id=self.guild_id)
+        host = cast(ServiceHost, interaction.client)
+        takes = await host.services.takes.of_member(self.owner_id, guild_id=self.guild_id)
         where = "in this server" if self.guild_id is not None else "anywhere"
         if not takes:
             await interaction.response.send_message(f"You have no takes {where}.", ephemeral=True)
@@ -143,13 +128,9 @@ class ForgetMeView(TransientView):
 
     @discord.ui.button(label="Delete all my takes", style=discord.ButtonStyle.danger)
     async def confirm(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
-        bot: CommonFactorsBot = interaction.client
+        host = cast(ServiceHost, interaction.client)
         self.stop()
-        try:
-            count = await bot.store.delete_member_data(self.owner_id)
-        except StorageError as exc:
-            log.error("forgetme failed for %s: %s", self.owner_id, exc, exc_info=exc)
-            raise NotSaved("Nothing was deleted: the database refused the write. Please try again.") from exc
+        count = await host.services.takes.forget_member(self.owner_id)
         what = f"{count} take(s) of yours" if self.show_count else "all of your takes"
         await interaction.response.edit_message(content=f"Done: deleted {what} from every server.", view=None)
 
@@ -166,7 +147,7 @@ class ForgetMeView(TransientView):
 
 async def my_takes_everywhere(ctx: Context) -> None:
     """In a DM, ``mytakes`` covers every server, including ones the member (or the bot) has left."""
-    takes = await ctx.store.member_takes(ctx.author.id)
+    takes = await ctx.takes.of_member(ctx.author.id)
     if not takes:
         await ctx.send("You have no takes in any server.")
         return
@@ -176,142 +157,131 @@ async def my_takes_everywhere(ctx: Context) -> None:
     view.message = await ctx.send(rendering.takes_everywhere(len(takes), servers), view=view)
 
 
-async def visibility(ctx: Context) -> NameVisibility:
-    assert ctx.guild is not None
-    return await name_visibility(ctx.bot, ctx.guild.id, ctx.author, can_be_private=ctx.interaction is not None)
+async def visibility(ctx: GuildContext) -> NameVisibility:
+    return await ctx.takes.visibility(ctx.guild.id, ctx.author, can_be_private=ctx.interaction is not None)
 
 
-class Takes(SubcommandCog):
+class Takes(ArticleCog):
     """Members' takes: add, list, show, edit, delete, stats, their own data."""
 
-    def register(self, group: ArticleGroup) -> None:
-        article = group.article
+    @article_command(name="take", usage="<text>", description="Add your take on the article")
+    @app_commands.describe(text="Your take; leave empty to write it in a form")
+    @guild_only()
+    async def take(self, ctx: GuildContext, *, text: str | None = None) -> None:
+        article = ctx.article
+        if text is None:
+            if ctx.interaction is None:
+                raise UserError(f"Write your take after the command: `{ctx.clean_prefix}{article.command} take "
+                                "<your text>`, or use the Add your take button.")
+            rules = await ctx.takes.rules_for(ctx.guild.id)
+            await ctx.interaction.response.send_modal(TakeModal(article, max_length=rules.max_length, source="modal"))
+            return
+        saved = await ctx.takes.submit(guild_id=ctx.guild.id, channel=ctx.channel, article=article, author=ctx.author,
+                                       content=text, source="command",
+                                       message_url=None if ctx.interaction else ctx.message.jump_url)
+        await ctx.reply_private(saved_message(saved, article, ctx.invoked_prefix))
 
-        @app_commands.describe(text="Your take; leave empty to write it in a form")
-        @in_guild()
-        async def take(ctx: Context, *, text: str | None = None) -> None:
-            assert ctx.guild is not None
-            if text is None:
-                if ctx.interaction is None:
-                    raise UserError(f"Write your take after the command: `{ctx.clean_prefix}{article.command} take "
-                                    "<your text>`, or use the Add your take button.")
-                rules = await rules_for(ctx.bot, ctx.guild.id)
-                await ctx.interaction.response.send_modal(
-                    TakeModal(article, max_length=rules.max_length, source="modal"))
-                return
-            saved = await submit_take(ctx.bot, guild_id=ctx.guild.id, channel=ctx.channel, article=article,
-                                      author=ctx.author, content=text,
-                                      source="command",
-                                      message_url=None if ctx.interaction else ctx.message.jump_url)
-            await ctx.reply_private(saved_message(saved, article, "/" if ctx.interaction else ctx.clean_prefix))
+    @article_command(name="takes", usage="[member]", description="The takes so far, newest first")
+    @app_commands.describe(member="Only this member's takes")
+    @guild_only()
+    async def takes(self, ctx: GuildContext, member: discord.User | None = None) -> None:
+        article = ctx.article
+        leftover = " ".join(unread_words(ctx))
+        if member is None and leftover:
+            # An unresolvable member is skipped, not refused; listing everyone instead would mislead.
+            shown = leftover[:40].replace("`", "'")
+            raise UserError(f"I could not find a member `{shown}` here. Mention them or use their id.")
+        seen = await visibility(ctx)
+        if member is not None and member.id != ctx.author.id and not seen.show_names:
+            raise NotAllowed("Takes are anonymous in this server, so lists here never name anyone; `mytakes` "
+                             f"lists your own (moderators: `/{article.command} takes` answers privately).")
+        author_id = member.id if member else None
+        total = await ctx.takes.count(ctx.guild.id, article.command, author_id=author_id)
+        who = f" by {member.display_name}" if member else ""
+        source = TakePages(ctx.takes, guild_id=ctx.guild.id, article=article, author_id=author_id,
+                           title=f"Takes{who} on {article.title}", total=total, show_names=seen.show_names)
+        await send_pages(ctx, source, ephemeral=seen.private)
 
-        @app_commands.describe(member="Only this member's takes")
-        @in_guild()
-        async def takes(ctx: Context, member: discord.User | None = None) -> None:
-            assert ctx.guild is not None
-            leftover = " ".join(unread_words(ctx))
-            if member is None and leftover:
-                # An unresolvable member is skipped, not refused; listing everyone instead would mislead.
-                shown = leftover[:40].replace("`", "'")
-                raise UserError(f"I could not find a member `{shown}` here. Mention them or use their id.")
-            seen = await visibility(ctx)
-            if member is not None and member.id != ctx.author.id and not seen.show_names:
-                raise NotAllowed("Takes are anonymous in this server, so lists here never name anyone; `mytakes` "
-                                 f"lists your own (moderators: `/{article.command} takes` answers privately).")
-            total = await ctx.store.count_takes(ctx.guild.id, article.command,
-                                                author_id=member.id if member else None)
-            who = f" by {member.display_name}" if member else ""
-            source = TakePages(ctx.bot, guild_id=ctx.guild.id, article=article,
-                               author_id=member.id if member else None,
-                               title=f"Takes{who} on {article.title}", total=total, show_names=seen.show_names)
-            await send_pages(ctx, source, ephemeral=seen.private)
+    @article_command(name="show", usage="<id>", description="One take in full")
+    @app_commands.describe(take_id="The take's number, as shown in lists")
+    @guild_only()
+    async def show(self, ctx: GuildContext, take_id: int) -> None:
+        found = await ctx.takes.find(ctx.guild.id, take_id)
+        seen = await visibility(ctx)
+        own = found.author_id == ctx.author.id
+        await ctx.send(embed=rendering.take_embed(found, self.bot.articles.get(found.article, ctx.article),
+                                                  show_name=own or seen.show_names),
+                       ephemeral=seen.private and not own)
 
-        @app_commands.describe(take_id="The take's number, as shown in lists")
-        @in_guild()
-        async def show(ctx: Context, take_id: int) -> None:
-            found = await find_take(ctx.bot, ctx.guild.id if ctx.guild else None, take_id)
-            seen = await visibility(ctx)
-            own = found.author_id == ctx.author.id
-            await ctx.send(embed=rendering.take_embed(found, ctx.bot.articles.get(found.article, article),
-                                                      show_name=own or seen.show_names),
-                           ephemeral=seen.private and not own)
+    @article_command(name="edit", usage="<id> <text>", description="Change the text of your take")
+    @app_commands.describe(take_id="The take's number", text="The new text; leave empty to edit in a form")
+    @guild_only()
+    async def edit(self, ctx: GuildContext, take_id: int, *, text: str | None = None) -> None:
+        article = ctx.article
+        if text is None:
+            if ctx.interaction is None:
+                raise UserError(f"Write the new text after the id: `{ctx.clean_prefix}{article.command} edit "
+                                f"{take_id} <new text>`.")
+            current = await ctx.takes.find_own(ctx.guild.id, ctx.author, take_id)
+            rules = await ctx.takes.rules_for(ctx.guild.id)
+            # If moderators lowered the limit since, the form still holds the text; saving says how much to cut.
+            await ctx.interaction.response.send_modal(TakeModal(
+                self.bot.articles.get(current.article, article),
+                max_length=max(rules.max_length, len(current.content)), source=current.source, editing=current))
+            return
+        edited = await ctx.takes.edit(guild_id=ctx.guild.id, member=ctx.author, take_id=take_id, content=text)
+        await ctx.reply_private(f"Updated take **#{edited.id}**.")
 
-        @app_commands.describe(take_id="The take's number", text="The new text; leave empty to edit in a form")
-        @in_guild()
-        async def edit(ctx: Context, take_id: int, *, text: str | None = None) -> None:
-            assert ctx.guild is not None
-            if text is None:
-                if ctx.interaction is None:
-                    raise UserError(f"Write the new text after the id: `{ctx.clean_prefix}{article.command} edit "
-                                    f"{take_id} <new text>`.")
-                current = await find_take(ctx.bot, ctx.guild.id, take_id)
-                if current.author_id != ctx.author.id:
-                    raise NotAllowed("You can only edit your own takes.")
-                rules = await rules_for(ctx.bot, ctx.guild.id)
-                # If moderators lowered the limit since, the form still holds the text; saving says how much to cut.
-                await ctx.interaction.response.send_modal(TakeModal(
-                    ctx.bot.articles.get(current.article, article),
-                    max_length=max(rules.max_length, len(current.content)), source=current.source, editing=current))
-                return
-            edited = await edit_take(ctx.bot, guild_id=ctx.guild.id, member=ctx.author, take_id=take_id, content=text)
-            await ctx.reply_private(f"Updated take **#{edited.id}**.")
+    @article_command(name="delete", usage="<id>", description="Delete your take (moderators: any take in this server)")
+    @app_commands.describe(take_id="The take's number")
+    @guild_only()
+    async def delete(self, ctx: GuildContext, take_id: int) -> None:
+        deleted = await ctx.takes.delete(guild_id=ctx.guild.id, member=ctx.author, take_id=take_id,
+                                         channel_of=self.bot.get_channel)
+        whose = "your" if deleted.author_id == ctx.author.id else "the"
+        await ctx.reply_private(f"Deleted {whose} take **#{deleted.id}**.")
 
-        @app_commands.describe(take_id="The take's number")
-        @in_guild()
-        async def delete(ctx: Context, take_id: int) -> None:
-            deleted = await delete_take(ctx.bot, guild_id=ctx.guild.id if ctx.guild else None, member=ctx.author,
-                                        channel=ctx.channel, take_id=take_id)
-            whose = "your" if deleted.author_id == ctx.author.id else "the"
-            await ctx.reply_private(f"Deleted {whose} take **#{deleted.id}**.")
+    @article_command(name="stats", description="How many takes and members, and the last 30 days")
+    @guild_only()
+    async def stats(self, ctx: GuildContext) -> None:
+        result = await ctx.takes.stats(ctx.guild.id, ctx.article.command, days=30)
+        await ctx.send(embed=rendering.stats_embed(ctx.article, result))
 
-        @in_guild()
-        async def stats(ctx: Context) -> None:
-            assert ctx.guild is not None
-            result = await ctx.store.take_stats(ctx.guild.id, article.command, days=30, today=ctx.bot.now().date())
-            await ctx.send(embed=rendering.stats_embed(article, result))
+    @article_command(name="mytakes", description="Your own takes here, with a download")
+    async def mytakes(self, ctx: Context) -> None:
+        article = ctx.article
+        if ctx.guild is None:
+            await my_takes_everywhere(ctx)
+            return
+        total = await ctx.takes.count(ctx.guild.id, article.command, author_id=ctx.author.id)
+        if total == 0:
+            await ctx.reply_private(f"You have no takes on *{article.title}* in this server yet. "
+                                    f"Add one with `{article.command} take`.")
+            return
+        source = TakePages(ctx.takes, guild_id=ctx.guild.id, article=article, author_id=ctx.author.id,
+                           title=f"Your takes on {article.title}", total=total, show_names=True)
+        await send_pages(ctx, source, ephemeral=True)
+        view = DownloadView(ctx.author.id, ctx.guild.id, boot=self.bot.boot_id)
+        view.message = await ctx.send("Download every take of yours in this server:", view=view, ephemeral=True)
 
-        async def mytakes(ctx: Context) -> None:
-            if ctx.guild is None:
-                await my_takes_everywhere(ctx)
-                return
-            total = await ctx.store.count_takes(ctx.guild.id, article.command, author_id=ctx.author.id)
-            if total == 0:
-                await ctx.reply_private(f"You have no takes on *{article.title}* in this server yet. "
-                                        f"Add one with `{article.command} take`.")
-                return
-            source = TakePages(ctx.bot, guild_id=ctx.guild.id, article=article, author_id=ctx.author.id,
-                               title=f"Your takes on {article.title}", total=total, show_names=True)
-            await send_pages(ctx, source, ephemeral=True)
-            view = DownloadView(ctx.author.id, ctx.guild.id, boot=ctx.bot.boot_id)
-            view.message = await ctx.send("Download every take of yours in this server:", view=view, ephemeral=True)
+    @article_command(name="privacy", description="What is stored about you, why, and how to delete it")
+    async def privacy(self, ctx: Context) -> None:
+        await ctx.reply_private(embed=rendering.privacy_embed(
+            ctx.article, retention_days=self.bot.settings.takes_retention_days, prefix=self.bot.prefix_for(ctx.guild)))
 
-        async def privacy(ctx: Context) -> None:
-            await ctx.reply_private(embed=rendering.privacy_embed(
-                article, retention_days=ctx.bot.settings.takes_retention_days, prefix=ctx.bot.prefix_for(ctx.guild)))
-
-        async def forgetme(ctx: Context) -> None:
-            count = len(await ctx.store.member_takes(ctx.author.id))
-            if count == 0:
-                await ctx.reply_private("There is nothing to delete: you have no takes in any server.")
-                return
-            # How many takes a member has elsewhere is theirs to know, not this channel's.
-            private = ctx.interaction is not None or ctx.guild is None
-            view = ForgetMeView(ctx.author.id, show_count=private, boot=ctx.bot.boot_id)
-            how_many = f"all {count} of your takes" if private else "all of your takes"
-            view.message = await ctx.reply_private(
-                f"This deletes {how_many}, in every server, for every article. "
-                "It cannot be undone. Go ahead?", view=view)
-
-        self.add(group, take, name="take", usage="<text>", description="Add your take on the article")
-        self.add(group, takes, name="takes", usage="[member]", description="The takes so far, newest first")
-        self.add(group, show, name="show", usage="<id>", description="One take in full")
-        self.add(group, edit, name="edit", usage="<id> <text>", description="Change the text of your take")
-        self.add(group, delete, name="delete", usage="<id>",
-                 description="Delete your take (moderators: any take in this server)")
-        self.add(group, stats, name="stats", description="How many takes and members, and the last 30 days")
-        self.add(group, mytakes, name="mytakes", description="Your own takes here, with a download")
-        self.add(group, privacy, name="privacy", description="What is stored about you, why, and how to delete it")
-        self.add(group, forgetme, name="forgetme", description="Delete all of your takes in every server")
+    @article_command(name="forgetme", description="Delete all of your takes in every server")
+    async def forgetme(self, ctx: Context) -> None:
+        count = len(await ctx.takes.of_member(ctx.author.id))
+        if count == 0:
+            await ctx.reply_private("There is nothing to delete: you have no takes in any server.")
+            return
+        # How many takes a member has elsewhere is theirs to know, not this channel's.
+        private = ctx.interaction is not None or ctx.guild is None
+        view = ForgetMeView(ctx.author.id, show_count=private, boot=self.bot.boot_id)
+        how_many = f"all {count} of your takes" if private else "all of your takes"
+        view.message = await ctx.reply_private(
+            f"This deletes {how_many}, in every server, for every article. "
+            "It cannot be undone. Go ahead?", view=view)
 
     # -- take forms: answered from their custom id, whenever they were opened ----------------
     @commands.Cog.listener()
@@ -319,7 +289,7 @@ class Takes(SubcommandCog):
         if interaction.type is not discord.InteractionType.modal_submit:
             return
         try:
-            await handle_take_form(self.bot, interaction)
+            await handle_take_form(interaction)
         except Exception as error:
             await handle_interaction_error(interaction, error, where="take form")
 
@@ -337,23 +307,23 @@ class Takes(SubcommandCog):
                 return
         if self.bot.user is None or referenced.author.id != self.bot.user.id:
             return
-        article = article_of_message(self.bot, referenced)
+        article = article_of_message(self.bot.articles, referenced)
         if article is None:
             return
         ctx = await self.bot.get_context(message)
         if ctx.valid:
             return  # a command sent as a reply is a command, not a take
         try:
-            await submit_take(self.bot, guild_id=message.guild.id, channel=message.channel, article=article,
-                              author=message.author, content=message.content, source="reply",
-                              message_url=message.jump_url)
+            await self.bot.services.takes.submit(guild_id=message.guild.id, channel=message.channel, article=article,
+                                                 author=message.author, content=message.content, source="reply",
+                                                 message_url=message.jump_url)
         except UserError as error:
             await message.reply(str(error), mention_author=False)
             return
         except Exception as error:  # a reply is a take: its author hears what happened, with an id
-            error_id = report_unexpected(error, where="reply take", context={
+            answer = unexpected_answer(error, where="reply take", context={
                 "guild": message.guild.id, "channel": message.channel.id, "user": message.author.id})
-            await message.reply(unexpected_message(error_id), mention_author=False)
+            await message.reply(answer, mention_author=False)
             return
         try:
             await message.add_reaction(CONFIRM_REACTION)
@@ -371,13 +341,7 @@ class Takes(SubcommandCog):
         await super().cog_unload()
 
     async def purge_expired(self) -> int:
-        days = self.bot.settings.takes_retention_days
-        if not days:
-            return 0
-        removed = await self.bot.store.purge_takes_before(self.bot.now() - dt.timedelta(days=days))
-        if removed:
-            log.info("retention: deleted %d take(s) older than %d days", removed, days)
-        return removed
+        return await self.bot.services.takes.purge_expired(self.bot.settings.takes_retention_days)
 
     @tasks.loop(seconds=RETENTION_INTERVAL.total_seconds())
     async def retention(self) -> None:

@@ -26,7 +26,7 @@ from bot.export import safe_cell, takes_to_csv
 from bot.guild_settings import MAX_PREFIX_LENGTH, PREFIX_FORBIDDEN, InvalidSetting, parse_prefix
 from bot.settings import Settings
 from bot.storage import Take
-from bot.takes import TakeRules, check_text, with_draft
+from bot.takes import TakeRules, check_text
 from bot.text import (
     DEFAULT_IGNORABLE,
     discord_length,
@@ -35,6 +35,7 @@ from bot.text import (
     printable,
     unstorable_problem,
 )
+from bot.ui.take_form import with_draft
 from tests.fuzz import fuzz
 
 ROOT = Path(__file__).resolve().parent.parent

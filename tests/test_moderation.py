@@ -361,7 +361,7 @@ async def test_empty_export_says_so_instead_of_sending_files(world: World) -> No
 
 async def test_export_since_and_until_select_whole_days(world: World) -> None:
     await add(world, world.alice, "Day one.")
-    day_one = world.bot.now().date()
+    day_one = world.bot.clock().date()
     await world.env.advance_time(2 * 86400)
     await add(world, world.alice, "Day three.")
 

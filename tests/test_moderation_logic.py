@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import guild_settings, rendering
+from bot import guild_settings
 from bot.article import load_articles
 from bot.export import (
     FILES_PER_MESSAGE,
@@ -28,7 +28,8 @@ from bot.guild_settings import InvalidSetting
 from bot.pins import pin_digest
 from bot.settings import DEFAULT_DATA_DIR, Settings
 from bot.storage import GuildSettings, Take
-from bot.views import article_view
+from bot.ui import rendering
+from bot.ui.views import article_view
 
 NOW = dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC)
 chars = st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00")

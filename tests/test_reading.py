@@ -6,8 +6,8 @@ import discord
 import pytest
 from simcord import assert_error
 
-from bot.commands import is_moderator_command
 from bot.errors import NotFound, UserError
+from bot.ui.help import is_moderator_command
 from tests.conftest import World
 
 DUNCAN_APA = ("Duncan, B. L., Miller, S. D., Wampold, B. E., & Hubble, M. A. (Eds.). (2010). *The heart and soul "

@@ -9,10 +9,10 @@ import discord
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import rendering
 from bot.article import Article
 from bot.citations import CITATION_STYLES, bibliography_entries
 from bot.storage import Take
+from bot.ui import rendering
 
 # Text that is valid after the schema strips it: printable, any script, emoji, markdown.
 chars = st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00")

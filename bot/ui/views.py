@@ -11,17 +11,17 @@ import contextlib
 import re
 import secrets
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol, cast
 
 import discord
+from discord.ext import commands
 
-from bot import rendering
 from bot.article import Article
 from bot.citations import CITATION_STYLES, bibliography_entries
-
-if TYPE_CHECKING:
-    from bot.app import CommonFactorsBot
-    from bot.context import Context
+from bot.services import ServiceHost
+from bot.ui import rendering
+from bot.ui.base import ReportingItem, ReportingModal, ReportingView
+from bot.ui.take_form import open_take_modal
 
 FAQ_OPTIONS_PER_SELECT = 25
 PAGER_TIMEOUT = 300.0
@@ -29,7 +29,7 @@ PAGER_TIMEOUT = 300.0
 TRANSIENT_PREFIX = "cfx"
 
 
-class TransientView(discord.ui.View):
+class TransientView(ReportingView):
     """A view that lives only in this bot process (pagers, confirmations, downloads, settings).
 
     Its custom ids carry the process's boot id, so a click after a restart is recognised and
@@ -53,11 +53,6 @@ class TransientView(discord.ui.View):
         if self.message is not None:
             with contextlib.suppress(discord.HTTPException):
                 await self.message.edit(view=self)
-
-    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, item: Any, /) -> None:
-        from bot.errors import handle_interaction_error
-
-        await handle_interaction_error(interaction, error, where=f"{type(self).__name__}")
 
 
 def is_expired_component(custom_id: str, boot: str) -> bool:
@@ -163,7 +158,7 @@ class Paginator(TransientView):
         await self._show(interaction, (count or 1) - 1)
 
 
-class JumpModal(discord.ui.Modal, title="Go to page"):
+class JumpModal(ReportingModal, title="Go to page"):
     page: discord.ui.TextInput[JumpModal] = discord.ui.TextInput(label="Page number", min_length=1, max_length=6,
                                                                  custom_id="page")
 
@@ -180,14 +175,9 @@ class JumpModal(discord.ui.Modal, title="Go to page"):
             return
         await self.pager._show(interaction, int(text) - 1)
 
-    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:  # type: ignore[override]
-        from bot.errors import handle_interaction_error
 
-        await handle_interaction_error(interaction, error, where="go to page")
-
-
-async def send_pages(ctx: Context, source: PageSource | Sequence[discord.Embed], *, ephemeral: bool = False,
-                     content: str | None = None) -> discord.Message:
+async def send_pages(ctx: commands.Context[Any], source: PageSource | Sequence[discord.Embed], *,
+                     ephemeral: bool = False, content: str | None = None) -> discord.Message:
     """Send the first page with a pager if there are more; ephemeral applies to slash only."""
     pages = StaticPages(source) if isinstance(source, Sequence) else source
     first, pager = await Paginator.start(pages, owner_id=ctx.author.id, boot=ctx.bot.boot_id)
@@ -202,8 +192,8 @@ async def send_pages(ctx: Context, source: PageSource | Sequence[discord.Embed],
 
 async def respond_pages(interaction: discord.Interaction[Any], embeds: Sequence[discord.Embed]) -> None:
     """Answer a button or select privately with the pages."""
-    first, pager = await Paginator.start(StaticPages(embeds), owner_id=interaction.user.id,
-                                         boot=interaction.client.boot_id)
+    host = cast(ServiceHost, interaction.client)
+    first, pager = await Paginator.start(StaticPages(embeds), owner_id=interaction.user.id, boot=host.boot_id)
     if pager is None:
         await interaction.response.send_message(embed=first, ephemeral=True)
         return
@@ -222,8 +212,7 @@ ACTIONS = {
 
 
 def _article_of(interaction: discord.Interaction[Any], command: str) -> Article | None:
-    articles: dict[str, Article] = getattr(interaction.client, "articles", {})
-    return articles.get(command)
+    return cast(ServiceHost, interaction.client).articles.get(command)
 
 
 async def _article_gone(interaction: discord.Interaction[Any]) -> None:
@@ -232,7 +221,7 @@ async def _article_gone(interaction: discord.Interaction[Any]) -> None:
         ephemeral=True)
 
 
-class ArticleButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
+class ArticleButton(ReportingItem[discord.ui.Button[Any]],
                     template=r"cf:(?P<article>[a-z0-9_-]{1,32}):(?P<action>summary|citations|faq|take)"):
     def __init__(self, article: str, action: str) -> None:
         label, emoji, style = ACTIONS[action]
@@ -246,15 +235,7 @@ class ArticleButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
                              match: re.Match[str], /) -> ArticleButton:
         return cls(match["article"], match["action"])
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        from bot.errors import handle_interaction_error
-
-        try:
-            await self._act(interaction)
-        except Exception as error:  # a dynamic item has no view of ours to route errors through
-            await handle_interaction_error(interaction, error, where=f"button {self.action}")
-
-    async def _act(self, interaction: discord.Interaction[Any]) -> None:
+    async def act(self, interaction: discord.Interaction[Any]) -> None:
         article = _article_of(interaction, self.article)
         if article is None:
             await _article_gone(interaction)
@@ -268,8 +249,6 @@ class ArticleButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
             await interaction.response.send_message(embeds=rendering.faq_list_embeds(article)[:1],
                                                     view=faq_picker(article), ephemeral=True)
         else:
-            from bot.takes import open_take_modal
-
             await open_take_modal(interaction, article, source="button")
 
 
@@ -281,14 +260,14 @@ def article_view(article: Article, *, with_take: bool = True) -> discord.ui.View
     return view
 
 
-async def send_overview(ctx: Context, article: Article) -> None:
+async def send_overview(ctx: commands.Context[Any], article: Article) -> None:
     await ctx.send(embed=rendering.overview_embed(article), view=article_view(article))
 
 
 # -- the FAQ picker ---------------------------------------------------------------------------
 
 
-class FaqSelect(discord.ui.DynamicItem[discord.ui.Select[Any]],
+class FaqSelect(ReportingItem[discord.ui.Select[Any]],
                 template=r"cf:(?P<article>[a-z0-9_-]{1,32}):faqpick:(?P<page>[0-9]{1,2})"):
     """Pick a question to read its answer privately; 25 questions per select, as Discord allows."""
 
@@ -310,15 +289,7 @@ class FaqSelect(discord.ui.DynamicItem[discord.ui.Select[Any]],
                              match: re.Match[str], /) -> FaqSelect:
         return cls(_article_of(interaction, match["article"]), int(match["page"]), command=match["article"])
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        from bot.errors import handle_interaction_error
-
-        try:
-            await self._act(interaction)
-        except Exception as error:
-            await handle_interaction_error(interaction, error, where="faq picker")
-
-    async def _act(self, interaction: discord.Interaction[Any]) -> None:
+    async def act(self, interaction: discord.Interaction[Any]) -> None:
         article = _article_of(interaction, self.article_command)
         number = int(self.item.values[0])
         if article is None or not 1 <= number <= len(article.faqs):
@@ -335,5 +306,5 @@ def faq_picker(article: Article) -> discord.ui.View:
     return view
 
 
-def register_persistent_items(bot: CommonFactorsBot) -> None:
+def register_persistent_items(bot: discord.Client) -> None:
     bot.add_dynamic_items(ArticleButton, FaqSelect)
