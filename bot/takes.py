@@ -102,6 +102,10 @@ class TakeService:
             channel_ids=guild.take_channel_ids,
         )
 
+    async def anonymous(self, guild_id: int) -> bool:
+        """Whether this server's lists hide authors (checked again at every page of a list)."""
+        return (await self._settings.get(guild_id)).anonymous_lists
+
     async def visibility(self, guild_id: int, member: discord.abc.User, *, can_be_private: bool) -> NameVisibility:
         """Lists name authors unless the guild made them anonymous. Then moderators still see names,
         but only in an answer no one else sees (slash); a message in the channel never names anyone."""

@@ -24,7 +24,7 @@ from bot.ui import rendering
 from bot.ui.files import discord_files
 from bot.ui.reporting import handle_interaction_error, unexpected_answer
 from bot.ui.take_form import TakeModal, article_of_message, handle_take_form
-from bot.ui.views import TransientView, send_pages
+from bot.ui.views import Paginator, TransientView, send_pages
 
 if TYPE_CHECKING:
     from bot.app import CommonFactorsBot
@@ -39,10 +39,14 @@ CONFIRM_REACTION = "✅"
 
 class TakePages:
     """Keyset-paged takes: each page asks the store for ``id < last id of the previous page``,
-    so page 500 costs what page 1 does."""
+    so page 500 costs what page 1 does.
+
+    A list posted where others see it (``private=False``) checks the server's anonymous setting
+    again on every page: a pager opened before lists were made anonymous stops naming authors
+    on its next page turn."""
 
     def __init__(self, takes: TakeService, *, guild_id: int, article: Article, author_id: int | None,
-                 title: str, total: int, show_names: bool) -> None:
+                 title: str, total: int, show_names: bool, private: bool) -> None:
         self.takes = takes
         self.guild_id = guild_id
         self.article = article
@@ -50,6 +54,7 @@ class TakePages:
         self.title = title
         self.total = total
         self.show_names = show_names
+        self.private = private
         self._cursors: dict[int, int | None] = {0: None}
         self._cache: dict[int, list[Take]] = {}
 
@@ -76,7 +81,10 @@ class TakePages:
         takes = await self._takes(index)
         if index > 0 and not takes:
             return None
-        return rendering.takes_page(self.title, takes or [], page=index, total=self.total, show_names=self.show_names)
+        show_names = self.show_names
+        if show_names and not self.private:
+            show_names = not await self.takes.anonymous(self.guild_id)
+        return rendering.takes_page(self.title, takes or [], page=index, total=self.total, show_names=show_names)
 
 
 class DownloadView(TransientView):
@@ -157,6 +165,23 @@ async def my_takes_everywhere(ctx: Context) -> None:
     view.message = await ctx.send(rendering.takes_everywhere(len(takes), servers), view=view)
 
 
+async def my_takes_by_dm(ctx: GuildContext, source: TakePages, view: DownloadView) -> None:
+    """``mytakes`` on the prefix path in an anonymous server: the list and its download by DM, and
+    in the channel only a note that names no take."""
+    first, pager = await Paginator.start(source, owner_id=ctx.author.id, boot=ctx.bot.boot_id)
+    try:
+        if pager is None:
+            await ctx.author.send(embed=first)
+        else:
+            pager.message = await ctx.author.send(embed=first, view=pager)
+        view.message = await ctx.author.send("Download every take of yours in this server:", view=view)
+    except discord.HTTPException:
+        await ctx.reply_private(f"Takes are anonymous here, so I send your list by DM, but I couldn't DM you. Use "
+                                f"`/{ctx.article.command} mytakes` (only you see the answer), or open your DMs.")
+        return
+    await ctx.reply_private("Takes are anonymous here, so I sent your list to you by DM.")
+
+
 async def visibility(ctx: GuildContext) -> NameVisibility:
     return await ctx.takes.visibility(ctx.guild.id, ctx.author, can_be_private=ctx.interaction is not None)
 
@@ -192,14 +217,16 @@ class Takes(ArticleCog):
             shown = leftover[:40].replace("`", "'")
             raise UserError(f"I could not find a member `{shown}` here. Mention them or use their id.")
         seen = await visibility(ctx)
-        if member is not None and member.id != ctx.author.id and not seen.show_names:
+        if member is not None and not seen.show_names:
+            # Even one's own list, posted here, would say who wrote those takes.
             raise NotAllowed("Takes are anonymous in this server, so lists here never name anyone; `mytakes` "
-                             f"lists your own (moderators: `/{article.command} takes` answers privately).")
+                             f"lists your own privately (moderators: `/{article.command} takes` answers privately).")
         author_id = member.id if member else None
         total = await ctx.takes.count(ctx.guild.id, article.command, author_id=author_id)
         who = f" by {member.display_name}" if member else ""
         source = TakePages(ctx.takes, guild_id=ctx.guild.id, article=article, author_id=author_id,
-                           title=f"Takes{who} on {article.title}", total=total, show_names=seen.show_names)
+                           title=f"Takes{who} on {article.title}", total=total, show_names=seen.show_names,
+                           private=seen.private)
         await send_pages(ctx, source, ephemeral=seen.private)
 
     @article_command(name="show", usage="<id>", description="One take in full")
@@ -208,10 +235,11 @@ class Takes(ArticleCog):
     async def show(self, ctx: GuildContext, take_id: int) -> None:
         found = await ctx.takes.find(ctx.guild.id, take_id)
         seen = await visibility(ctx)
-        own = found.author_id == ctx.author.id
+        # Members see their own name on their own take only where no one else does (slash).
+        own = found.author_id == ctx.author.id and ctx.interaction is not None
         await ctx.send(embed=rendering.take_embed(found, self.bot.articles.get(found.article, ctx.article),
                                                   show_name=own or seen.show_names),
-                       ephemeral=seen.private and not own)
+                       ephemeral=seen.private or (own and not seen.show_names))
 
     @article_command(name="edit", usage="<id> <text>", description="Change the text of your take")
     @app_commands.describe(take_id="The take's number", text="The new text; leave empty to edit in a form")
@@ -259,9 +287,13 @@ class Takes(ArticleCog):
                                     f"Add one with `{article.command} take`.")
             return
         source = TakePages(ctx.takes, guild_id=ctx.guild.id, article=article, author_id=ctx.author.id,
-                           title=f"Your takes on {article.title}", total=total, show_names=True)
-        await send_pages(ctx, source, ephemeral=True)
+                           title=f"Your takes on {article.title}", total=total, show_names=True, private=True)
         view = DownloadView(ctx.author.id, ctx.guild.id, boot=self.bot.boot_id)
+        if ctx.interaction is None and await ctx.takes.anonymous(ctx.guild.id):
+            # A list of "your takes" posted in the channel would name their author: it goes by DM.
+            await my_takes_by_dm(ctx, source, view)
+            return
+        await send_pages(ctx, source, ephemeral=True)
         view.message = await ctx.send("Download every take of yours in this server:", view=view, ephemeral=True)
 
     @article_command(name="privacy", description="What is stored about you, why, and how to delete it")
