@@ -165,7 +165,7 @@ async def my_takes_everywhere(ctx: Context) -> None:
     view.message = await ctx.send(rendering.takes_everywhere(len(takes), servers), view=view)
 
 
-async def my_takes_by_dm(ctx: GuildContext, source: TakePages, view: DownloadView) -> None:
+async def my_takes_by_dm(ctx: Context, source: TakePages, view: DownloadView) -> None:
     """``mytakes`` on the prefix path in an anonymous server: the list and its download by DM, and
     in the channel only a note that names no take."""
     first, pager = await Paginator.start(source, owner_id=ctx.author.id, boot=ctx.bot.boot_id)
