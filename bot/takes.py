@@ -19,7 +19,7 @@ import discord
 from bot.article import Article
 from bot.audit import AuditLog
 from bot.clock import Clock
-from bot.errors import GuildOnly, NotAllowed, NotFound, NotSaved, TakeRejected
+from bot.errors import GuildOnly, NotAllowed, NotFound, NotSaved, TakeRejected, TooSoon
 from bot.guild_settings import GuildSettingsService
 from bot.locks import KeyedLocks
 from bot.permissions import is_moderator
@@ -142,11 +142,11 @@ class TakeService:
             if await self._store.has_recent_duplicate(guild_id, article.command, author.id, content,
                                                       now - rules.duplicate_window):
                 minutes = int(rules.duplicate_window.total_seconds() // 60)
-                raise TakeRejected(f"You already saved this exact take in the last {minutes} minutes.")
+                raise TooSoon(f"You already saved this exact take in the last {minutes} minutes.")
             last = await self._store.last_take_at(guild_id, author.id)
             if last is not None and now - last < rules.cooldown:
                 ready = last + rules.cooldown
-                raise TakeRejected(f"One take every {int(rules.cooldown.total_seconds())} s: you can add the next "
+                raise TooSoon(f"One take every {int(rules.cooldown.total_seconds())} s: you can add the next "
                                    f"one {discord.utils.format_dt(ready, 'R')}.")
             return await self._store.add_take(NewTake(
                 guild_id=guild_id, channel_id=channel.id, article=article.command, author_id=author.id,

@@ -15,12 +15,13 @@ from discord.ext import commands, tasks
 from bot.article import Article
 from bot.commands import ArticleCog, article_command, guild_only, unread_words
 from bot.context import Context, GuildContext
-from bot.errors import NotAllowed, UserError
+from bot.errors import NotAllowed, TooSoon, UserError
 from bot.export import pack_export
 from bot.services import ServiceHost
 from bot.storage import StorageError, Take
 from bot.takes import NameVisibility, TakeService, saved_message
 from bot.ui import rendering
+from bot.ui.delivery import confirm_command, confirm_reply_take
 from bot.ui.files import discord_files
 from bot.ui.reporting import handle_interaction_error, unexpected_answer
 from bot.ui.take_form import TakeModal, article_of_message, handle_take_form
@@ -34,7 +35,11 @@ log = logging.getLogger("bot.takes")
 CONFIRM_TIMEOUT = 60.0
 DOWNLOAD_TIMEOUT = 300.0
 RETENTION_INTERVAL = dt.timedelta(hours=1)
-CONFIRM_REACTION = "✅"
+#: Within this long after answering a "too soon" refusal, further ones get only a reaction.
+BURST_WINDOW = dt.timedelta(seconds=30)
+BURST_REACTION = "⏳"
+#: Remembered members before forgetting the ones whose window has passed.
+BURST_MEMORY = 10_000
 
 
 class TakePages:
@@ -186,8 +191,38 @@ async def visibility(ctx: GuildContext) -> NameVisibility:
     return await ctx.takes.visibility(ctx.guild.id, ctx.author, can_be_private=ctx.interaction is not None)
 
 
+class BurstGuard:
+    """A member who sends many takes at once (a paste loop, a stuck key, a script) gets the first
+    "too soon" refusal as an answer and a quiet ⏳ reaction on the rest, instead of a channel full
+    of refusals. One answer per member and server per :data:`BURST_WINDOW`."""
+
+    def __init__(self) -> None:
+        self._answered: dict[tuple[int, int], dt.datetime] = {}
+
+    def first(self, guild_id: int, member_id: int, now: dt.datetime) -> bool:
+        """Whether this refusal should be answered (and, if so, remember that it was)."""
+        key = (guild_id, member_id)
+        last = self._answered.get(key)
+        if last is not None and now - last < BURST_WINDOW:
+            return False
+        if len(self._answered) > BURST_MEMORY:
+            self._answered = {k: t for k, t in self._answered.items() if now - t < BURST_WINDOW}
+        self._answered[key] = now
+        return True
+
+
+async def quiet_reaction(message: discord.Message) -> None:
+    """⏳ on a take refused in a burst: it was not saved, and the first refusal said why."""
+    with contextlib.suppress(discord.HTTPException):
+        await message.add_reaction(BURST_REACTION)
+
+
 class Takes(ArticleCog):
     """Members' takes: add, list, show, edit, delete, stats, their own data."""
+
+    def __init__(self, bot: CommonFactorsBot) -> None:
+        super().__init__(bot)
+        self.bursts = BurstGuard()
 
     @article_command(name="take", usage="<text>", description="Add your take on the article")
     @app_commands.describe(text="Your take; leave empty to write it in a form")
@@ -201,10 +236,16 @@ class Takes(ArticleCog):
             rules = await ctx.takes.rules_for(ctx.guild.id)
             await ctx.interaction.response.send_modal(TakeModal(article, max_length=rules.max_length, source="modal"))
             return
-        saved = await ctx.takes.submit(guild_id=ctx.guild.id, channel=ctx.channel, article=article, author=ctx.author,
-                                       content=text, source="command",
-                                       message_url=None if ctx.interaction else ctx.message.jump_url)
-        await ctx.reply_private(saved_message(saved, article, ctx.invoked_prefix))
+        try:
+            saved = await ctx.takes.submit(guild_id=ctx.guild.id, channel=ctx.channel, article=article,
+                                           author=ctx.author, content=text, source="command",
+                                           message_url=None if ctx.interaction else ctx.message.jump_url)
+        except TooSoon:
+            if ctx.interaction is None and not self.bursts.first(ctx.guild.id, ctx.author.id, self.bot.clock()):
+                await quiet_reaction(ctx.message)
+                return
+            raise
+        await confirm_command(ctx, saved_message(saved, article, ctx.invoked_prefix))
 
     @article_command(name="takes", usage="[member]", description="The takes so far, newest first")
     @app_commands.describe(member="Only this member's takes")
@@ -258,7 +299,7 @@ class Takes(ArticleCog):
                 max_length=max(rules.max_length, len(current.content)), source=current.source, editing=current))
             return
         edited = await ctx.takes.edit(guild_id=ctx.guild.id, member=ctx.author, take_id=take_id, content=text)
-        await ctx.reply_private(f"Updated take **#{edited.id}**.")
+        await confirm_command(ctx, f"Updated take **#{edited.id}**.")
 
     @article_command(name="delete", usage="<id>", description="Delete your take (moderators: any take in this server)")
     @app_commands.describe(take_id="The take's number")
@@ -346,21 +387,23 @@ class Takes(ArticleCog):
         if ctx.valid:
             return  # a command sent as a reply is a command, not a take
         try:
-            await self.bot.services.takes.submit(guild_id=message.guild.id, channel=message.channel, article=article,
-                                                 author=message.author, content=message.content, source="reply",
-                                                 message_url=message.jump_url)
+            saved = await self.bot.services.takes.submit(
+                guild_id=message.guild.id, channel=message.channel, article=article, author=message.author,
+                content=message.content, source="reply", message_url=message.jump_url)
         except UserError as error:
-            await message.reply(str(error), mention_author=False)
+            if isinstance(error, TooSoon) and not self.bursts.first(message.guild.id, message.author.id,
+                                                                    self.bot.clock()):
+                await quiet_reaction(message)
+                return
+            with contextlib.suppress(discord.HTTPException):
+                await message.reply(str(error), mention_author=False)
             return
         except Exception as error:  # a reply is a take: its author hears what happened, with an id
             answer = unexpected_answer(error, where="reply take", context={
                 "guild": message.guild.id, "channel": message.channel.id, "user": message.author.id})
             await message.reply(answer, mention_author=False)
             return
-        try:
-            await message.add_reaction(CONFIRM_REACTION)
-        except discord.HTTPException:
-            await message.reply("Saved your reply as a take.", mention_author=False)
+        await confirm_reply_take(message, f"Saved your reply as take **#{saved.id}**.")
 
     # -- retention ----------------------------------------------------------------------------
     async def cog_load(self) -> None:

@@ -20,6 +20,7 @@ from bot.services import ServiceHost
 from bot.storage import TAKE_SOURCES, Take, TakeSource
 from bot.takes import GUILD_ONLY, channels_text, saved_message
 from bot.text import printable
+from bot.ui.delivery import confirm_interaction
 
 MODAL_TITLE_LIMIT = 45
 #: Discord's own ceiling for a text input; per-guild limits sit below it.
@@ -96,7 +97,7 @@ async def handle_take_form(interaction: discord.Interaction[Any]) -> bool:
         if match["take_id"] is not None:
             take = await takes.edit(guild_id=interaction.guild_id, member=interaction.user,
                                     take_id=int(match["take_id"]), content=text)
-            await interaction.response.send_message(f"Updated take **#{take.id}**.", ephemeral=True)
+            await confirm_interaction(interaction, f"Updated take **#{take.id}**.")
             return True
         source: TakeSource = match["source"] if match["source"] in TAKE_SOURCES else "modal"
         take = await takes.submit(guild_id=interaction.guild_id, channel=interaction.channel, article=article,
@@ -104,7 +105,7 @@ async def handle_take_form(interaction: discord.Interaction[Any]) -> bool:
     except UserError as error:
         await interaction.response.send_message(**with_draft(str(error), text), ephemeral=True)
         return True
-    await interaction.response.send_message(saved_message(take, article), ephemeral=True)
+    await confirm_interaction(interaction, saved_message(take, article))
     return True
 
 

@@ -1,0 +1,141 @@
+"""Discord failing under the bot: a committed take stays committed, is never saved twice, and the
+member still learns it was saved (a retry, a reaction or a DM); bursts and failed clean-ups."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from simcord import assert_error
+
+from bot.errors import TooSoon
+from bot.storage import Take
+from tests.conftest import World
+
+ARTICLE = "commonfactors"
+TEXT = "Something worth keeping."
+
+
+async def stored(world: World) -> list[Take]:
+    return list(await world.bot.store.export_takes(world.guild.id, ARTICLE))
+
+
+def dms(world: World, actor: object) -> list[str]:
+    return [m.content for m in actor.user.dm_channel.history()]  # type: ignore[attr-defined]
+
+
+def delivery_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "bot.delivery"]
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+async def test_a_prefix_take_whose_reply_fails_is_confirmed_by_reaction_and_dm(
+        world: World, status: int, caplog: pytest.LogCaptureFixture) -> None:
+    world.env.inject_error("POST", f"/channels/{world.channel.id}/messages", status=status, times=1)
+
+    sent = await world.alice.send(world.channel, f"!{ARTICLE} take {TEXT}")
+
+    [take] = await stored(world)
+    assert take.content == TEXT
+    assert not world.env.errors  # nothing unexpected, no error id shown: the take was saved and they know it
+    [dm] = dms(world, world.alice)
+    assert f"Saved your take **#{take.id}**" in dm and "Discord failed to deliver" in dm
+    message = next(m for m in world.channel.history() if m.id == sent.id)
+    assert [str(r.emoji) for r in message.reactions] == ["✅"]
+    [warning] = delivery_warnings(caplog)
+    assert warning.levelno == logging.WARNING and "E-" in warning.getMessage() and str(status) in warning.getMessage()
+    assert warning.exc_info is None  # one line, not a traceback
+
+
+async def test_a_prefix_take_with_reply_and_dm_failing_still_gets_the_reaction(world: World) -> None:
+    world.env.inject_error("POST", f"/channels/{world.channel.id}/messages", status=500, times=1)
+    dm = world.alice.user.dm_channel
+    world.env.inject_error("POST", f"/channels/{dm.id}/messages", status=403, code=50007, times=None)
+
+    sent = await world.alice.send(world.channel, f"!{ARTICLE} take {TEXT}")
+
+    assert len(await stored(world)) == 1 and not world.env.errors
+    message = next(m for m in world.channel.history() if m.id == sent.id)
+    assert [str(r.emoji) for r in message.reactions] == ["✅"]
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+async def test_a_slash_take_whose_callback_fails_is_answered_on_the_retry(world: World, status: int) -> None:
+    world.env.inject_error("POST", "/interactions/*/callback", status=status, times=1)
+
+    result = await world.alice.slash(world.channel, f"{ARTICLE} take", text=TEXT)
+
+    [take] = await stored(world)
+    assert result.ephemeral and result.response is not None
+    assert f"Saved your take **#{take.id}**" in result.response.content
+    assert not world.env.errors and not dms(world, world.alice)
+
+
+async def test_a_slash_take_whose_callback_keeps_failing_is_confirmed_by_dm(world: World) -> None:
+    world.env.inject_error("POST", "/interactions/*/callback", status=500, times=None)
+
+    await world.alice.slash(world.channel, f"{ARTICLE} take", text=TEXT)
+
+    [take] = await stored(world)
+    assert not world.env.errors
+    [dm] = dms(world, world.alice)
+    assert f"Saved your take **#{take.id}**" in dm
+
+
+async def test_a_form_whose_callback_fails_saves_once_and_says_so(world: World) -> None:
+    shown = await world.alice.slash(world.channel, f"{ARTICLE} take")
+    world.env.inject_error("POST", "/interactions/*/callback", status=500, times=1)
+
+    result = await world.alice.submit_modal(shown, {"take_text": TEXT})
+
+    [take] = await stored(world)
+    assert result.response is not None and f"Saved your take **#{take.id}**" in result.response.content
+    assert not world.env.errors
+
+
+async def test_a_reply_take_whose_reaction_and_reply_fail_is_confirmed_by_dm(world: World) -> None:
+    await world.alice.send(world.channel, f"!{ARTICLE}")
+    overview = world.channel.last_message
+    assert overview is not None and overview.author.bot
+    world.env.inject_error("PUT", f"/channels/{world.channel.id}/messages/*/reactions/*", status=403, code=50013,
+                           times=None)
+    world.env.inject_error("POST", f"/channels/{world.channel.id}/messages", status=500, times=None)
+
+    await world.bob.send(world.channel, TEXT, reply_to=overview)
+
+    [take] = await stored(world)
+    assert take.source == "reply" and not world.env.errors
+    [dm] = dms(world, world.bob)
+    assert f"Saved your reply as take **#{take.id}**" in dm
+
+
+async def test_a_burst_of_takes_from_one_member_is_answered_once(world: World) -> None:
+    backend = world.env.backend  # 200 messages queued before the bot handles any of them
+    for n in range(200):
+        backend.create_message(world.channel.id, world.alice.id, f"!{ARTICLE} take burst take {n}")
+    await world.env.settle()
+
+    takes = await stored(world)
+    assert len(takes) == 1  # the cooldown admits exactly one
+    answers = [m for m in world.channel.history() if m.author.bot]
+    assert [m.content.startswith("Saved your take") for m in answers].count(True) == 1
+    refusals = [m for m in answers if "One take every" in m.content]
+    assert len(refusals) == 1  # the burst is answered once...
+    quiet = [m for m in world.channel.history() if not m.author.bot and [str(r.emoji) for r in m.reactions] == ["⏳"]]
+    assert len(quiet) == 198  # ...and every other refused message is marked, not answered
+    assert_error(world.env, TooSoon, contains="One take every")  # the one answered refusal, nothing else
+
+
+async def test_after_the_burst_window_a_refusal_is_answered_again(world: World) -> None:
+    await world.mod.send(world.channel, f"!{ARTICLE} settings cooldown 5m")
+    for text in ("First.", "Second.", "Third."):
+        await world.alice.send(world.channel, f"!{ARTICLE} take {text}")
+    assert_error(world.env, TooSoon, contains="One take every")
+    await world.env.advance_time(31)
+    await world.alice.send(world.channel, f"!{ARTICLE} take Fourth.")
+    assert_error(world.env, TooSoon, contains="One take every")
+
+    texts = [m.content for m in world.channel.history() if m.author.bot]
+    assert sum("Saved your take" in t for t in texts) == 1
+    assert sum("One take every" in t for t in texts) == 2  # Second, and Fourth after the window; not Third
+    assert [t.content for t in await stored(world)] == ["First."]
