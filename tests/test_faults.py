@@ -139,3 +139,26 @@ async def test_after_the_burst_window_a_refusal_is_answered_again(world: World) 
     assert sum("Saved your take" in t for t in texts) == 1
     assert sum("One take every" in t for t in texts) == 2  # Second, and Fourth after the window; not Third
     assert [t.content for t in await stored(world)] == ["First."]
+
+
+def summaries(world: World) -> list[object]:
+    return [m for m in world.channel.history()
+            if m.author.bot and m.embeds and (m.embeds[0].title or "").startswith("Summary:") and m.components]
+
+
+async def test_a_pin_whose_clean_up_also_fails_is_remembered_so_the_next_pin_reuses_it(
+        world: World, caplog: pytest.LogCaptureFixture) -> None:
+    world.env.inject_error("PUT", f"/channels/{world.channel.id}/messages/pins/*", status=500, times=1)
+    world.env.inject_error("DELETE", f"/channels/{world.channel.id}/messages/*", status=500, times=1)
+
+    await world.mod.send(world.channel, f"!{ARTICLE} pin")
+    world.env.errors.clear()  # Discord's 500 on the pin itself is answered with an error id: not this test's point
+    [left_over] = summaries(world)
+    assert any("recording it so the next pin reuses it" in r.getMessage() for r in caplog.records)
+
+    await world.mod.send(world.channel, f"!{ARTICLE} pin")
+
+    [summary] = summaries(world)
+    assert summary.id == left_over.id and summary.pinned  # type: ignore[attr-defined]
+    record = await world.bot.store.get_pin(world.guild.id, world.channel.id, ARTICLE)
+    assert record is not None and record.message_id == summary.id  # type: ignore[attr-defined]
