@@ -236,6 +236,7 @@ class Takes(ArticleCog):
             rules = await ctx.takes.rules_for(ctx.guild.id)
             await ctx.interaction.response.send_modal(TakeModal(article, max_length=rules.max_length, source="modal"))
             return
+        ctx.draft = text  # a slash command's words exist nowhere else: any refusal hands them back
         try:
             saved = await ctx.takes.submit(guild_id=ctx.guild.id, channel=ctx.channel, article=article,
                                            author=ctx.author, content=text, source="command",
