@@ -162,3 +162,27 @@ async def test_a_pin_whose_clean_up_also_fails_is_remembered_so_the_next_pin_reu
     assert summary.id == left_over.id and summary.pinned  # type: ignore[attr-defined]
     record = await world.bot.store.get_pin(world.guild.id, world.channel.id, ARTICLE)
     assert record is not None and record.message_id == summary.id  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("status", [500, 503, 429, 403])
+async def test_a_pin_whose_follow_up_fails_still_tells_the_moderator_it_is_pinned(world: World, status: int) -> None:
+    world.env.inject_error("POST", "/webhooks/*", status=status, times=1)
+
+    result = await world.mod.slash(world.channel, f"{ARTICLE}-mod pin")
+
+    [summary] = summaries(world)
+    assert summary.pinned  # type: ignore[attr-defined]
+    assert not world.env.errors  # no "something went wrong": it did not
+    shown = [result.response, *result.followups]
+    answers = [m.content for m in shown if m is not None and m.content] + dms(world, world.mod)
+    assert sum("Pinned the summary" in a for a in answers) == 1
+
+
+async def test_a_settings_change_whose_reply_fails_is_confirmed_by_dm(world: World) -> None:
+    world.env.inject_error("POST", f"/channels/{world.channel.id}/messages", status=503, times=1)
+
+    await world.mod.send(world.channel, f"!{ARTICLE} settings cooldown 2m")
+
+    assert (await world.bot.store.get_guild_settings(world.guild.id)).take_cooldown_seconds == 120
+    assert not world.env.errors
+    assert any("Changed **Take cooldown" in dm for dm in dms(world, world.mod))
