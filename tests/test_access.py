@@ -26,6 +26,7 @@ from simcord import ChannelHandle
 from bot.errors import NotFound, UserError
 from bot.ui.reporting import _unwrap
 from tests.conftest import World, make_world
+from tests.test_hostile_discord import assert_sent_safely
 
 ARTICLE = "commonfactors"
 MOD = f"{ARTICLE}-mod"
@@ -232,6 +233,7 @@ async def test_access_table(world: World, role: str, path: str) -> None:
     mismatches = {c: (expected[c], actual[c]) for c in ORDER if expected[c] != actual[c]}
     assert not mismatches, f"{role} on {path}: command: (expected, actual): {mismatches}"
 
+    assert_sent_safely(world, 0)  # every answer of every command within Discord's limits, none can ping
     seen = "\n".join(everything_seen)
     if role.startswith("other_"):
         # Nothing of the first server reaches the other one: not its takes, not its members, not its audit.
@@ -324,6 +326,7 @@ async def test_item_table(world: World, role: str) -> None:
         env.errors.clear()
     expected = {row: outcomes[ROLES.index(role)] for row, outcomes in ITEMS_EXPECTED.items()}
     assert actual == expected
+    assert_sent_safely(world, 0)
     written = [t for t in await world.bot.store.member_takes(actor.id)
                if t.content == "Written in the form, in the access table."]
     if expected["form take"] == "ok":

@@ -71,8 +71,10 @@ async def test_a_slash_take_whose_callback_fails_is_answered_on_the_retry(world:
     assert not world.env.errors and not dms(world, world.alice)
 
 
-async def test_a_slash_take_whose_callback_keeps_failing_is_confirmed_by_dm(world: World) -> None:
-    world.env.inject_error("POST", "/interactions/*/callback", status=500, times=None)
+@pytest.mark.parametrize(("status", "times"), [(500, None), (403, 1)])
+async def test_a_slash_take_whose_callback_keeps_failing_is_confirmed_by_dm(
+        world: World, status: int, times: int | None) -> None:
+    world.env.inject_error("POST", "/interactions/*/callback", status=status, times=times)
 
     await world.alice.slash(world.channel, f"{ARTICLE} take", text=TEXT)
 
