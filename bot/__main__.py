@@ -1,4 +1,5 @@
-"""``python -m bot [run|check|invite]``: run the bot, validate the set-up, or print the invite.
+"""``python -m bot [run|check|invite|try|backup]``: run the bot, validate the set-up, print the
+invite, try the bot offline, or back up its database.
 
 A start-up failure is one clear line on stderr and a non-zero exit, never a traceback: the
 person running the bot is a moderator, not necessarily a Python developer.
@@ -10,17 +11,16 @@ import argparse
 import asyncio
 import base64
 import binascii
-import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import discord
 
 from bot.article import ArticleError, load_articles
+from bot.runner import StartupError
 from bot.settings import Settings, SettingsError
 from bot.storage import StorageError
-
-PORTAL = "https://discord.com/developers/applications"
 
 #: Exactly what the bot uses: read and answer in channels, embeds and files, react to confirm
 #: a reply-take, read history to find its pinned summary, pin it.
@@ -34,10 +34,6 @@ REQUIRED_PERMISSIONS = discord.Permissions(
     add_reactions=True,
     pin_messages=True,
 )
-
-
-class StartupError(Exception):
-    """Printed as one line, then exit 1."""
 
 
 def application_id_from_token(token: str) -> int | None:
@@ -78,34 +74,60 @@ def command_check(settings: Settings) -> int:
     return 0
 
 
-async def _run(settings: Settings) -> None:
-    from bot.app import create_bot
+def configure_logging(settings: Settings) -> None:
+    from bot import logs
 
-    if not settings.token:
-        raise StartupError("no Discord token: set DISCORD_TOKEN in .env, see .env.example")
-    bot = create_bot(settings)
-    try:
-        async with bot:
-            await bot.start(settings.token)
-    except discord.LoginFailure:
-        raise StartupError(f"Discord rejected DISCORD_TOKEN: copy the bot's token again ({PORTAL} → your "
-                           "application → Bot → Reset Token) into .env") from None
-    except discord.PrivilegedIntentsRequired:
-        raise StartupError(f"the Message Content intent is not enabled: turn it on at {PORTAL} → your "
-                           "application → Bot → Privileged Gateway Intents → Message Content Intent, or set "
-                           "MESSAGE_CONTENT_INTENT=false to run on slash commands and mentions only") from None
+    logs.configure(level=settings.log_level, fmt=settings.log_format,
+                   secrets=[settings.token] if settings.token else [])
 
 
 def command_run(settings: Settings) -> int:
-    discord.utils.setup_logging(level=getattr(logging, settings.log_level.upper(), logging.INFO), root=True)
-    asyncio.run(_run(settings))
+    from bot.runner import Runner
+
+    configure_logging(settings)
+    return asyncio.run(Runner(settings).run())
+
+
+def command_backup(settings: Settings, destination: str) -> int:
+    from bot.backup import backup_database
+
+    configure_logging(settings)
+    result = asyncio.run(backup_database(settings.database_url, Path(destination)))
+    print(result.describe())
     return 0
+
+
+def command_try(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        from bot.tryout import run_tryout
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] != "simcord":
+            raise
+        raise StartupError('the try-out needs SimCord, which is not installed: run pip install -e ".[try]" '
+                           "in the bot's folder") from None
+    from bot.tryout import TryOutUnavailable
+
+    try:
+        return run_tryout(settings, database=args.database, article=args.article, browser=args.browser)
+    except TryOutUnavailable as exc:
+        raise StartupError(str(exc)) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="commonfactors-bot")
-    parser.add_argument("command", nargs="?", default="run", choices=("run", "check", "invite"),
-                        help="run the bot (default), check the set-up, or print the invite URL")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("run", help="run the bot (the default)")
+    commands.add_parser("check", help="check the settings and every article file, offline")
+    commands.add_parser("invite", help="print the URL that adds the bot to a server")
+    trying = commands.add_parser("try", help="try the bot offline, on a simulated Discord (no token)")
+    trying.add_argument("--database", metavar="PATH",
+                        help="keep the try-out's takes in this SQLite file (default: a throwaway one)")
+    trying.add_argument("--article", metavar="FILE", type=Path,
+                        help="show a draft article file as members will see it (validated like check)")
+    trying.add_argument("--browser", action="store_true",
+                        help="also open SimCord's browser preview of the channel (needs simcord[preview])")
+    backup = commands.add_parser("backup", help="copy the database consistently, even while the bot runs")
+    backup.add_argument("destination", help="the backup file to write (a folder: a dated file in it)")
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -113,6 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_check(settings)
         if args.command == "invite":
             return command_invite(settings)
+        if args.command == "try":
+            return command_try(settings, args)
+        if args.command == "backup":
+            return command_backup(settings, args.destination)
         return command_run(settings)
     except (StartupError, SettingsError, ArticleError, StorageError) as exc:
         print(f"commonfactors-bot: {exc}", file=sys.stderr)

@@ -23,6 +23,7 @@ from bot.clock import Clock
 from bot.commands import ArticleGroup, ArticleGroups
 from bot.context import Context
 from bot.errors import report_unexpected
+from bot.lifecycle import EventGate, sync_failure_message
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.storage import Store, open_store
@@ -41,6 +42,8 @@ EXTENSIONS: tuple[str, ...] = (
 )
 
 TREE_HASH_KEY = "command_tree_hash"
+#: How long a stopping bot waits for the commands in progress before it closes anyway.
+DRAIN_SECONDS = 10.0
 
 
 def build_intents(settings: Settings) -> discord.Intents:
@@ -81,6 +84,8 @@ class CommonFactorsBot(commands.Bot):
         self.synced_commands = False
         #: Identifies this process in transient custom ids, so clicks from before a restart are told apart.
         self.boot_id = secrets.token_hex(4)
+        #: Request ids, the requests in progress, and not taking new ones once stopping.
+        self.events = EventGate(self)
 
     # -- what the core builds in setup_hook ---------------------------------------------------
     @property
@@ -126,7 +131,13 @@ class CommonFactorsBot(commands.Bot):
             except Exception as exc:  # one broken cog must not take the others down
                 self.failed_extensions[name] = exc
                 log.exception("extension %s failed to load", name)
-        await self.sync_commands_if_changed()
+        try:
+            await self.sync_commands_if_changed()
+        except Exception as exc:  # a refused sync must not stop the bot: prefix commands still work
+            message = sync_failure_message(exc, self.settings.dev_guild_id)
+            if message is None:
+                raise
+            log.error("%s", message)
 
     def command_tree_payload(self) -> list[dict[str, Any]]:
         return sorted((c.to_dict(self.tree) for c in self.tree.get_commands()), key=lambda c: c["name"])
@@ -139,7 +150,10 @@ class CommonFactorsBot(commands.Bot):
         """Sync slash commands only when the tree differs from what was last synced from this
         database (or when an owner forces it): syncing on every start gets rate limited."""
         digest = self.command_tree_hash()
-        key = TREE_HASH_KEY if self.settings.dev_guild_id is None else f"{TREE_HASH_KEY}:{self.settings.dev_guild_id}"
+        # Per application and target: another token (application) on this database syncs afresh.
+        key = f"{TREE_HASH_KEY}:app:{self.application_id}"
+        if self.settings.dev_guild_id is not None:
+            key += f":guild:{self.settings.dev_guild_id}"
         if not force and await self.store.get_meta(key) == digest:
             log.info("slash commands unchanged since the last sync; not syncing")
             return False
@@ -160,7 +174,11 @@ class CommonFactorsBot(commands.Bot):
             report_unexpected(error, where=f"event {event_method}", context={})
 
     async def close(self) -> None:
+        """Stop taking commands, let those in progress finish (bounded), then disconnect and
+        close the database (which waits for the write in progress)."""
         try:
+            if not self.is_closed():
+                await self.events.drain(DRAIN_SECONDS)
             await super().close()
         finally:
             if self._store is not None:

@@ -77,10 +77,15 @@ class CSLDate(Strict):
         return self.date_parts[0][0]
 
 
+#: The kinds of work an article's discussion cites; each has a tested pattern in every style.
 CSLType = Literal[
     "book", "chapter", "article-journal", "article-magazine", "article-newspaper", "webpage",
-    "post-weblog", "report", "thesis", "paper-conference", "entry-encyclopedia", "dataset", "motion_picture",
+    "post-weblog", "report", "paper-conference", "entry-encyclopedia",
 ]
+#: Why a work is in an article's list: the article itself (so members can cite it), in the
+#: article's own reference list, named in the article or its comments without a reference, or
+#: further reading the moderators added. Members see the groups in this order.
+Role = Literal["self", "cited", "mentioned", "background"]
 
 
 class Citation(Strict):
@@ -102,7 +107,7 @@ class Citation(Strict):
     collection_title: ShortText | None = Field(default=None, alias="collection-title")
     publisher: ShortText | None = None
     publisher_place: ShortText | None = Field(default=None, alias="publisher-place")
-    edition: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,2}$")] | None = None
+    edition: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]?$")] | None = None
     volume: ShortText | None = None
     issue: ShortText | None = None
     page: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]+([-–][0-9A-Za-z]+)?$")] | None = None
@@ -110,8 +115,7 @@ class Citation(Strict):
     ISBN: Annotated[str, StringConstraints(pattern=r"^(97[89]-?)?[0-9][0-9-]{8,15}[0-9Xx]$")] | None = None
     URL: AnyHttpUrl | None = None
     note: Text | None = None
-    #: Why this reference is in the pack: cited by the post, named in it, or background for FAQs.
-    role: Literal["cited", "mentioned", "background"] = "cited"
+    role: Role = "cited"
 
     @model_validator(mode="after")
     def _creators(self) -> Citation:
@@ -180,6 +184,10 @@ class Article(Strict):
         duplicates = sorted({k for k in keys if keys.count(k) > 1})
         if duplicates:
             raise ValueError(f"citations: ids must be unique; repeated: {', '.join(duplicates)}")
+        selves = [c.id for c in self.citations if c.role == "self"]
+        if len(selves) > 1:
+            raise ValueError(f"citations: only one citation can be the article itself (role 'self'); "
+                             f"found {', '.join(selves)}")
         known = set(keys)
         for number, faq in enumerate(self.faqs, start=1):
             missing = [s for s in faq.sources if s not in known]

@@ -11,8 +11,14 @@ formatters written against the style manuals; Harvard is left out because it has
 authority to be correct against.
 
 Titles are stored in sentence case (as APA prints them); Chicago and MLA convert them to
-headline case. Unverified details live in ``Citation.note``: the exports carry the note, the
-formatted reference never adds it, so what is rendered is exactly what is recorded as fact.
+headline case. Unverified details live in ``Citation.note``: the exports carry the note (BibTeX
+as ``annote``, which styles do not print), the formatted reference never adds it, so what is
+rendered is exactly what is recorded as fact.
+
+Each citation has a ``role``: the article itself, its own references, works it only names, or
+further reading the moderators added. Every output keeps them apart (headings in the list, a
+keyword per entry in the files), because a reader must never mistake the moderators' reading for
+what the author cited.
 """
 
 from __future__ import annotations
@@ -22,13 +28,15 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import bibtexparser
 import rispy
 from bibtexparser.model import Entry, Field
 
-from bot.article import Citation, CSLName
+from bot.article import Article, Citation, CSLName, Role
+
+_T = TypeVar("_T")
 
 #: Style key -> label shown to members. Only styles rendered correctly are listed.
 CITATION_STYLES: dict[str, str] = {
@@ -329,13 +337,8 @@ def _apa(citation: Citation, *, suffix: str = "", repeat: bool = False) -> str:
         if numbers:
             details.append(", ".join(numbers))
         text = _italic(title) + (f" ({'; '.join(details)})" if details else "")
-        description = {"thesis": "Thesis", "dataset": "Data set", "motion_picture": "Film"}.get(citation.type)
-        if description and citation.type == "thesis" and citation.publisher:
-            description += f", {_md(citation.publisher)}"
-        if description:
-            text += f" [{description}]"
-        parts.append(_period(text, citation.title if not (details or description) else text))
-        if citation.publisher and citation.type != "thesis" and not _publisher_is_author(citation):
+        parts.append(_period(text, citation.title if not details else text))
+        if citation.publisher and not _publisher_is_author(citation):
             parts.append(_period(_md(citation.publisher)))
     elif kind == "part":
         parts.append(_period(title, citation.title))
@@ -386,6 +389,24 @@ def _ordinal(edition: str) -> str:
     if 10 <= number % 100 <= 20:
         return f"{number}th"
     return f"{number}" + {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+
+
+_UNITS = ("", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")
+_TEENS = ("tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth",
+          "seventeenth", "eighteenth", "nineteenth")
+_TENS = ("", "", "twent", "thirt", "fort", "fift", "sixt", "sevent", "eight", "ninet")
+
+
+def _ordinal_word(edition: str) -> str:
+    """``"2"`` -> ``"Second"``, ``"21"`` -> ``"Twenty-first"`` (editions are 1 to 99)."""
+    tens, units = divmod(int(edition), 10)
+    if tens == 0:
+        word = _UNITS[units]
+    elif tens == 1:
+        word = _TEENS[units]
+    else:
+        word = _TENS[tens] + ("ieth" if units == 0 else f"y-{_UNITS[units]}")
+    return word.capitalize()
 
 
 # --- Chicago author-date, 17th edition -------------------------------------------------------
@@ -444,18 +465,14 @@ def _chicago(citation: Citation, *, suffix: str = "", repeat: bool = False) -> s
         else (f"{_MONTHS[month - 1]} {year}" if month else "")
     )
     if kind == "book":
-        if citation.type == "thesis":
-            parts.append(_quoted(citation.title, title))
-            parts.append(_period("Thesis" + (f", {_md(citation.publisher)}" if citation.publisher else "")))
-        else:
-            parts.append(_period(_italic(title), citation.title))
-            if citation.author and editors:
-                parts.append(f"Edited by {_chicago_join(editors, invert_first=False)}.")
-            if citation.edition:
-                parts.append(f"{_ordinal(citation.edition)} ed.")
-            if citation.volume:
-                parts.append(f"Vol. {_md(citation.volume)}.")
-            parts.append(_place_publisher(citation))
+        parts.append(_period(_italic(title), citation.title))
+        if citation.author and editors:
+            parts.append(f"Edited by {_chicago_join(editors, invert_first=False)}.")
+        if citation.edition:
+            parts.append(f"{_ordinal(citation.edition)} ed.")
+        if citation.volume:
+            parts.append(f"Vol. {_md(citation.volume)}.")
+        parts.append(_place_publisher(citation))
     elif kind == "part":
         parts.append(_quoted(citation.title, title))
         pieces = [f"In {_italic(container)}"]
@@ -558,13 +575,7 @@ def _mla(citation: Citation, *, suffix: str = "", repeat: bool = False) -> str:
             elements.append(f"{_ordinal(citation.edition)} ed.")
         if citation.volume:
             elements.append(f"vol. {_md(citation.volume)}")
-        if citation.type == "thesis" and not elements:  # MLA 9: Title. Year. Institution, thesis.
-            parts.append(_period(date))
-            elements = [publisher, "thesis"]
-        elif citation.type == "thesis":
-            elements += [publisher, date, "thesis"]
-        else:
-            elements += [publisher, date]
+        elements += [publisher, date]
     elif kind == "part":
         parts.append(_quoted(citation.title, title))
         elements = [_italic(container)]
@@ -639,27 +650,41 @@ def _names_key(citation: Citation, style: str) -> tuple[tuple[str, str], ...]:
     return tuple(key)
 
 
+def _ordered(citations: Sequence[Citation], style: str) -> list[tuple[Citation, str]]:
+    """The citations in reference-list order, each with its year letter ("" or "a", "b", …).
+
+    One author's (or one list of authors') works of one year take letters in list order, where
+    they are ordered by title (CMOS 15.19); APA (9.47) puts a work dated by year alone before one
+    with a month or day, in date order. MLA sorts by title and has no letters.
+    """
+
+    def sort_key(c: Citation) -> tuple[Any, ...]:
+        names = _names_key(c, style)
+        if style == "mla":
+            return (names, _without_article(c.title), _year(c))
+        _, month, day = _date(c)
+        dated = (month or 0, day or 0) if style == "apa" else (0, 0)
+        return (names, _year(c), *dated, _without_article(c.title))
+
+    ordered = sorted(citations, key=sort_key)
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for position, c in enumerate(ordered):
+        groups.setdefault((_names_key(c, style), _year(c)), []).append(position)
+    out: list[tuple[Citation, str]] = []
+    for position, c in enumerate(ordered):
+        group = groups[(_names_key(c, style), _year(c))]
+        out.append((c, _letters(group.index(position)) if style != "mla" and len(group) > 1 else ""))
+    return out
+
+
 def bibliography_entries(citations: Sequence[Citation], style: str = "apa") -> list[tuple[Citation, str]]:
     """Each citation with its reference, in reference-list order, so a caller can show a
     citation's ``note`` (what is unverified) beside its reference."""
     render = _renderer(style)
     key = style.strip().casefold()
-
-    def sort_key(c: Citation) -> tuple[Any, ...]:
-        names = _names_key(c, key)
-        if key == "mla":
-            return (names, _without_article(c.title), _year(c))
-        return (names, _year(c), _without_article(c.title))
-
-    ordered = sorted(citations, key=sort_key)
-    groups: dict[tuple[Any, ...], list[int]] = {}
-    for position, c in enumerate(ordered):
-        groups.setdefault((_names_key(c, key), _year(c)), []).append(position)
     out: list[tuple[Citation, str]] = []
     previous: list[_Name] | None = None
-    for position, c in enumerate(ordered):
-        group = groups[(_names_key(c, key), _year(c))]
-        suffix = _letters(group.index(position)) if key != "mla" and len(group) > 1 else ""
+    for c, suffix in _ordered(citations, key):
         names, _ = _lead(c)
         out.append((c, render(c, suffix=suffix, repeat=key != "apa" and names == previous)))
         previous = names
@@ -686,6 +711,90 @@ def _letters(index: int) -> str:
     return letters
 
 
+# --- APA 7 in-text citations -----------------------------------------------------------------
+
+
+def cite_in_text(citation: Citation, citations: Sequence[Citation], *, narrative: bool = False) -> str:
+    """How APA 7 cites ``citation`` in running text: ``Duncan et al. (2010)`` (narrative) or
+    ``(Duncan et al., 2010)`` (parenthetical).
+
+    ``citations`` is the whole list the reference stands in, because the in-text form depends on
+    its neighbours: year letters match the reference list (2013a, 2013b; APA 8.19); two works
+    whose "et al." forms would be the same name as many authors as tell them apart (APA 8.18);
+    first authors who share a surname get their initials (APA 8.20). Otherwise: one or two
+    names, "et al." for three or more from the first citation (APA 8.17), "and" in a narrative
+    citation and "&" in a parenthetical one.
+    """
+    letters = {id(c): suffix for c, suffix in _ordered(citations, "apa")}
+    names, _ = _lead(citation)
+    others = [o for o in citations if o is not citation and _lead(o)[0] != names]
+    year = _year(citation)
+    shown = len(names) if len(names) <= 2 else 1
+    while shown < len(names) and any(
+        len(_lead(o)[0]) >= 3 and [n.family for n in _lead(o)[0][:shown]] == [n.family for n in names[:shown]]
+        and _year(o) == year for o in others
+    ):
+        shown += 1
+    families = [_md(n.family) for n in names[:shown]]
+    first = names[0]
+    if not first.organisation and any(
+        (o_first := _lead(o)[0][0]).family == first.family and _initials(o_first.given) != _initials(first.given)
+        for o in others
+    ):
+        families[0] = _md(f"{_initials(first.given)} {first.family}".strip())
+    amp = "and" if narrative else "&"
+    if shown < len(names):
+        who = f"{families[0]} et al." if shown == 1 else ", ".join(families) + ", et al."
+    elif len(families) == 1:
+        who = families[0]
+    elif len(families) == 2:
+        who = f"{families[0]} {amp} {families[1]}"
+    else:
+        who = ", ".join(families[:-1]) + f", {amp} {families[-1]}"
+    date = year + letters.get(id(citation), "")
+    return f"{who} ({date})" if narrative else f"({who}, {date})"
+
+
+# --- why each work is listed ----------------------------------------------------------------
+
+#: The order members see the groups in: the article itself, its own references, works it (or
+#: its comments) only names, then what the moderators added. A reader must never take a
+#: moderator's further reading for something the author cited.
+ROLE_ORDER: tuple[Role, ...] = ("self", "cited", "mentioned", "background")
+
+
+def work_noun(citations: Sequence[Citation]) -> str:
+    """What to call the article in headings: "post" for a blog post, otherwise "article"."""
+    return "post" if any(c.role == "self" and c.type == "post-weblog" for c in citations) else "article"
+
+
+def role_heading(role: Role, noun: str = "article") -> str:
+    """The heading a group of works stands under, in the command and in its explanation."""
+    return {
+        "self": f"The {noun} itself",
+        "cited": f"Cited by the {noun} (its own references)",
+        "mentioned": f"Named in the {noun} or its comments" if noun == "post" else f"Named in the {noun}",
+        "background": f"Further reading (added by the moderators, not cited by the {noun})",
+    }[role]
+
+
+def role_keyword(role: Role, noun: str = "article") -> str:
+    """The group as a keyword (a tag in Zotero, EndNote, Mendeley): no commas or semicolons,
+    which reference managers read as separators between keywords."""
+    if role == "background":
+        return f"Further reading added by the moderators (not cited by the {noun})"
+    return role_heading(role, noun).removesuffix(" (its own references)")
+
+
+def by_role(items: Sequence[_T], role_of: Callable[[_T], Role]) -> list[tuple[Role, list[_T]]]:
+    """The non-empty groups in :data:`ROLE_ORDER`, each keeping the order it was given in."""
+    return [(role, group) for role in ROLE_ORDER if (group := [i for i in items if role_of(i) == role])]
+
+
+def _grouped(citations: Sequence[Citation]) -> list[Citation]:
+    return [c for _, group in by_role(citations, lambda c: c.role) for c in group]
+
+
 # --- BibTeX ----------------------------------------------------------------------------------
 
 _BIBTEX_TYPES = {
@@ -697,7 +806,6 @@ _BIBTEX_TYPES = {
     "article-magazine": "article",
     "article-newspaper": "article",
     "report": "techreport",
-    "thesis": "thesis",
 }
 _BIBTEX_CONTAINER = {
     "incollection": "booktitle",
@@ -705,7 +813,7 @@ _BIBTEX_CONTAINER = {
     "article": "journal",
     "misc": "howpublished",
 }
-_BIBTEX_PUBLISHER = {"techreport": "institution", "thesis": "school"}
+_BIBTEX_PUBLISHER = {"techreport": "institution"}
 _BIBTEX_ESCAPES = {
     "\\": r"\textbackslash{}",
     "{": r"\textbraceleft{}",
@@ -768,7 +876,7 @@ def _bib_name(name: _Name) -> str:
     return f"{family}, {given}"
 
 
-def _bibtex_entry(citation: Citation, key: str) -> Entry:
+def _bibtex_entry(citation: Citation, key: str, noun: str) -> Entry:
     entry_type = _BIBTEX_TYPES.get(citation.type, "misc")
     if entry_type in {"incollection", "inproceedings"} and not citation.container_title:
         entry_type = "book" if citation.type == "chapter" else "misc"
@@ -784,7 +892,8 @@ def _bibtex_entry(citation: Citation, key: str) -> Entry:
     add("series", _bib_escape(citation.collection_title))
     if citation.container_title:
         add(_BIBTEX_CONTAINER.get(entry_type, "series"), _bib_escape(citation.container_title))
-    add("edition", _bib_escape(citation.edition))
+    # Classic styles print "<edition> edition": an ordinal word reads "Second edition", a digit "2 edition".
+    add("edition", _ordinal_word(citation.edition) if citation.edition else "")
     add("volume", _bib_escape(citation.volume))
     add("number", _bib_escape(citation.issue))
     if citation.page:
@@ -799,20 +908,24 @@ def _bibtex_entry(citation: Citation, key: str) -> Entry:
     add("isbn", _bib_escape(citation.ISBN))
     add("doi", _bib_verbatim(citation.DOI or ""))
     add("url", _bib_verbatim(str(citation.URL)) if citation.URL else "")
-    add("note", _bib_escape(citation.note))
+    # Styles print `note` into the reference; `annote` is kept for the reader and never printed, so
+    # a remark on what is unverified does not end up in someone's bibliography.
+    add("annote", _bib_escape(citation.note))
+    add("keywords", _bib_escape(role_keyword(citation.role, noun)))
     return Entry(entry_type, key, fields)
 
 
 def _bibtex(citations: Sequence[Citation]) -> str:
     library = bibtexparser.Library()
     used: set[str] = set()
-    for citation in citations:
+    noun = work_noun(citations)
+    for citation in _grouped(citations):
         key, number = citation.id, 1
         while key in used:  # a duplicate key would make the file unreadable
             number += 1
             key = f"{citation.id}_{number}"
         used.add(key)
-        library.add(_bibtex_entry(citation, key))
+        library.add(_bibtex_entry(citation, key, noun))
     return bibtexparser.write_string(library)
 
 
@@ -827,11 +940,8 @@ _RIS_TYPES = {
     "webpage": "ELEC",
     "post-weblog": "BLOG",
     "report": "RPRT",
-    "thesis": "THES",
     "paper-conference": "CONF",
     "entry-encyclopedia": "ENCYC",
-    "dataset": "DATA",
-    "motion_picture": "MPCT",
 }
 
 
@@ -850,13 +960,15 @@ def _ris_name(name: _Name) -> str:
     return name.family if name.organisation or not name.given else f"{name.family}, {name.given}"
 
 
-def _ris_record(citation: Citation) -> dict[str, Any]:
+def _ris_record(citation: Citation, noun: str) -> dict[str, Any]:
     ris_type = _RIS_TYPES[citation.type]
     record: dict[str, Any] = {"type_of_reference": ris_type}
     if citation.author:
         record["authors"] = [_ris_name(n) for n in _names(citation.author)]
     if citation.editor:
-        # Zotero and EndNote read A2 on a whole book as its series editor; A3 is its editor.
+        # A chapter's editors (the editors of the book it is in) are A2. A whole edited book's
+        # editors go under A3, on purpose: Zotero's RIS reader takes A2 on a BOOK record as the
+        # series editor, and it reads A3 there as the book's editors. Do not "correct" it to A2.
         key = "tertiary_authors" if ris_type == "BOOK" else "secondary_authors"
         record[key] = [_ris_name(n) for n in _names(citation.editor)]
     record["title"] = _clean(citation.title)
@@ -886,13 +998,15 @@ def _ris_record(citation: Citation) -> dict[str, Any]:
         record["urls"] = [_clean(str(citation.URL))]
     if citation.note:
         record["notes"] = [_clean(citation.note)]
+    record["keywords"] = [role_keyword(citation.role, noun)]
     return record
 
 
 def _ris(citations: Sequence[Citation]) -> str:
     if not citations:
         return ""
-    text: str = rispy.dumps([_ris_record(c) for c in citations], implementation=_RisWriter)
+    noun = work_noun(citations)
+    text: str = rispy.dumps([_ris_record(c, noun) for c in _grouped(citations)], implementation=_RisWriter)
     return text
 
 
@@ -900,7 +1014,9 @@ def _ris(citations: Sequence[Citation]) -> str:
 
 
 def _csl_json(citations: Sequence[Citation]) -> str:
-    return json.dumps([c.csl_json() for c in citations], ensure_ascii=False, indent=2) + "\n"
+    noun = work_noun(citations)
+    items = [{**c.csl_json(), "keyword": role_keyword(c.role, noun)} for c in _grouped(citations)]
+    return json.dumps(items, ensure_ascii=False, indent=2) + "\n"
 
 
 _EXPORTERS: dict[str, Callable[[Sequence[Citation]], str]] = {
@@ -917,3 +1033,39 @@ def export_references(citations: Sequence[Citation], fmt: str, *, basename: str)
         raise UnknownFormatError("export format", str(fmt), EXPORT_FORMATS)
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", basename).strip("._") or "references"
     return stem + EXPORT_FORMATS[key][0], _EXPORTERS[key](citations).encode("utf-8")
+
+
+#: Export key -> (the field that names an entry's group, the field that holds its unverified details).
+_EXPORT_FIELDS = {"bibtex": ("keywords", "annote"), "ris": ("KW", "N1"), "csljson": ("keyword", "note")}
+
+
+def _works(count: int, what: str) -> str:
+    return f"{count} {'work' if count == 1 else 'works'} {what}"
+
+
+def export_intro_text(article: Article, fmt: str) -> str:
+    """The message that comes with an export file: what is in it, grouped as the citations
+    command groups it, and which fields say so, so nobody takes further reading for the
+    article's own references."""
+    key = fmt.strip().casefold()
+    if key not in EXPORT_FORMATS:
+        raise UnknownFormatError("export format", str(fmt), EXPORT_FORMATS)
+    noun = work_noun(article.citations)
+    parts: list[str] = []
+    for role, group in by_role(article.citations, lambda c: c.role):
+        count = len(group)
+        parts.append({
+            "self": f"the {noun} itself",
+            "cited": _works(count, f"the {noun} cites"),
+            "mentioned": _works(count, "named in the " + (f"{noun} or its comments" if noun == "post" else noun)),
+            "background": _works(count, f"of further reading added by the moderators (not cited by the {noun})"),
+        }[role])
+    if not parts:
+        return f"{EXPORT_FORMATS[key][2]} file for *{_md(article.title)}*: it lists no references."
+    listing = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + f" and {parts[-1]}"
+    group_field, note_field = _EXPORT_FIELDS[key]
+    title = f"*{_md(article.title)}*" + (" (title unverified)" if article.title_note else "")
+    text = f"{EXPORT_FORMATS[key][2]} file for {title}: {listing}. Each entry's `{group_field}` names its group"
+    if any(c.note for c in article.citations):
+        text += f", and `{note_field}` says which details are unverified"
+    return text + ". Import it into Zotero, EndNote, Mendeley or your reference manager."

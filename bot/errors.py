@@ -59,8 +59,11 @@ def new_error_id() -> str:
 
 
 def report_unexpected(error: BaseException, *, where: str, context: dict[str, object]) -> str:
-    """Log an unexpected error with its context and return the id shown to the member."""
-    error_id = new_error_id()
+    """Log an unexpected error with its context and return the id shown to the member: the id
+    of the request being handled, so every log line of it can be found by the same id."""
+    from bot.request_ids import current_request_id
+
+    error_id = current_request_id() or new_error_id()
     details = " ".join(f"{k}={v}" for k, v in context.items() if v is not None)
     log.error("unexpected error %s in %s (%s)", error_id, where, details, exc_info=error)
     return error_id

@@ -41,6 +41,11 @@ class Settings:
     duplicate_window_seconds: int = 600
     takes_retention_days: int | None = None
     log_level: str = "INFO"
+    #: ``text`` (readable lines) or ``json`` (one JSON object per line, for a log collector).
+    log_format: str = "text"
+    #: Discord's REST API and gateway; change them only for a Discord-compatible server or proxy.
+    discord_api_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str = "wss://gateway.discord.gg/"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -54,6 +59,13 @@ class Settings:
             raise SettingsError("TAKE_COOLDOWN_SECONDS must not be negative")
         if self.duplicate_window_seconds < 0:
             raise SettingsError("DUPLICATE_WINDOW_SECONDS must not be negative")
+        object.__setattr__(self, "log_format", self.log_format.lower())
+        if self.log_format not in {"text", "json"}:
+            raise SettingsError(f"LOG_FORMAT must be text or json, not {self.log_format!r}")
+        if not self.discord_api_url.startswith(("https://", "http://")):
+            raise SettingsError("DISCORD_API_URL must start with https:// (or http:// for a local server)")
+        if not self.discord_gateway_url.startswith(("wss://", "ws://")):
+            raise SettingsError("DISCORD_GATEWAY_URL must start with wss:// (or ws:// for a local server)")
         if self.takes_retention_days is not None and self.takes_retention_days < 1:
             raise SettingsError("TAKES_RETENTION_DAYS must be at least 1 (or unset to keep takes)")
 
@@ -98,7 +110,9 @@ class Settings:
             raise SettingsError(f"{name} must be true or false, not {raw!r}")
 
         for name, key in (("DISCORD_TOKEN", "token"), ("COMMAND_PREFIX", "prefix"),
-                          ("DATABASE_URL", "database_url"), ("LOG_LEVEL", "log_level")):
+                          ("DATABASE_URL", "database_url"), ("LOG_LEVEL", "log_level"),
+                          ("LOG_FORMAT", "log_format"), ("DISCORD_API_URL", "discord_api_url"),
+                          ("DISCORD_GATEWAY_URL", "discord_gateway_url")):
             if (value := text(name)) is not None:
                 values[key] = value
         if (data_dir := text("DATA_DIR")) is not None:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from discord.ext import commands
 
 from bot.context import Context
+from bot.errors import UserError
+from bot.lifecycle import sync_failure_message
 
 if TYPE_CHECKING:
     from bot.app import CommonFactorsBot
@@ -22,7 +24,13 @@ class Admin(commands.Cog):
         """Sync slash commands: ``changed`` (default) only if the tree changed, ``force`` always."""
         if mode not in {"changed", "force"}:
             raise commands.BadArgument("the mode is `changed` or `force`")
-        synced = await self.bot.sync_commands_if_changed(force=mode == "force")
+        try:
+            synced = await self.bot.sync_commands_if_changed(force=mode == "force")
+        except Exception as exc:
+            message = sync_failure_message(exc, self.bot.settings.dev_guild_id)
+            if message is None:
+                raise
+            raise UserError(message) from exc
         count = len(self.bot.tree.get_commands())
         await ctx.send(f"Synced {count} slash command group(s)." if synced
                        else "Slash commands are unchanged since the last sync; nothing to do.")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
-from bot.citations import CITATION_STYLES, EXPORT_FORMATS, bibliography_entries, export_references
+from bot.citations import CITATION_STYLES, EXPORT_FORMATS, bibliography_entries, export_intro_text, export_references
 from bot.commands import ArticleCog, article_command
 from bot.context import Context
 from bot.errors import NotFound, UserError
@@ -51,10 +51,7 @@ class Reading(ArticleCog):
             return
         if fmt in EXPORT_FORMATS:
             filename, data = export_references(article.citations, fmt, basename=article.command)
-            label = EXPORT_FORMATS[fmt][2]
-            await ctx.send(f"{label} for the {len(article.citations)} references of *{article.title}*: "
-                           "import the file into Zotero, EndNote, Mendeley or your reference manager.",
-                           file=discord.File(io.BytesIO(data), filename=filename))
+            await ctx.send(export_intro_text(article, fmt), file=discord.File(io.BytesIO(data), filename=filename))
             return
         shown = fmt[:30].replace("`", "'")
         raise UserError(f"`{shown}` is not a format I know. Choose one of: {', '.join(FORMAT_NAMES)}.")

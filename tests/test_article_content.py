@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.article import Article, ArticleError, load_article, load_articles
-from bot.citations import CITATION_STYLES, format_reference
+from bot.article import Article, ArticleError, Citation, load_article, load_articles
+from bot.citations import CITATION_STYLES, bibliography_entries, cite_in_text, format_reference
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "commonfactors.toml"
 REFERENCES_MD = Path(__file__).resolve().parents[2] / "shared" / "source" / "references.md"
@@ -85,7 +85,7 @@ def test_summary_key_points_and_questions_fit_one_discord_page(article: Article)
 def test_summary_includes_what_the_comment_thread_added(article: Article) -> None:
     summary = article.summary
     assert "Rogers" in summary
-    assert "results, not for friendship" in summary
+    assert "results, not friendship" in summary
     assert "trauma therapist" in summary
     assert "Progressive Counting" in summary
 
@@ -124,6 +124,70 @@ def test_works_the_post_names_are_mentioned(article: Article) -> None:
     assert mentioned == {"greenwald2013", "rogers1957"}
 
 
+def test_everything_else_is_further_reading(article: Article) -> None:
+    background = {c.id for c in article.citations if c.role == "background"}
+    assert background == {c.id for c in article.citations} - {
+        "greenwald2013post", "duncan2010", "norcross2010", "greenwald2013", "rogers1957"}
+    assert all(c.issued.year < 2013 or c.role == "background" or c.id == "greenwald2013post"
+               for c in article.citations if c.id != "greenwald2013")  # nothing after the post is its own
+
+
+def test_the_post_itself_is_a_citation_with_its_title_marked_unverified(article: Article) -> None:
+    post = article.citation("greenwald2013post")
+    assert (post.role, post.type) == ("self", "post-weblog")
+    assert [c.id for c in article.citations if c.role == "self"] == ["greenwald2013post"]
+    assert post.title == article.title and str(post.URL) == str(article.url)
+    assert post.issued.date_parts == [[2013, 8, 6]]
+    assert post.author[0].family == "Greenwald" and post.author[0].given == "Ricky"
+    assert post.note and post.note.startswith("Title unverified") and "web address" in post.note
+
+
+def faq(article: Article, question: str) -> Any:
+    return next(f for f in article.faqs if f.question == question)
+
+
+def test_how_to_cite_the_post_gives_the_apa_reference_and_points_to_citations(article: Article) -> None:
+    answer = faq(article, "How do I cite this post?")
+    post = article.citation("greenwald2013post")
+    assert format_reference(post, "apa") in answer.answer.splitlines()
+    assert "`Greenwald (2013)`" in answer.answer and "`(Greenwald, 2013)`" in answer.answer
+    assert "2013a for the book and 2013b for the post" in answer.answer
+    assert "unverified" in answer.answer and "web address" in answer.answer
+    assert f"`/{article.command} citations`" in answer.answer
+    assert answer.sources[0] == "greenwald2013post"
+
+
+def test_the_evidence_faq_reconciles_the_claim_with_the_effect_size(article: Article) -> None:
+    answer = faq(article, "How strong is the evidence for the post's claims?").answer
+    for phrase in ("opinion piece", "nonscientific", "two works", "r = .278", "8%", "most important",
+                   "does not show cause", "a suspicion"):
+        assert phrase in answer, phrase
+
+
+def test_the_relational_model_faq_says_what_follows_and_what_does_not(article: Article) -> None:
+    item = faq(article, "What if my model is the relationship (person-centred, relational, psychodynamic)?")
+    assert "sets psychodynamic therapy aside" in item.answer
+    assert "What follows, by the post's own logic:" in item.answer and "What does not follow:" in item.answer
+    assert "says nothing specific about person-centred" in item.answer
+    assert set(item.sources) == {"rogers1957", "bordin1979"}
+
+
+def test_the_critic_faq_gives_both_sides_from_the_sources(article: Article) -> None:
+    item = faq(article, "What did the post get right, and what would a critic say?")
+    right, _, critic = item.answer.partition("A critic would say:")
+    assert right.startswith("Right, on our sources:") and critic
+    assert "(Duncan et al., 2010)" in right and "Norcross & Lambert, 2018" in right
+    for phrase in ("nonscientific sample", "reports no data", "8%", "from its author", "a suspicion",
+                   "self-selected", "all trauma therapists"):
+        assert phrase in critic, phrase
+
+
+def test_placebo_test_article_still_loads_and_cites_what_it_lists() -> None:
+    placebo = load_article(Path(__file__).parent / "data" / "placebo.toml")
+    assert [c.role for c in placebo.citations] == ["cited"]
+    assert cite_in_text(placebo.citations[0], placebo.citations, narrative=True) == "Frank and Frank (1991)"
+
+
 def test_unverified_dois_appear_only_inside_notes(article: Article, raw: dict[str, Any]) -> None:
     for path, value in strings(raw):
         for doi in UNVERIFIED_DOIS:
@@ -154,6 +218,196 @@ def test_every_citation_renders_in_every_style(article: Article) -> None:
     for citation in article.citations:
         for style in CITATION_STYLES:
             assert format_reference(citation, style)
+
+
+# --- who said what ------------------------------------------------------------------------------
+
+
+def member_texts(article: Article) -> Iterator[tuple[str, str]]:
+    """Every text a member reads, with where it is."""
+    yield "short_summary", article.short_summary
+    yield "summary", article.summary
+    if article.title_note:
+        yield "title_note", article.title_note
+    for n, point in enumerate(article.key_points):
+        yield f"key_points[{n}]", point
+    for n, question in enumerate(article.discussion_questions):
+        yield f"discussion_questions[{n}]", question
+    for item in article.faqs:
+        yield f"faq {item.question!r}", f"{item.question}\n{item.answer}"
+    for citation in article.citations:
+        if citation.note:
+            yield f"note of {citation.id}", citation.note
+
+
+#: Phrases that put words in the wrong mouth, overstate, or go beyond references.md; each was
+#: in an earlier version of the file.
+MISATTRIBUTED = [
+    "Norcross (2010) calls the strongest predictor",  # Greenwald's phrase, given to Norcross
+    "strongest predictor",  # the post says "the most important predictor of treatment success"
+    "the hope on which much of the alliance rests (Duncan et al., 2010)",  # Greenwald's reading, not theirs
+    "as Greenwald suggests",  # he does not say trauma work is a special case
+    "special case",
+    "helped shift the field",  # a suspicion, stated as fact
+    "helped shift",
+    "comment thread adds",  # one commenter, not the thread
+    "Rogers set out much of this",  # reads as Rogers anticipating the post
+    "Rogers' research set out much",
+    "since clients pay for results",  # joins two separate remarks into a cause
+    "describes his own method",  # the post says only that the book includes the point
+    "Other trauma clinicians",  # one commenter said it
+    "As with dating",  # reverses the analogy
+    "among the most studied",  # beyond the sources; Flückiger et al. say "most investigated"
+    "genuineness",  # Rogers' conditions are not in the sources
+    "unconditional positive regard",
+    "robust",  # not the sources' word for the alliance findings
+    "(40%), the relationship (30%)",  # the share's label differs between retellings
+    "Duncan, Miller, Wampold and Hubble (2010)",  # APA 7: et al. from the first citation
+    "Flückiger, Del Re, Wampold and Horvath (2018)",
+]
+
+
+@pytest.mark.parametrize("phrase", MISATTRIBUTED)
+def test_no_misattributed_or_overstated_phrase(article: Article, phrase: str) -> None:
+    for where, text in member_texts(article):
+        assert phrase.casefold() not in text.casefold(), (where, phrase)
+
+
+def test_greenwalds_phrase_stays_his(article: Article) -> None:
+    assert "citing Norcross (2010), the most important predictor of treatment success" in article.summary
+    assert article.key_points[3] == (
+        "These form much of the basis of the alliance, which the post, citing Norcross (2010), calls the most "
+        "important predictor of treatment success."
+    )
+
+
+def test_duncan_et_al_are_credited_only_with_integration(article: Article) -> None:
+    first = article.faqs[0].answer
+    assert "integrated and inextricable (Duncan et al., 2010)" in first
+    assert "Greenwald's own reading of that is that a coherent, credible treatment model" in first
+    assert "integrated and inextricable" in article.summary and "On his reading," in article.summary
+
+
+def test_the_authors_hedges_are_kept(article: Article) -> None:
+    assert "nonscientific" in article.key_points[0] and "suspects" in article.key_points[0]
+    assert "which he calls nonscientific" in article.summary
+    assert "may be disregarding" in article.summary
+
+
+def test_the_trauma_remark_is_his_suspicion_and_his_alone(article: Article) -> None:
+    assert "he suspects effective trauma therapy is integral to the field's shift" in article.summary
+    assert "Greenwald suspects effective trauma therapy is integral" in article.key_points[6]
+    trauma = faq(article, "How does this apply to trauma work?").answer
+    assert trauma.startswith("The post's argument is general, not specific to trauma.")
+    assert "he suspects that the advent of effective trauma therapy" in trauma
+    assert "One commenter, Sheri Oz, adds" in trauma
+    assert "trauma" not in article.discussion_questions[5].replace("not about trauma alone", "")
+
+
+def test_the_commenter_is_named_and_rogers_is_not_made_a_forerunner_of_the_post(article: Article) -> None:
+    assert "Tom Cloyd says significant portions of the common factors concept" in article.summary
+    assert "Tom Cloyd credits Carl Rogers' research with significant portions" in article.key_points[6]
+    rogers = faq(article, "What did Carl Rogers contribute?").answer
+    assert "not that Rogers made Greenwald's argument" in rogers
+    assert "sufficient is the view the post argues against" in rogers
+
+
+def test_results_not_friendship_is_the_commenters_and_a_separate_remark(article: Article) -> None:
+    assert "in a separate remark, that clients buy results, not friendship" in article.summary
+    assert article.discussion_questions[4].startswith("A commenter says clients buy results, not friendship.")
+    thread = faq(article, "What did the comment thread add to the post?").answer
+    assert "and, separately, that clients are buying results" in thread
+
+
+def test_the_book_and_the_analogy_are_as_the_post_has_them(article: Article) -> None:
+    one = faq(article, "Is this an argument for one particular therapy?").answer
+    assert "he also included this point in his 2013 book on Progressive Counting (Greenwald, 2013a)" in one
+    assert "unverified" in one
+    assert "find love through shared activity rather than dating" in article.summary
+    assert "seek love through shared activity, not dating" in article.key_points[5]
+
+
+def test_background_claims_are_tied_to_a_listed_source(article: Article) -> None:
+    common = faq(article, "What are the common factors?")
+    assert "Flückiger et al. (2018) call the alliance one of the most investigated variables" in common.answer
+    assert "fluckiger2018" in common.sources
+    bordin = faq(article, "What is a working alliance?").answer
+    assert "applies to every psychotherapy" in bordin and "more than its kind, is the major factor" in bordin
+    rogers = faq(article, "What did Carl Rogers contribute?").answer
+    assert "read it for the conditions themselves" in rogers
+    shares = faq(article, "Where do the 40/30/15/15 percentages come from?").answer
+    assert "common factors including the relationship (30%)" in shares and "Asay and Lambert" in shares
+
+
+# --- every author–year citation resolves to exactly one entry --------------------------------
+
+_NAME = r"[A-Z\u00C0-\u00DE](?:[\w-]|['’](?!s\b))*"  # O'Neil, but not the possessive of Bordin's
+_NARRATIVE = re.compile(
+    rf"(?P<names>{_NAME}(?:(?:, {_NAME})*(?:,? and {_NAME}|,? et al\.))?)(?:['’]s)? \((?P<year>\d{{4}}[a-z]?)\)"
+)
+_PARENTHESIS = re.compile(r"\(([^()]*?\d{4}[^()]*)\)")
+_ITEM = re.compile(rf"{_NAME}(?:(?:, {_NAME})*(?:,? & {_NAME}|,? et al\.))?, \d{{4}}[a-z]?")
+
+
+def citation_problems(text: str, citations: list[Citation]) -> list[str]:
+    """Each author–year citation in ``text`` that does not resolve to exactly one of ``citations``
+    in its APA 7 form, or that breaks APA's order inside one parenthesis. Code spans (examples of
+    syntax) and whole references are not in-text citations."""
+    text = re.sub(r"`[^`]*`", "", text)
+    for citation in citations:
+        text = text.replace(format_reference(citation, "apa"), "")
+    narrative = [cite_in_text(c, citations, narrative=True) for c in citations]
+    parenthetical = [cite_in_text(c, citations) for c in citations]
+    order = {c.id: n for n, (c, _) in enumerate(bibliography_entries(citations, "apa"))}
+    problems: list[str] = []
+    years_taken: set[int] = set()
+    for match in _NARRATIVE.finditer(text):
+        years_taken.add(match.start("year") - 1)
+        written = f"{match['names']} ({match['year']})"
+        if narrative.count(written) != 1:
+            problems.append(written)
+    for match in _PARENTHESIS.finditer(text):
+        if match.start() in years_taken:
+            continue
+        body = re.sub(r"^(e\.g\.|see|cf\.),? ", "", match[1])
+        positions = []
+        for item in body.split("; "):
+            if not _ITEM.fullmatch(item) or parenthetical.count(f"({item})") != 1:
+                problems.append(f"({item})")
+                continue
+            positions.append(order[citations[parenthetical.index(f"({item})")].id])
+        if positions != sorted(positions):
+            problems.append(f"({body}): not in reference-list order")
+    return problems
+
+
+def test_every_author_year_citation_resolves_to_exactly_one_entry(article: Article) -> None:
+    found = 0
+    for where, text in member_texts(article):
+        assert citation_problems(text, article.citations) == [], where
+        found += len(_NARRATIVE.findall(text)) + len(_PARENTHESIS.findall(text))
+    assert found > 50  # the check really saw the citations
+
+
+@pytest.mark.parametrize("text", [
+    "Following Duncan, Miller, Wampold and Hubble (2010), the factors interlock.",  # et al. from the first
+    "Flückiger, Del Re, Wampold and Horvath (2018) pooled 295 studies.",
+    "Norcross & Lambert (2018) reported the task force.",  # narrative citations use "and"
+    "The task force reported (Norcross and Lambert, 2018).",  # parenthetical ones use "&"
+    "Greenwald (2013) names two works.",  # ambiguous: the book or the post?
+    "As shown before (Smith, 2001).",  # not in the list
+    "Studies (published 1978–2017) agree.",  # a year in parentheses that is not a citation
+    "The alliance predicts outcome (Norcross, 2010; Flückiger et al., 2018).",  # APA orders them
+    "Norcross (2011) said so.",  # wrong year
+])  # fmt: skip
+def test_the_citation_check_catches_what_apa_forbids(article: Article, text: str) -> None:
+    assert citation_problems(text, article.citations)
+
+
+def test_the_citation_check_accepts_apa_forms(article: Article) -> None:
+    text = ("Duncan et al. (2010) and Norcross and Lambert (2018) agree (Flückiger et al., 2018; Norcross, 2010); "
+            "Bordin's (1979) definition; Greenwald (2013a) and (Greenwald, 2013b); `Greenwald (2013)`.")
+    assert citation_problems(text, article.citations) == []
 
 
 # --- a moderator's broken file ---------------------------------------------------------------
@@ -230,6 +484,20 @@ def test_the_minimal_file_is_valid(tmp_path: Path) -> None:
         ),
         pytest.param(
             VALID.replace('command = "demo"', 'command = "help"'), "command", "reserved", id="reserved"
+        ),
+        pytest.param(
+            VALID.replace('type = "book"', 'type = "book"\nrole = "self"').replace("\n[[faqs]]", DUPLICATE.replace(
+                'id = "a2020"', 'id = "b2021"').replace('type = "book"', 'type = "book"\nrole = "self"')
+                + "\n[[faqs]]"),
+            "citations",
+            "only one citation can be the article itself (role 'self'); found a2020, b2021",
+            id="two-selves",
+        ),
+        pytest.param(
+            VALID.replace('type = "book"', 'type = "book"\nrole = "quoted"'),
+            "citations[1].role",
+            "Input should be 'self', 'cited', 'mentioned' or 'background'",
+            id="unknown-role",
         ),
         pytest.param(
             VALID.replace('title = "A post"', 'title = "A post'), "", "not valid TOML", id="bad-toml"

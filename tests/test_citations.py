@@ -19,11 +19,18 @@ from bot.article import Article, Citation, load_article
 from bot.citations import (
     CITATION_STYLES,
     EXPORT_FORMATS,
+    ROLE_ORDER,
     UnknownFormatError,
     bibliography_entries,
+    by_role,
+    cite_in_text,
+    export_intro_text,
     export_references,
     format_bibliography,
     format_reference,
+    role_heading,
+    role_keyword,
+    work_noun,
 )
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "commonfactors.toml"
@@ -194,8 +201,9 @@ def test_bibliography_entries_pair_each_reference_with_its_citation(article: Art
     entries = bibliography_entries(article.citations, "apa")
     assert [reference for _, reference in entries] == format_bibliography(article.citations, "apa")
     assert {c.id for c, _ in entries} == {c.id for c in article.citations}
-    for citation, reference in entries:
-        assert reference == format_reference(citation, "apa")
+    for citation, reference in entries:  # the same, but for the letters of one author's works of one year
+        assert re.sub(r"\((\d{4})[ab]", r"(\1", reference) == format_reference(citation, "apa")
+    assert sum(bool(re.search(r"\(2013[ab]", reference)) for _, reference in entries) == 2
 
 
 # --- Chicago author-date 17th ------------------------------------------------------------------
@@ -400,13 +408,14 @@ def test_bibtex_round_trip(article: Article) -> None:
     book = entries["duncan2010"]
     assert book.entry_type == "book"
     assert book.fields_dict["title"].value == cite(article, "duncan2010").title
-    assert book.fields_dict["edition"].value == "2"
+    assert book.fields_dict["edition"].value == "Second"
     assert book.fields_dict["publisher"].value == "American Psychological Association"
     assert book.fields_dict["address"].value == "Washington, DC"
     assert book.fields_dict["year"].value == "2010"
     assert book.fields_dict["isbn"].value == "978-1-4338-0709-1"
     assert "doi" not in book.fields_dict
-    assert "unverified" in book.fields_dict["note"].value
+    assert "unverified" in book.fields_dict["annote"].value
+    assert "note" not in book.fields_dict
     editors = names["duncan2010"].fields_dict["editor"].value
     assert [(" ".join(n.last), " ".join(n.first)) for n in editors] == [
         ("Duncan", "Barry L."), ("Miller", "Scott D."), ("Wampold", "Bruce E."), ("Hubble", "Mark A."),
@@ -447,7 +456,7 @@ def test_bibtex_escapes_special_characters_and_protects_capitals() -> None:
     )
     assert "{Research and Development Unit}" in text
     entries, names = parse_bibtex(data)
-    assert entries["x"].fields_dict["note"].value == "Pages & publisher unverified"
+    assert entries["x"].fields_dict["annote"].value == "Pages & publisher unverified"
     authors = names["x"].fields_dict["author"].value
     assert len(authors) == 2  # the organisation's "and" did not split it
 
@@ -462,7 +471,7 @@ def test_bibtex_round_trips_plain_text_exactly() -> None:
 def test_ris_round_trip(article: Article) -> None:
     _, data = export_references(article.citations, "ris", basename="commonfactors")
     text = data.decode("utf-8")
-    assert text.startswith("TY  - BOOK\r\n")
+    assert text.startswith("TY  - BLOG\r\n")  # the post itself comes first
     assert text.endswith("ER  - \r\n")
     assert "\r\n\r\n" not in text and "\n1.\r\n" not in text
     records = {r["title"]: r for r in rispy.loads(text)}
@@ -506,10 +515,14 @@ def test_csljson_round_trip(article: Article) -> None:
     name, data = export_references(article.citations, "csljson", basename="commonfactors")
     assert name == "commonfactors.json"
     loaded = json.loads(data.decode("utf-8"))
-    assert loaded == [c.csl_json() for c in article.citations]
+    by_id = {c.id: c for c in article.citations}
+    assert sorted(item["id"] for item in loaded) == sorted(by_id)
+    for item in loaded:
+        assert {k: v for k, v in item.items() if k != "keyword"} == by_id[item["id"]].csl_json()
     assert "Flückiger" in data.decode("utf-8")  # UTF-8, not \u escapes
     assert all("role" not in item for item in loaded)
-    assert [Citation.model_validate(item).id for item in loaded] == [c.id for c in article.citations]
+    assert {Citation.model_validate({k: v for k, v in item.items() if k != "keyword"}).id for item in loaded} == set(
+        by_id)
 
 
 def test_notes_travel_into_every_export(article: Article) -> None:
@@ -518,7 +531,8 @@ def test_notes_travel_into_every_export(article: Article) -> None:
     bibtex = export_references([greenwald], "bibtex", basename="x")[1].decode()
     ris = export_references([greenwald], "ris", basename="x")[1].decode()
     csl = json.loads(export_references([greenwald], "csljson", basename="x")[1])
-    assert "note = {Title and publisher unverified" in bibtex
+    assert "annote = {Title and publisher unverified" in bibtex
+    assert "\tnote = " not in bibtex
     assert "N1  - Title and publisher unverified" in ris
     assert csl[0]["note"] == greenwald.note
 
@@ -533,7 +547,7 @@ def test_empty_exports_are_valid_files() -> None:
 
 CSL_TYPES = [
     "book", "chapter", "article-journal", "article-magazine", "article-newspaper", "webpage",
-    "post-weblog", "report", "thesis", "paper-conference", "entry-encyclopedia", "dataset", "motion_picture",
+    "post-weblog", "report", "paper-conference", "entry-encyclopedia",
 ]  # fmt: skip
 
 text = st.text(min_size=1, max_size=60).filter(lambda s: s.strip())
@@ -550,7 +564,7 @@ optional: dict[str, st.SearchStrategy[Any]] = {
     "collection-title": short,
     "publisher": short,
     "publisher-place": short,
-    "edition": st.from_regex(r"[0-9]{1,2}", fullmatch=True),
+    "edition": st.from_regex(r"[1-9][0-9]?", fullmatch=True),
     "volume": short,
     "issue": short,
     "page": st.from_regex(r"[0-9A-Za-z]{1,6}([-–][0-9A-Za-z]{1,6})?", fullmatch=True),
@@ -578,6 +592,7 @@ def citations(draw: st.DrawFn, key: str = "x") -> Citation:
             data[field] = draw(strategy)
     if data["type"] == "chapter" and "container-title" not in data:
         data["container-title"] = draw(short)
+    data["role"] = draw(st.sampled_from(["cited", "mentioned", "background"]))
     return Citation.model_validate(data)
 
 
@@ -600,12 +615,16 @@ def test_any_valid_citation_renders_and_exports(items: list[Citation]) -> None:
         filename, data = export_references(items, fmt, basename="commonfactors")
         assert filename.startswith("commonfactors.") and data
         data.decode("utf-8")
+    grouped = sorted(items, key=lambda c: ROLE_ORDER.index(c.role))  # stable: given order within a group
     bibtex = bibtexparser.parse_string(export_references(items, "bibtex", basename="x")[1].decode())
     assert not bibtex.failed_blocks
-    assert [e.key for e in bibtex.entries] == [c.id for c in items]
+    assert [e.key for e in bibtex.entries] == [c.id for c in grouped]
     ris = rispy.loads(export_references(items, "ris", basename="x")[1].decode())
-    assert [r["type_of_reference"] for r in ris] == [RIS_TYPES[c.type] for c in items]
-    assert [r["title"] for r in ris] == [one_line(c.title) for c in items]
+    assert [r["type_of_reference"] for r in ris] == [RIS_TYPES[c.type] for c in grouped]
+    assert [r["title"] for r in ris] == [one_line(c.title) for c in grouped]
+    assert [r["keywords"] for r in ris] == [[role_keyword(c.role)] for c in grouped]
+    for citation in items:
+        assert cite_in_text(citation, items).endswith(")")
 
 
 def one_line(text: str) -> str:
@@ -616,8 +635,7 @@ def one_line(text: str) -> str:
 RIS_TYPES = {
     "book": "BOOK", "chapter": "CHAP", "article-journal": "JOUR", "article-magazine": "MGZN",
     "article-newspaper": "NEWS", "webpage": "ELEC", "post-weblog": "BLOG", "report": "RPRT",
-    "thesis": "THES", "paper-conference": "CONF", "entry-encyclopedia": "ENCYC", "dataset": "DATA",
-    "motion_picture": "MPCT",
+    "paper-conference": "CONF", "entry-encyclopedia": "ENCYC",
 }  # fmt: skip
 
 
@@ -625,3 +643,193 @@ def test_printable_ascii_titles_survive_every_style() -> None:
     title = string.printable.strip().replace("\n", " ")
     for style in CITATION_STYLES:
         assert format_reference(make(title=title), style)
+
+
+# --- the post itself, and why each work is listed ---------------------------------------------
+
+ROLE_OF = {
+    "greenwald2013post": "self",
+    "duncan2010": "cited",
+    "norcross2010": "cited",
+    "greenwald2013": "mentioned",
+    "rogers1957": "mentioned",
+}
+KEYWORDS = {
+    "self": "The post itself",
+    "cited": "Cited by the post",
+    "mentioned": "Named in the post or its comments",
+    "background": "Further reading added by the moderators (not cited by the post)",
+}
+
+
+def expected_role(key: str) -> str:
+    return ROLE_OF.get(key, "background")
+
+
+def test_the_post_is_cited_as_a_blog_post_in_every_style(article: Article) -> None:
+    post = cite(article, "greenwald2013post")
+    assert format_reference(post, "apa") == (
+        "Greenwald, R. (2013, August 6). Therapeutic relationship vs. treatment model. "
+        "*Trauma Institute & Child Trauma Institute*. "
+        "http://www.childtrauma.com/blog/therapeutic-relationship-vs-treatment-model/"
+    )
+    assert format_reference(post, "chicago") == (
+        "Greenwald, Ricky. 2013. “Therapeutic Relationship vs. Treatment Model.” "
+        "*Trauma Institute & Child Trauma Institute* (blog), August 6, 2013. "
+        "http://www.childtrauma.com/blog/therapeutic-relationship-vs-treatment-model/."
+    )
+    assert format_reference(post, "mla").startswith(
+        "Greenwald, Ricky. “Therapeutic Relationship vs. Treatment Model.” *Trauma Institute & Child Trauma "
+        "Institute*, 6 Aug. 2013,"
+    )
+
+
+def test_one_authors_two_works_of_2013_take_letters_year_only_first(article: Article) -> None:
+    apa = format_bibliography(article.citations, "apa")
+    book = next(i for i, r in enumerate(apa) if r.startswith("Greenwald, R. (2013a). *Progressive counting"))
+    post = next(i for i, r in enumerate(apa) if r.startswith("Greenwald, R. (2013b, August 6). Therapeutic"))
+    assert book + 1 == post
+    # A work dated by year alone precedes one with a month, whatever the titles (APA 9.47).
+    undated = make(id="u", title="Zebra", author=[{"family": "Roe", "given": "Ann"}])
+    dated = make(id="d", title="Apple", author=[{"family": "Roe", "given": "Ann"}],
+                 issued={"date-parts": [[2020, 3, 1]]}, type="webpage", URL="https://example.org/a")
+    assert format_bibliography([dated, undated], "apa")[0].startswith("Roe, A. (2020a). *Zebra*")
+    assert format_bibliography([dated, undated], "chicago")[0].startswith("Roe, Ann. 2020a. “Apple.”")
+
+
+def test_groups_are_in_order_and_keep_their_order_within() -> None:
+    items = [("b1", "background"), ("c1", "cited"), ("m1", "mentioned"), ("c2", "cited"), ("s", "self")]
+    grouped = by_role(items, lambda item: item[1])  # type: ignore[arg-type, return-value]
+    assert [role for role, _ in grouped] == ["self", "cited", "mentioned", "background"]
+    assert [name for _, group in grouped for name, _ in group] == ["s", "c1", "c2", "m1", "b1"]
+    assert by_role([("c", "cited")], lambda item: item[1]) == [("cited", [("c", "cited")])]  # type: ignore[arg-type, return-value]
+    assert ROLE_ORDER == ("self", "cited", "mentioned", "background")
+
+
+def test_headings_and_keywords_name_the_post_or_the_article(article: Article) -> None:
+    assert work_noun(article.citations) == "post"
+    assert work_noun([make()]) == "article"
+    assert role_heading("cited", "post") == "Cited by the post (its own references)"
+    assert role_heading("mentioned", "post") == "Named in the post or its comments"
+    assert role_heading("mentioned", "article") == "Named in the article"
+    assert role_heading("background", "post") == "Further reading (added by the moderators, not cited by the post)"
+    for role, keyword in KEYWORDS.items():
+        assert role_keyword(role, "post") == keyword  # type: ignore[arg-type]
+        assert "," not in keyword and ";" not in keyword  # reference managers split keywords there
+
+
+def test_every_export_groups_the_entries_and_says_why_each_is_listed(article: Article) -> None:
+    order = [expected_role(c.id) for c in article.citations]
+    assert "background" in order and "self" in order
+
+    entries, _ = parse_bibtex(export_references(article.citations, "bibtex", basename="x")[1])
+    bib_roles = [expected_role(key) for key in entries]
+    assert bib_roles == sorted(bib_roles, key=ROLE_ORDER.index)
+    for key, entry in entries.items():
+        assert entry.fields_dict["keywords"].value == KEYWORDS[expected_role(key)], key
+
+    ris_text = export_references(article.citations, "ris", basename="x")[1].decode()
+    titles = {c.title: c.id for c in article.citations}
+    records = rispy.loads(ris_text)
+    ris_roles = [expected_role(titles[r["title"]]) for r in records]
+    assert ris_roles == sorted(ris_roles, key=ROLE_ORDER.index)
+    for record in records:
+        assert record["keywords"] == [KEYWORDS[expected_role(titles[record["title"]])]]
+    assert "KW  - Cited by the post\r\n" in ris_text
+
+    csl = json.loads(export_references(article.citations, "csljson", basename="x")[1])
+    csl_roles = [expected_role(item["id"]) for item in csl]
+    assert csl_roles == sorted(csl_roles, key=ROLE_ORDER.index)
+    for item in csl:
+        assert item["keyword"] == KEYWORDS[expected_role(item["id"])]
+
+
+@pytest.mark.parametrize(("edition", "word"), [
+    ("1", "First"), ("2", "Second"), ("3", "Third"), ("10", "Tenth"), ("11", "Eleventh"), ("12", "Twelfth"),
+    ("20", "Twentieth"), ("21", "Twenty-first"), ("42", "Forty-second"), ("99", "Ninety-ninth"),
+])  # fmt: skip
+def test_bibtex_edition_is_an_ordinal_word(edition: str, word: str) -> None:
+    entries, _ = parse_bibtex(export_references([make(edition=edition)], "bibtex", basename="x")[1])
+    assert entries["x"].fields_dict["edition"].value == word
+
+
+def test_an_edition_must_be_a_number_from_1() -> None:
+    with pytest.raises(ValueError, match="edition"):
+        make(edition="0")
+
+
+def test_ris_puts_a_whole_books_editors_under_a3_and_a_chapters_under_a2(article: Article) -> None:
+    book = export_references([cite(article, "duncan2010")], "ris", basename="x")[1].decode()
+    assert "A3  - Duncan, Barry L.\r\n" in book and "A2  - " not in book
+    chapter = export_references([cite(article, "norcross2010")], "ris", basename="x")[1].decode()
+    assert "A2  - Duncan, Barry L.\r\n" in chapter and "A3  - " not in chapter
+    assert "AU  - Norcross, John C.\r\n" in chapter
+
+
+def test_export_intro_text_names_the_groups_and_fields(article: Article) -> None:
+    bibtex = export_intro_text(article, "bibtex")
+    assert bibtex.startswith("BibTeX file for *Therapeutic relationship vs. treatment model* (title unverified): ")
+    assert ("the post itself, 2 works the post cites, 2 works named in the post or its comments and "
+            "7 works of further reading added by the moderators (not cited by the post).") in bibtex
+    assert "`keywords`" in bibtex and "`annote`" in bibtex
+    assert "11 references" not in bibtex
+    assert "`KW`" in export_intro_text(article, "ris") and "`N1`" in export_intro_text(article, "ris")
+    csl = export_intro_text(article, " CSLJSON ")
+    assert "`keyword`" in csl and "`note`" in csl and csl.startswith("CSL-JSON file")
+    with pytest.raises(UnknownFormatError):
+        export_intro_text(article, "apa")
+    assert all(len(export_intro_text(article, fmt)) < 2000 for fmt in EXPORT_FORMATS)
+
+
+def test_export_intro_text_for_an_article_without_notes_or_groups() -> None:
+    plain = Article.model_validate({
+        "command": "plain", "title": "A plain article", "author": "A. Writer", "published": "2020-01-01",
+        "url": "https://example.org/", "short_summary": "S.", "summary": "S.", "key_points": ["P."],
+        "citations": [make(id="a").model_dump(by_alias=True, exclude_none=True)],
+    })
+    text = export_intro_text(plain, "ris")
+    assert text.startswith("RIS file for *A plain article*: 1 work the article cites. Each entry's `KW` names")
+    assert "unverified" not in text
+    empty = plain.model_copy(update={"citations": []})
+    assert export_intro_text(empty, "bibtex") == "BibTeX file for *A plain article*: it lists no references."
+
+
+# --- APA 7 in-text citations -----------------------------------------------------------------
+
+
+def test_in_text_one_two_and_three_or_more_authors(article: Article) -> None:
+    cits = article.citations
+    assert cite_in_text(cite(article, "norcross2010"), cits, narrative=True) == "Norcross (2010)"
+    assert cite_in_text(cite(article, "norcross2010"), cits) == "(Norcross, 2010)"
+    assert cite_in_text(cite(article, "wampoldimel2015"), cits, narrative=True) == "Wampold and Imel (2015)"
+    assert cite_in_text(cite(article, "wampoldimel2015"), cits) == "(Wampold & Imel, 2015)"
+    # Three or more authors (or editors) are "et al." from the first citation.
+    assert cite_in_text(cite(article, "duncan2010"), cits, narrative=True) == "Duncan et al. (2010)"
+    assert cite_in_text(cite(article, "fluckiger2018"), cits) == "(Flückiger et al., 2018)"
+
+
+def test_in_text_letters_match_the_reference_list(article: Article) -> None:
+    cits = article.citations
+    assert cite_in_text(cite(article, "greenwald2013"), cits, narrative=True) == "Greenwald (2013a)"
+    assert cite_in_text(cite(article, "greenwald2013post"), cits) == "(Greenwald, 2013b)"
+    assert cite_in_text(cite(article, "greenwald2013post"), [cite(article, "greenwald2013post")]) == (
+        "(Greenwald, 2013)"
+    )
+
+
+def test_in_text_names_enough_authors_to_tell_two_et_al_works_apart() -> None:
+    names = [{"family": f, "given": "A."} for f in ("Kapoor", "Bloom", "Montez", "Warren")]
+    one = make(id="a", author=names)
+    two = make(id="b", author=[*names[:2], {"family": "Zhou", "given": "B."}])
+    assert cite_in_text(one, [one, two]) == "(Kapoor, Bloom, Montez, et al., 2020)"
+    assert cite_in_text(two, [one, two], narrative=True) == "Kapoor, Bloom, and Zhou (2020)"
+    assert cite_in_text(one, [one]) == "(Kapoor et al., 2020)"
+
+
+def test_in_text_first_authors_sharing_a_surname_get_initials() -> None:
+    jerome = make(id="a", author=[{"family": "Frank", "given": "Jerome D."}])
+    julia = make(id="b", author=[{"family": "Frank", "given": "Julia B."}], issued={"date-parts": [[1991]]})
+    assert cite_in_text(jerome, [jerome, julia]) == "(J. D. Frank, 2020)"
+    assert cite_in_text(julia, [jerome, julia], narrative=True) == "J. B. Frank (1991)"
+    organisation = make(id="o", author=[{"literal": "World Health Organization"}])
+    assert cite_in_text(organisation, [organisation], narrative=True) == "World Health Organization (2020)"

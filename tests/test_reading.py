@@ -268,3 +268,126 @@ async def test_unexpected_errors_get_an_id(world: World) -> None:
     assert any(isinstance(getattr(e, "original", e), discord.HTTPException) for e in errors)
     reply = world.channel.last_message
     assert reply is not None and "error id `E-" in reply.content
+
+
+# --- what the post cites, and what the moderators added ------------------------------------------
+
+HEADINGS = ["The post itself", "Cited by the post (its own references)", "Named in the post or its comments",
+            "Further reading (added by the moderators, not cited by the post)"]
+POST_APA = ("Greenwald, R. (2013b, August 6). Therapeutic relationship vs. treatment model. *Trauma Institute & Child "
+            "Trauma Institute*. http://www.childtrauma.com/blog/therapeutic-relationship-vs-treatment-model/")
+NORCROSS_APA = "Norcross, J. C. (2010). The therapeutic relationship."
+BORDIN_APA = "Bordin, E. S. (1979). The generalizability of the psychoanalytic concept"
+ROGERS_APA = "Rogers, C. R. (1957). The necessary and sufficient conditions"
+
+
+def sections(text: str) -> dict[str, str]:
+    """The text under each heading of a reference list, by heading."""
+    found: dict[str, str] = {}
+    current = None
+    for line in text.splitlines():
+        heading = line.removeprefix("**").removesuffix("**")
+        if line.startswith("**") and heading in HEADINGS:
+            current = heading
+            found[current] = ""
+        elif current is not None:
+            found[current] += line + "\n"
+    return found
+
+
+@pytest.mark.parametrize("how", ["prefix", "slash", "button"])
+async def test_citations_group_the_posts_references_apart_from_further_reading(world: World, how: str) -> None:
+    if how == "prefix":
+        await world.alice.send(world.channel, "!commonfactors citations apa")
+        message = world.channel.last_message
+        assert message is not None
+        embeds = message.embeds
+    elif how == "slash":
+        result = await world.alice.slash(world.channel, "commonfactors citations")
+        assert result.response is not None
+        embeds = result.response.embeds
+    else:
+        await world.alice.send(world.channel, "!commonfactors")
+        card = world.channel.last_message
+        assert card is not None
+        clicked = await world.bob.click(card, label="Citations")
+        assert clicked.response is not None
+        embeds = clicked.response.embeds
+    text = all_text(embeds)
+    assert [h for h in HEADINGS if f"**{h}**" in text] == HEADINGS
+    assert [text.index(f"**{h}**") for h in HEADINGS] == sorted(text.index(f"**{h}**") for h in HEADINGS)
+    groups = sections(text)
+    assert POST_APA in groups[HEADINGS[0]] and "Title unverified" in groups[HEADINGS[0]]
+    assert DUNCAN_APA in groups[HEADINGS[1]] and NORCROSS_APA in groups[HEADINGS[1]]
+    assert "Greenwald, R. (2013a). *Progressive counting" in groups[HEADINGS[2]] and ROGERS_APA in groups[HEADINGS[2]]
+    assert BORDIN_APA in groups[HEADINGS[3]] and "Flückiger" in groups[HEADINGS[3]]
+    for heading in HEADINGS[:3]:
+        assert "Bordin" not in groups[heading] and "Flückiger" not in groups[heading]
+    assert embeds[0].title == "Citations (APA 7th edition): Therapeutic relationship vs. treatment model"
+    assert "References (" not in text
+
+
+async def test_citations_in_chicago_keep_the_groups(world: World) -> None:
+    result = await world.alice.slash(world.channel, "commonfactors citations", format="chicago")
+    assert result.response is not None
+    groups = sections(all_text(result.response.embeds))
+    assert list(groups) == HEADINGS
+    assert "Norcross, John C. 2010." in groups[HEADINGS[1]] and "Bordin, Edward S. 1979." in groups[HEADINGS[3]]
+
+
+@pytest.mark.parametrize(("fmt", "group_field"), [("bibtex", "keywords"), ("ris", "KW"), ("csljson", "keyword")])
+async def test_citation_files_say_which_group_each_entry_is_in(world: World, fmt: str, group_field: str) -> None:
+    await world.alice.send(world.channel, f"!commonfactors citations {fmt}")
+    message = world.channel.last_message
+    assert message is not None and len(message.attachments) == 1
+    intro = message.content
+    assert "11 references" not in intro and "12 references" not in intro
+    assert "*Therapeutic relationship vs. treatment model* (title unverified)" in intro
+    assert "the post itself, 2 works the post cites, 2 works named in the post or its comments and 7 works of " \
+           "further reading added by the moderators (not cited by the post)" in intro
+    assert f"`{group_field}`" in intro
+    body = (await message.attachments[0].read()).decode("utf-8")
+    positions = [body.index(keyword) for keyword in (
+        "The post itself", "Cited by the post", "Named in the post or its comments",
+        "Further reading added by the moderators (not cited by the post)")]
+    assert positions == sorted(positions)
+    assert body.count("Further reading added by the moderators (not cited by the post)") == 7
+    assert body.count("Cited by the post") == 2
+    assert body.index("Duncan") < body.index("Bordin")
+
+
+async def test_faq_sources_say_which_are_the_posts_own(world: World) -> None:
+    article = world.bot.articles["commonfactors"]
+    question = "Is the relationship all that matters?"
+    number = next(n for n, f in enumerate(article.faqs, start=1) if f.question == question)
+    result = await world.alice.slash(world.channel, "commonfactors faq", query=str(number))
+    assert result.response is not None
+    text = all_text(result.response.embeds)
+    assert "• Norcross (2010) · cited by the post" in text
+    assert "• Flückiger et al. (2018) · further reading, not cited by the post" in text
+    assert "• Norcross and Lambert (2018) · further reading, not cited by the post" in text
+    assert "Norcross & Lambert (2018)" not in text  # narrative citations use "and"
+
+
+async def test_how_to_cite_the_post_is_an_faq(world: World) -> None:
+    await world.alice.send(world.channel, "!commonfactors faq how do I cite this post")
+    message = world.channel.last_message
+    assert message is not None and message.embeds[0].title.endswith("How do I cite this post?")
+    text = all_text(message.embeds)
+    assert POST_APA.replace("2013b", "2013") in text
+    assert "• Greenwald (2013b) · the post itself" in text
+    assert "/commonfactors citations" in text
+
+
+async def test_the_title_caveat_stands_wherever_the_title_is_a_reference(world: World) -> None:
+    article = world.bot.articles["commonfactors"]
+    assert article.title_note
+    await world.alice.send(world.channel, "!commonfactors")
+    card = world.channel.last_message
+    assert card is not None and article.title_note in all_text(card.embeds)
+    assert "2 references cited by the post · 9 further works" in all_text(card.embeds)
+
+    summary = await world.bob.click(card, label="Summary")
+    assert summary.response is not None
+    first = summary.response.embeds[0].description or ""
+    assert first.index(article.title) < first.index(article.title_note) < first.index(article.summary[:40])

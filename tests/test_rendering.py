@@ -38,7 +38,10 @@ def articles(draw: st.DrawFn) -> Article:
                    for _ in range(draw(st.integers(1, 8)))],
         "issued": {"date-parts": [[draw(st.integers(1900, 2030))]]},
         "publisher": draw(bounded(200, 5)),
+        "role": draw(st.sampled_from(["cited", "mentioned", "background"])),
     } for n in range(draw(st.integers(0, 12)))]
+    if citations and draw(st.booleans()):
+        citations[0].update(type="post-weblog", role="self", URL="https://example.org/post")
     keys = [c["id"] for c in citations]
     questions = draw(st.lists(bounded(100, 12).filter(lambda q: len(q) >= 5), max_size=40,
                               unique_by=lambda q: " ".join(q.split()).casefold()))
@@ -46,6 +49,7 @@ def articles(draw: st.DrawFn) -> Article:
         "command": draw(st.from_regex(r"[a-z][a-z0-9_-]{0,27}", fullmatch=True).filter(
             lambda c: c != "help" and not c.endswith("-mod"))),
         "title": draw(bounded(256, 30)),
+        "title_note": draw(st.one_of(st.none(), bounded(600, 40))),
         "author": draw(bounded(256, 5)),
         "published": draw(st.dates(dt.date(1900, 1, 1), dt.date(2100, 1, 1))),
         "url": "https://example.org/" + draw(st.from_regex(r"[a-z0-9/-]{0,60}", fullmatch=True)),
@@ -141,3 +145,16 @@ def test_anonymous_lists_hide_names() -> None:
     embed = rendering.takes_page("T", [make_take(1, "text", author_name="Secret Person")], page=0, total=1,
                                  show_names=False)
     assert "Secret" not in (embed.description or "") and rendering.ANONYMOUS in (embed.description or "")
+
+
+def test_the_pinned_summary_carries_the_title_caveat() -> None:
+    from pathlib import Path
+
+    from bot.article import load_article
+
+    article = load_article(Path(__file__).resolve().parents[1] / "data" / "commonfactors.toml")
+    assert article.title_note
+    embed = rendering.pinned_embed(article)
+    description = embed.description or ""
+    assert description.startswith(article.short_summary + f"\n-# {article.title_note}\n\n**Key points**")
+    assert_fits(embed)

@@ -14,6 +14,7 @@ from typing import Any
 import discord
 
 from bot.article import FAQ, Article, Citation
+from bot.citations import by_role, cite_in_text, role_heading, role_keyword, work_noun
 
 # Discord's documented limits.
 MESSAGE_LIMIT = 2000
@@ -134,14 +135,29 @@ def overview_embed(article: Article) -> discord.Embed:
         embed.add_field(name="About the title", value=_cut(article.title_note, FIELD_VALUE), inline=False)
     counts = [plural(len(article.key_points), "key point"),
               plural(len(article.discussion_questions), "discussion question"),
-              plural(len(article.citations), "reference"), plural(len(article.faqs), "FAQ")]
+              *reading_counts(article), plural(len(article.faqs), "FAQ")]
     embed.add_field(name="In this pack", value=" · ".join(counts), inline=False)
     embed.set_footer(text=f"Use the buttons below, or /{article.command} help for every command.")
     return embed
 
 
+def reading_counts(article: Article) -> list[str]:
+    """The reading list counted by group, so the post's own references are never inflated by
+    the moderators' further reading."""
+    noun = work_noun(article.citations)
+    cited = sum(c.role == "cited" for c in article.citations)
+    others = sum(c.role in {"mentioned", "background"} for c in article.citations)
+    counts = [f"{plural(cited, 'reference')} cited by the {noun}"] if cited else []
+    return counts + ([plural(others, "further work")] if others else [])
+
+
+def title_caveat(article: Article) -> str:
+    """A small line under the title wherever it stands as a reference, if it is unverified."""
+    return f"\n-# {article.title_note}" if article.title_note else ""
+
+
 def summary_embeds(article: Article) -> list[discord.Embed]:
-    blocks = [f"**{article.title}**\n{byline(article)}\n<{article.url}>", article.summary,
+    blocks = [f"**{article.title}**\n{byline(article)}\n<{article.url}>{title_caveat(article)}", article.summary,
               "**Key points**\n" + "\n".join(f"• {p}" for p in article.key_points)]
     if article.discussion_questions:
         blocks.append("**For discussion**\n" + "\n".join(
@@ -149,22 +165,25 @@ def summary_embeds(article: Article) -> list[discord.Embed]:
     return paged_embeds(f"Summary: {article.title}", blocks, url=str(article.url))
 
 
-def short_cite(citation: Citation) -> str:
-    names = citation.author or citation.editor
-    families = [n.family or n.literal or "" for n in names]
-    if len(families) == 1:
-        who = families[0]
-    elif len(families) == 2:
-        who = f"{families[0]} & {families[1]}"
-    else:
-        who = f"{families[0]} et al."
-    return f"{who} ({citation.issued.year})"
+def source_line(article: Article, citation: Citation) -> str:
+    """A FAQ source: its APA in-text form and why it is in the pack (is it the post's own?)."""
+    noun = work_noun(article.citations)
+    why = (f"further reading, not cited by the {noun}" if citation.role == "background"
+           else role_keyword(citation.role, noun).lower())
+    return f"{cite_in_text(citation, article.citations, narrative=True)} · {why}"
 
 
 def citation_embeds(article: Article, entries: Sequence[tuple[Citation, str]], style_label: str) -> list[discord.Embed]:
-    """A reference list; a citation's ``note`` (what could not be verified) stands under it."""
-    blocks = [f"{text}\n-# Note: {citation.note}" if citation.note else text for citation, text in entries]
-    return paged_embeds(f"References ({style_label}): {article.title}", blocks or ["No references."],
+    """The reference list in groups (the article itself, what it cites, what it names, further
+    reading), each in reference-list order; a citation's ``note`` (what could not be verified)
+    stands under it."""
+    noun = work_noun([c for c, _ in entries])
+    blocks: list[str] = []
+    for role, group in by_role(entries, lambda entry: entry[0].role):
+        for index, (citation, text) in enumerate(group):
+            block = f"{text}\n-# Note: {citation.note}" if citation.note else text
+            blocks.append(f"**{role_heading(role, noun)}**\n{block}" if index == 0 else block)
+    return paged_embeds(f"Citations ({style_label}): {article.title}", blocks or ["No references."],
                         url=str(article.url), footer="Notes under a reference say which details are unverified.")
 
 
@@ -180,7 +199,8 @@ def faq_embeds(article: Article, number: int) -> list[discord.Embed]:
     faq: FAQ = article.faqs[number - 1]
     blocks = [faq.answer]
     if faq.sources:
-        blocks.append("**Sources**\n" + "\n".join(f"• {short_cite(article.citation(k))}" for k in faq.sources))
+        sources = [source_line(article, article.citation(key)) for key in faq.sources]
+        blocks.append("**Sources**\n" + "\n".join(f"• {line}" for line in sources))
     return paged_embeds(f"FAQ {number}: {faq.question}", blocks, url=str(article.url),
                         footer=f"/{article.command} citations lists the full references.")
 
@@ -332,7 +352,7 @@ def pinned_embed(article: Article) -> discord.Embed:
     """The one embed a pinned summary shows: what the post says, its key points, how to join in.
     Replies to it are takes, so the footer says so."""
     points = "\n".join(f"• {p}" for p in article.key_points)
-    description = _cut(f"{article.short_summary}\n\n**Key points**\n{points}", EMBED_DESCRIPTION)
+    description = _cut(f"{article.short_summary}{title_caveat(article)}\n\n**Key points**\n{points}", EMBED_DESCRIPTION)
     embed = discord.Embed(title=_cut(f"Summary: {article.title}", EMBED_TITLE), url=str(article.url),
                           description=description, colour=COLOUR)
     embed.set_author(name=_cut(byline(article), EMBED_AUTHOR))

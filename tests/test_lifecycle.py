@@ -1,0 +1,96 @@
+"""How a request starts and how the bot stops: the gate on discord.py's parsers, draining, and
+the database waiting for the write in progress before it closes."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from bot.lifecycle import EventGate, sync_failure_message
+from bot.request_ids import current_request_id
+from bot.storage import NewTake, SqliteStore
+
+
+def client_with(parse: Any) -> Any:
+    return SimpleNamespace(_connection=SimpleNamespace(parsers={"MESSAGE_CREATE": parse, "READY": parse}))
+
+
+async def test_each_request_gets_an_id_its_tasks_inherit_and_a_stop_waits_for_them() -> None:
+    release = asyncio.Event()
+    seen: list[str | None] = []
+
+    async def handler() -> None:
+        seen.append(current_request_id())
+        await release.wait()
+        seen.append(current_request_id())
+
+    def parse(data: Any) -> None:
+        asyncio.get_running_loop().create_task(handler())
+
+    client = client_with(parse)
+    gate = EventGate(client)
+    client._connection.parsers["MESSAGE_CREATE"]({})
+    client._connection.parsers["MESSAGE_CREATE"]({})
+    await asyncio.sleep(0)
+    assert len(gate.in_flight) == 2 and current_request_id() is None
+    assert len(set(seen)) == 2 and all(i and i.startswith("E-") for i in seen)
+
+    draining = asyncio.create_task(gate.drain(30))
+    await asyncio.sleep(0)
+    client._connection.parsers["MESSAGE_CREATE"]({})  # stopping: not taken any more
+    assert not draining.done() and len(gate.in_flight) == 2
+    release.set()
+    assert await draining is True
+    assert seen[2:] == seen[:2]  # each kept its own id to the end
+    assert client._connection.parsers["READY"] is parse  # only messages and interactions are gated
+
+
+async def test_a_stop_does_not_wait_forever() -> None:
+    def parse(data: Any) -> None:
+        asyncio.get_running_loop().create_task(asyncio.Event().wait())
+
+    client = client_with(parse)
+    gate = EventGate(client)
+    client._connection.parsers["MESSAGE_CREATE"]({})
+    assert await gate.drain(0.01) is False
+    for task in gate.in_flight:
+        task.cancel()
+
+
+async def test_closing_the_database_waits_for_the_write_in_progress(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "db.sqlite")
+    take = NewTake(guild_id=1, channel_id=2, article="a", author_id=3, author_name="alice", content="kept",
+                   source="command", created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    writing = asyncio.create_task(store.add_take(take))
+    await asyncio.sleep(0)  # the write has started
+    await store.close()
+    saved = await writing
+    reopened = await SqliteStore.open(tmp_path / "db.sqlite")
+    try:
+        assert [t.content for t in await reopened.export_takes(1, "a")] == ["kept"] and saved.id == 1
+    finally:
+        await reopened.close()
+
+
+def test_sync_failures_say_what_to_check() -> None:
+    import discord
+    from aiohttp import ClientConnectorError
+    from aiohttp.client_reqrep import ConnectionKey
+
+    response = SimpleNamespace(status=403, reason="Forbidden")
+    forbidden = discord.Forbidden(response, {"message": "Missing Access", "code": 50001})  # type: ignore[arg-type]
+    assert sync_failure_message(forbidden, None) == (
+        "Discord refused to sync slash commands globally (403 Missing Access): check that DISCORD_TOKEN belongs "
+        "to this application; prefix commands keep working; fix it and restart, or run !sync force")
+    bad = discord.HTTPException(SimpleNamespace(status=400, reason="Bad Request"),  # type: ignore[arg-type]
+                                {"message": "Invalid Form Body", "code": 50035})
+    assert "rejected a command's definition" in (sync_failure_message(bad, 5) or "")
+    offline = ClientConnectorError(ConnectionKey("discord.com", 443, True, True, None, None, None),
+                                   ConnectionRefusedError(111, "refused"))
+    assert sync_failure_message(offline, None) == (
+        "could not reach Discord to sync slash commands (connection refused); they will be synced at the next "
+        "start, or run !sync")
+    assert sync_failure_message(RuntimeError("a bug"), None) is None
