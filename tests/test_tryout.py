@@ -32,7 +32,7 @@ def section(output: str, command: str) -> str:
 
 MEMBER_AND_MODERATOR = """\
 !commonfactors faq
-/select 7
+/select 9
 !commonfactors faq alliance
 /commonfactors faq query:alliance
 !commonfactors take The alliance is built through the work.
@@ -59,9 +59,9 @@ def test_a_member_and_a_moderator_try_the_bot(tmp_path: Path, data_dir: Path) ->
 
     # The FAQ list with its menu, numbered; choosing from it answers privately.
     listing = section(out, "!commonfactors faq")
-    assert "menu ▾ Read an answer…:" in listing and "   7. What is a working alliance?" in listing
-    picked = section(out, "/select 7")
-    assert "(only you can see this)" in picked and "│ **FAQ 7: What is a working alliance?**" in picked
+    assert "menu ▾ Read an answer…:" in listing and "   9. What is a working alliance?" in listing
+    picked = section(out, "/select 9")
+    assert "(only you can see this)" in picked and "│ **FAQ 9: What is a working alliance?**" in picked
     # FAQ, on both paths: the answer as a box with its title.
     for command in ("!commonfactors faq alliance", "/commonfactors faq query:alliance"):
         answer = section(out, command)
