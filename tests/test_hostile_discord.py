@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, assume, given
 from hypothesis import strategies as st
 
 from bot.errors import UserError
-from bot.text import discord_length, has_visible_content
+from bot.text import discord_length, has_visible_content, is_invisible
 from bot.ui.rendering import within_limits
 from bot.ui.reporting import _unwrap
 from tests.conftest import World
@@ -164,7 +164,7 @@ async def test_any_settings_value_is_applied_or_refused_clearly(world: World, na
     assert_sent_safely(world, since)
     prefix = (await world.bot.store.get_guild_settings(world.guild.id)).prefix
     if prefix is not None:
-        assert has_visible_content(prefix[0]) and not any(not has_visible_content(c) for c in prefix)
+        assert has_visible_content(prefix[0]) and not any(is_invisible(c) for c in prefix)
         await world.admin.send(world.channel, f"{prefix}{ARTICLE} settings prefix default")  # back to `!`
         refusals_only(world, since)
 
