@@ -247,7 +247,7 @@ MAX_DEPTH = 12
 #: How many content problems one report lists.
 MAX_REPORTED = 5
 #: Text that would ping (were pings not disabled) or read as a mention of someone: no article needs it.
-MENTION = re.compile(r"@everyone|@here|<@[!&]?\d+>", re.IGNORECASE)
+MENTION = re.compile(r"(?<![\w@.])@(?:everyone|here)\b|<@[!&]?\d+>", re.IGNORECASE)
 #: Bidi overrides, embeddings and isolates reorder what a reader sees ("Trojan Source").
 BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 

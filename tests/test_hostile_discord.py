@@ -191,3 +191,27 @@ async def test_the_payload_check_sees_every_kind_of_answer(world: World) -> None
     payloads = list(sent_messages(world, since))
     assert len(payloads) == 2
     assert_sent_safely(world, since)
+
+
+async def test_a_4000_character_take_is_refused_with_the_text_handed_back_as_a_file(world: World) -> None:
+    text = ("Long, careful thoughts. " * 167)[:3996] + "End."
+    assert discord_length(text) == 4000
+    result = await world.alice.slash(world.channel, f"{ARTICLE} take", text=text)
+    assert result.response is not None and "limit here is 1500" in result.response.content
+    [attached] = result.response.attachments
+    assert (await attached.read()).decode("utf-8") == text
+    world.env.errors.clear()
+
+
+async def test_a_4000_character_take_where_allowed_is_stored_and_shown_within_limits(world: World) -> None:
+    await world.admin.send(world.channel, f"!{ARTICLE} settings take_length 4000")
+    text = "🧠 " + "x" * 3996 + " 🧠"
+    assert discord_length(text) == 4000
+    shown = await world.alice.slash(world.channel, f"{ARTICLE} take")
+    since = len(world.env.http_requests)
+    await world.alice.submit_modal(shown, {"take_text": text})
+    [take] = await world.bot.store.member_takes(world.alice.id)
+    assert take.content == text
+    await world.bob.send(world.channel, f"!{ARTICLE} show {take.id}")
+    await world.bob.send(world.channel, f"!{ARTICLE} takes")
+    assert_sent_safely(world, since)

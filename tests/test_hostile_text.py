@@ -364,3 +364,15 @@ def test_starting_the_bot_on_a_hostile_file_is_one_line(tmp_path: Path, name: st
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("commonfactors-bot: bad.toml: ")
+
+
+@pytest.mark.parametrize(("text", "refused"), [
+    ("write to info@here.org", False), ("the @heretic", False), ("@here", True), ("ask @everyone", True),
+    ("(@Everyone)", True), ("<@42>", True), ("<@!42>", True), ("<@&42>", True), ("<#42>", False)])
+def test_mentions_in_article_text_are_refused_but_addresses_are_not(tmp_path: Path, text: str,
+                                                                    refused: bool) -> None:
+    path = write(tmp_path, mention("summary", text.replace('"', "'")))
+    if refused:
+        assert "contains a mention" in one_line_error(path)
+    else:
+        load_article(path)
