@@ -334,3 +334,78 @@ async def test_item_table(world: World, role: str) -> None:
         assert [t.guild_id for t in written] == [guild.id]  # saved once, in the server it was written in
     else:
         assert not written
+
+
+# -- controls that belong to one member ------------------------------------------------------------
+
+#: Commands whose answers carry controls for the member who asked (pagers, download, confirm,
+#: the settings card), run on the prefix path so the controls sit in the channel for all to see.
+OWNED_CONTROLS = {"alice": ["takes", "mytakes", "forgetme", "summary", "citations"], "admin": ["settings"]}
+
+
+def transient_controls(message: discord.Message) -> list[tuple[str, str]]:
+    """(kind, custom id) of every control on a message that answers only its owner."""
+    found: list[tuple[str, str]] = []
+    for row in message.components:
+        for child in getattr(row, "children", [row]):
+            custom_id = getattr(child, "custom_id", None) or ""
+            if custom_id.startswith("cfx:") and not getattr(child, "disabled", False):
+                found.append(("button" if isinstance(child, discord.Button) else "select", custom_id))
+    return found
+
+
+async def test_every_owned_control_refuses_everyone_but_its_owner(world: World) -> None:
+    """Whatever a member is shown for themselves (a pager, their download, the forgetme
+    confirmation, a moderator's settings card) does nothing for anyone else: another member,
+    a moderator, or a member of another server who sees the message."""
+    for n in range(7):
+        await world.alice.send(world.channel, f"!{ARTICLE} take Alice's point number {n}.")
+        await world.env.advance_time(60)
+    for who, names in OWNED_CONTROLS.items():
+        for name in names:
+            await getattr(world, who).send(world.channel, f"!{ARTICLE} {name}")
+    before = [(t.id, t.content) for t in await world.bot.store.member_takes(world.alice.id)]
+    settings = await world.bot.store.get_guild_settings(world.guild.id)
+    controls = [(m, kind, cid) for m in world.channel.history() if m.author.bot for kind, cid in transient_controls(m)]
+    labels = {getattr(child, "label", None) or getattr(child, "placeholder", None)
+              for message, _, cid in controls for row in message.components
+              for child in getattr(row, "children", [row]) if getattr(child, "custom_id", None) == cid}
+    for expected in ("Next ›", "Download my takes", "Delete all my takes", "Cancel", "Anonymous lists",
+                     "Moderator role", "Channels where takes"):
+        assert any(label and label.startswith(expected) for label in labels), (expected, labels)
+
+    for message, kind, custom_id in controls:
+        card = "Moderator role" in json.dumps([c.to_dict() for c in message.components])
+        owner = world.admin if card else world.alice
+        for intruder in (world.bob, world.mod, world.admin, world.alice):
+            if intruder is owner:
+                continue
+            cursor = world.env.error_cursor
+            if kind == "button":
+                result = await intruder.click(message, custom_id=custom_id)
+            else:
+                result = await intruder.select(message, [], custom_id=custom_id)
+            assert classify(world.env.errors_since(cursor)) == "ok"
+            answer = result.response
+            assert answer is not None and result.ephemeral, custom_id
+            assert "Only the member who" in answer.content or "the member who asked" in answer.content \
+                or "who opened" in answer.content, answer.content
+
+    assert [(t.id, t.content) for t in await world.bot.store.member_takes(world.alice.id)] == before
+    assert await world.bot.store.get_guild_settings(world.guild.id) == settings
+
+
+async def test_the_settings_cards_menus_from_before_a_restart_say_so(world: World) -> None:
+    """Role and channel menus carry the boot id like buttons do, so after a restart they answer
+    "run the command again" instead of Discord's "This interaction failed"."""
+    await world.admin.send(world.channel, f"!{ARTICLE} settings")
+    card = world.channel.last_message
+    assert card is not None
+    menus = [cid for kind, cid in transient_controls(card) if kind == "select"]
+    assert len(menus) == 2
+    await world.restart()
+
+    for custom_id in menus:
+        result = await world.admin.select(card, [], custom_id=custom_id)
+        assert result.response is not None and "stopped working when the bot restarted" in result.response.content
+    assert not world.env.errors
