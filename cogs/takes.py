@@ -21,7 +21,7 @@ from bot.services import ServiceHost
 from bot.storage import StorageError, Take
 from bot.takes import NameVisibility, TakeService, saved_message
 from bot.ui import rendering
-from bot.ui.delivery import confirm_command, confirm_reply_take
+from bot.ui.delivery import confirm_command, confirm_reply_take, tell_reply_author
 from bot.ui.files import discord_files
 from bot.ui.reporting import handle_interaction_error, unexpected_answer
 from bot.ui.take_form import TakeModal, article_of_message, handle_take_form
@@ -396,13 +396,12 @@ class Takes(ArticleCog):
                                                                     self.bot.clock()):
                 await quiet_reaction(message)
                 return
-            with contextlib.suppress(discord.HTTPException):
-                await message.reply(str(error), mention_author=False)
+            await tell_reply_author(message, str(error))  # "not saved" must reach them, by DM if need be
             return
         except Exception as error:  # a reply is a take: its author hears what happened, with an id
             answer = unexpected_answer(error, where="reply take", context={
                 "guild": message.guild.id, "channel": message.channel.id, "user": message.author.id})
-            await message.reply(answer, mention_author=False)
+            await tell_reply_author(message, answer)
             return
         await confirm_reply_take(message, f"Saved your reply as take **#{saved.id}**.")
 

@@ -188,3 +188,16 @@ async def test_a_settings_change_whose_reply_fails_is_confirmed_by_dm(world: Wor
     assert (await world.bot.store.get_guild_settings(world.guild.id)).take_cooldown_seconds == 120
     assert not world.env.errors
     assert any("Changed **Take cooldown" in dm for dm in dms(world, world.mod))
+
+
+async def test_a_reply_take_not_saved_is_told_by_dm_when_the_channel_refuses(world: World) -> None:
+    await world.alice.send(world.channel, f"!{ARTICLE}")
+    overview = world.channel.last_message
+    assert overview is not None
+    world.env.inject_error("POST", f"/channels/{world.channel.id}/messages", status=403, code=50013, times=None)
+
+    await world.bob.send(world.channel, "\u200b\u200b", reply_to=overview)
+
+    assert not await stored(world)
+    [dm] = dms(world, world.bob)
+    assert "empty" in dm

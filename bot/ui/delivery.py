@@ -111,18 +111,20 @@ async def _react(message: discord.Message) -> bool:
 
 async def confirm_reply_take(message: discord.Message, content: str) -> str:
     """A reply to the summary was saved as a take: ✅ on it, else a reply, else a DM."""
-    try:
-        await message.add_reaction(SAVED_REACTION)
+    if await _react(message):
         return "reaction"
-    except discord.HTTPException as error:
-        failure: discord.HTTPException = error
+    return await tell_reply_author(message, content)
+
+
+async def tell_reply_author(message: discord.Message, content: str) -> str:
+    """Answer the author of a reply-take (saved, or why not): a reply to it, else a DM."""
     try:
         await message.reply(content, mention_author=False)
         return "answer"
-    except discord.HTTPException:
-        pass
+    except discord.HTTPException as error:
+        failure: discord.HTTPException = error
     where = f"in {getattr(message.channel, 'mention', 'the channel')}"
     sent = await _dm(message.author, content, where)
-    _warn("reply-take confirmation", failure, "answered by DM" if sent else "the member could not be told",
+    _warn("reply-take refusal", failure, "answered by DM" if sent else "the member could not be told",
           {"channel": message.channel.id, "user": message.author.id})
     return "dm" if sent else "lost"
