@@ -149,6 +149,9 @@ async def test_any_faq_query_is_answered_within_limits(world: World, query: str)
     since = await next_example(world)
     await world.alice.send(world.channel, f"!{ARTICLE} faq {query}")
     result = await world.bob.slash(world.channel, f"{ARTICLE} faq", query=query[:100]) if query[:100].strip() else None
+    choices = await world.bob.autocomplete(world.channel, f"{ARTICLE} faq", "query", query[:100])
+    assert len(choices) <= 25  # Discord's limits for autocomplete
+    assert all(1 <= discord_length(c["name"]) <= 100 and discord_length(str(c["value"])) <= 100 for c in choices)
     refusals_only(world, since)
     assert_sent_safely(world, since)
     assert result is None or result.response is not None
@@ -215,3 +218,28 @@ async def test_a_4000_character_take_where_allowed_is_stored_and_shown_within_li
     await world.bob.send(world.channel, f"!{ARTICLE} show {take.id}")
     await world.bob.send(world.channel, f"!{ARTICLE} takes")
     assert_sent_safely(world, since)
+
+
+@with_fixture(150)
+@given(text=HOSTILE_TEXT)
+async def test_any_edit_is_stored_exactly_or_refused_clearly(world: World, text: str) -> None:
+    assume(1 <= discord_length(text) <= 1500)
+    since = await next_example(world)
+    takes = await world.bot.store.member_takes(world.alice.id)
+    if not takes:
+        await world.alice.send(world.channel, f"!{ARTICLE} take The version before the edit.")
+        takes = await world.bot.store.member_takes(world.alice.id)
+    [take] = takes[:1]
+    shown = await world.alice.slash(world.channel, f"{ARTICLE} edit", take_id=take.id)
+
+    result = await world.alice.submit_modal(shown, {"take_text": text})
+
+    refused = refusals_only(world, since)
+    assert_sent_safely(world, since)
+    after = await world.bot.store.get_take(world.guild.id, take.id)
+    assert after is not None and result.response is not None
+    if "Updated take" in result.response.content:
+        assert after.content == text and not refused
+    else:
+        assert after.content == take.content  # unchanged, and the words handed back
+        assert "Your text" in result.response.content or result.response.attachments
