@@ -16,6 +16,7 @@ from simcord import ChannelHandle, Env, GuildHandle, MemberActor
 from bot import Settings, create_bot
 from bot.app import CommonFactorsBot
 from bot.settings import DEFAULT_DATA_DIR, sqlite_url
+from tests import fuzz  # noqa: F401  (loads the hypothesis profile named by HYPOTHESIS_PROFILE)
 
 TEST_DATA = Path(__file__).parent / "data"
 
