@@ -47,8 +47,8 @@ class Config:
     rss_commands: int
 
 
-FULL = Config("full", command_count=300, command_rounds=3, write_count=3000, writers=(1, 100, 1000),
-              small=1_000, large=1_000_000, read_repeat=300, startup_rounds=3, rss_commands=1000)
+FULL = Config("full", command_count=200, command_rounds=5, write_count=3000, writers=(1, 100, 1000),
+              small=1_000, large=1_000_000, read_repeat=1000, startup_rounds=3, rss_commands=1000)
 QUICK = Config("quick", command_count=40, command_rounds=1, write_count=400, writers=(1, 100, 1000),
                small=1_000, large=20_000, read_repeat=40, startup_rounds=1, rss_commands=200)
 

@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from bot.text import describe_char, first_unstorable, has_visible_content
+
 #: Subcommand names the bot uses under every article group; an article command may not shadow
 #: a top-level command either.
 RESERVED_COMMANDS = frozenset({"help", "sync", "articles"})
@@ -222,7 +224,7 @@ def _location(loc: Iterable[int | str]) -> str:
         if isinstance(part, int):
             out += f"[{part + 1}]"
         else:
-            out += f".{part}" if out else str(part)
+            out += f".{_shown(part)}" if out else _shown(part)
     return out or "(file)"
 
 
@@ -238,15 +240,79 @@ def parse_article(data: dict[str, Any], path: Path) -> Article:
         raise ArticleError(path, problems) from None
 
 
+#: An article is a few dozen kilobytes; anything this large is a mistake (or hostile), refused unread.
+MAX_FILE_BYTES = 1024 * 1024
+#: The schema nests six levels (citations → item → issued → date-parts → part → year); deeper is refused.
+MAX_DEPTH = 12
+#: How many content problems one report lists.
+MAX_REPORTED = 5
+#: Text that would ping (were pings not disabled) or read as a mention of someone: no article needs it.
+MENTION = re.compile(r"(?<![\w@.])@(?:everyone|here)\b|<@[!&]?\d+>", re.IGNORECASE)
+#: Bidi overrides, embeddings and isolates reorder what a reader sees ("Trojan Source").
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def _shown(text: str) -> str:
+    """A key or value as it can be printed on one line."""
+    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+
+
+def _text_problem(text: str) -> str | None:
+    if (mention := MENTION.search(text)) is not None:
+        return f"contains a mention ({_shown(mention[0])}); write the name without @ or <@…>"
+    if (bidi := BIDI_CONTROLS.search(text)) is not None:
+        return f"contains a bidi control character ({describe_char(bidi[0])}), which reorders what readers see"
+    found = first_unstorable(text)
+    if found is not None:
+        return f"character {found[0]} is a control character ({describe_char(found[1])})"
+    if text and not has_visible_content(text):
+        return "is only invisible characters"
+    return None
+
+
+def content_problems(data: Any) -> list[str]:
+    """What no article may contain, wherever it is: nesting deeper than the schema, mentions, bidi
+    controls, control characters, invisible-only text. Walked without recursion, so any input is safe."""
+    problems: list[str] = []
+    stack: list[tuple[Any, tuple[int | str, ...]]] = [(data, ())]
+    while stack:
+        value, loc = stack.pop()
+        if len(loc) > MAX_DEPTH:
+            problems.append(f"{_location(loc[:MAX_DEPTH])}: nested more than {MAX_DEPTH} levels deep")
+            continue
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if (problem := _text_problem(key)) is not None:
+                    problems.append(f"{_location(loc) + ': ' if loc else ''}the key '{_shown(key)}' {problem}")
+                stack.append((item, (*loc, key)))
+        elif isinstance(value, list):
+            stack.extend((item, (*loc, index)) for index, item in enumerate(value))
+        elif isinstance(value, str) and (problem := _text_problem(value)) is not None:
+            problems.append(f"{_location(loc)}: {problem}")
+    return sorted(set(problems))
+
+
 def load_article(path: Path) -> Article:
+    """One file, read and validated; any problem is an :class:`ArticleError` with one line to show."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ArticleError(path, [f"the file is {size:,} bytes; an article file is at most "
+                                      f"{MAX_FILE_BYTES // 1024:,} KiB"])
+        # utf-8-sig: a byte-order mark (as Windows editors save) is accepted and dropped.
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise ArticleError(path, [f"cannot read the file ({exc.strerror or exc})"]) from None
     except UnicodeDecodeError:
         raise ArticleError(path, ["the file is not UTF-8 text"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ArticleError(path, [f"not valid TOML ({exc})"]) from None
+    except RecursionError:
+        raise ArticleError(path, ["not valid TOML (arrays or tables nested far too deeply)"]) from None
+    problems = content_problems(data)
+    if problems:
+        more = len(problems) - MAX_REPORTED
+        raise ArticleError(path, problems[:MAX_REPORTED] + ([f"and {more} more"] if more > 0 else []))
     return parse_article(data, path)
 
 

@@ -226,6 +226,8 @@ class ArticleGroups(commands.Cog, name="Articles"):
     async def moderator_help(self, ctx: Context) -> None:
         group = ctx.command
         extra = unread_words(ctx)
+        if extra and extra[0].casefold() == "help":  # `!<article>-mod help`, as the slash form names it
+            extra = extra[1:]
         if extra and isinstance(group, commands.Group):
             raise UnknownSubcommand(extra[0], group)
         article = ctx.article

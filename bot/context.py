@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 class Context(commands.Context[Any]):
     bot: CommonFactorsBot
+    #: Words the member wrote that exist nowhere else once sent (a slash command's text option):
+    #: a refusal on slash hands them back (see ``cogs/events.py``).
+    draft: str | None = None
 
     @property
     def article(self) -> Article:

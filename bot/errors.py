@@ -37,6 +37,11 @@ class TakeRejected(UserError):
     """A take that failed validation (empty, too long, duplicate, cooldown, wrong channel)."""
 
 
+class TooSoon(TakeRejected):
+    """The member just saved a take (this same text, or within the cooldown): a burst of messages
+    is answered once, not once per message."""
+
+
 class NotSaved(UserError):
     """The database refused a write: the member must know their words were *not* kept."""
 

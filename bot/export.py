@@ -1,9 +1,10 @@
 """Takes as files: CSV that is safe to open in a spreadsheet, and JSON.
 
 A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is read as a
-formula by Excel, LibreOffice and Google Sheets ("CSV injection"); such cells get a leading
-apostrophe, which spreadsheets show as text and never evaluate. The CSV is UTF-8 with a BOM so
-Excel picks the right encoding for accents and emoji.
+formula by Excel, LibreOffice and Google Sheets ("CSV injection"), and so is one that starts so
+after leading spaces, line breaks or invisible characters (some programs trim first) or with the
+full-width forms; such cells get a leading apostrophe, which spreadsheets show as text and never
+evaluate. The CSV is UTF-8 with a BOM so Excel picks the right encoding for accents and emoji.
 
 :func:`pack_export` fits an export under Discord's upload limit: both files as they are when they
 fit, one zip when that fits, otherwise numbered zip parts of consecutive takes, each under the
@@ -28,15 +29,31 @@ from typing import Any
 
 from bot.errors import UserError
 from bot.storage import Take
+from bot.text import is_invisible
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: The full-width forms East Asian input methods type; some spreadsheets read them as the ASCII ones.
+FULL_WIDTH_FORMULA_STARTS = ("\uff1d", "\uff0b", "\uff0d", "\uff20")
 CSV_COLUMNS = ("id", "article", "guild_id", "channel_id", "author_id", "author_name", "created_at_utc",
                "edited_at_utc", "source", "message_url", "text")
 
 
+def _formula_lead(text: str) -> str:
+    """The text as a spreadsheet may see it before deciding it is a formula: without the leading
+    whitespace, line breaks and invisible characters some programs trim first."""
+    start = 0
+    while start < len(text) and (text[start].isspace() or is_invisible(text[start])):
+        start += 1
+    return text[start:]
+
+
 def safe_cell(value: object) -> str:
+    """The cell as text no spreadsheet evaluates: anything that starts a formula, at the start or
+    after leading whitespace, line breaks or invisible characters, gets a leading apostrophe."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    lead = _formula_lead(text)
+    dangerous = text.startswith(FORMULA_STARTS) or lead.startswith(FORMULA_STARTS + FULL_WIDTH_FORMULA_STARTS)
+    return "'" + text if dangerous else text
 
 
 def _row(take: Take) -> dict[str, Any]:

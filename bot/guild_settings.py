@@ -22,6 +22,7 @@ from bot.errors import NotAllowed, NotSaved, UserError
 from bot.locks import KeyedLocks
 from bot.settings import Settings
 from bot.storage import GuildSettings, StorageError, Store
+from bot.text import describe_char, first_invisible, is_visible_base
 
 log = logging.getLogger("bot.settings")
 
@@ -148,6 +149,11 @@ def parse_anonymous(text: str, _: Any, __: Settings) -> bool:
 
 def parse_prefix(text: str, _: Any, __: Settings) -> str:
     prefix = text.strip()
+    invisible = first_invisible(prefix)
+    if invisible is not None or (prefix and not is_visible_base(prefix[0])):
+        shown = describe_char(invisible if invisible is not None else prefix[0])
+        raise InvalidSetting(f"A prefix must be characters members can see and type; this one contains {shown}, "
+                             "which is invisible or cannot stand first. Try `!` or `cf!`.")
     if not 1 <= len(prefix) <= MAX_PREFIX_LENGTH:
         raise InvalidSetting(f"A prefix is 1 to {MAX_PREFIX_LENGTH} characters, like `!` or `cf!`.")
     if PREFIX_FORBIDDEN.search(prefix) or prefix.startswith("/"):

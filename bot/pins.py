@@ -162,10 +162,9 @@ class PinService:
                                     "Please try again in a moment.")
         except BaseException:
             # Nothing half-done: a summary we could not pin (or could not remember) is taken down again.
-            with contextlib.suppress(discord.HTTPException):
-                if sent.pinned:
-                    await sent.unpin()
-                await sent.delete()
+            await self._take_down(sent, PinRecord(guild_id=guild_id, channel_id=channel.id, article=article.command,
+                                                  message_id=sent.id, content_hash=digest,
+                                                  pinned_at=self._clock()))
             raise
         return PinOutcome("reposted" if record is not None else "posted", sent)
 
@@ -180,6 +179,26 @@ class PinService:
                 raise NotSaved("The database could not be reached, so nothing was pinned or changed. "
                                "Please try again in a moment.") from exc
             yield
+
+    async def _take_down(self, sent: discord.Message, record: PinRecord) -> None:
+        """Delete a summary we could not finish pinning. If Discord refuses that too, the message
+        is recorded instead, so the next ``pin`` refreshes and pins *it* rather than posting a
+        second one beside it."""
+        try:
+            if sent.pinned:
+                await sent.unpin()
+            await sent.delete()
+            return
+        except discord.NotFound:
+            return
+        except discord.HTTPException as exc:
+            log.warning("could not take down the unfinished summary %s in channel %s (%s %s); recording it so the "
+                        "next pin reuses it", sent.id, record.channel_id, exc.status, exc.code)
+        try:
+            await self._store.save_pin(record)
+        except StorageError as exc:
+            log.error("the unfinished summary %s in channel %s could neither be deleted nor recorded (%s); "
+                      "the next pin may post a second one", sent.id, record.channel_id, exc)
 
     async def _save(self, record: PinRecord, *, failed: str) -> None:
         try:

@@ -19,7 +19,7 @@ import discord
 from bot.article import Article
 from bot.audit import AuditLog
 from bot.clock import Clock
-from bot.errors import GuildOnly, NotAllowed, NotFound, NotSaved, TakeRejected
+from bot.errors import GuildOnly, NotAllowed, NotFound, NotSaved, TakeRejected, TooSoon
 from bot.guild_settings import GuildSettingsService
 from bot.locks import KeyedLocks
 from bot.permissions import is_moderator
@@ -34,6 +34,7 @@ from bot.storage import (
     TakeSource,
     TakeStats,
 )
+from bot.text import discord_length, has_visible_content, printable, unstorable_problem
 
 log = logging.getLogger("bot.takes")
 
@@ -55,12 +56,18 @@ class TakeRules:
 
 
 def check_text(text: str, rules: TakeRules) -> None:
-    """Empty and too-long takes are refused with what to do about it."""
-    if not text.strip():
-        raise TakeRejected("Your take is empty. Write a sentence or two about the article and send it again.")
-    if len(text) > rules.max_length:
-        over = len(text) - rules.max_length
-        raise TakeRejected(f"Your take is {len(text)} characters; the limit here is {rules.max_length}. "
+    """Empty, invisible, unstorable and too-long takes are refused with what to do about it.
+    Lengths are counted as Discord counts them (see :mod:`bot.text`)."""
+    problem = unstorable_problem(text)
+    if problem is not None:
+        raise TakeRejected(problem)
+    if not has_visible_content(text):
+        raise TakeRejected("Your take is empty (or only invisible characters). Write a sentence or two about the "
+                           "article and send it again.")
+    length = discord_length(text)
+    if length > rules.max_length:
+        over = length - rules.max_length
+        raise TakeRejected(f"Your take is {length} characters; the limit here is {rules.max_length}. "
                            f"Shorten it by {over} and send it again.")
 
 
@@ -105,6 +112,10 @@ class TakeService:
             channel_ids=guild.take_channel_ids,
         )
 
+    async def anonymous(self, guild_id: int) -> bool:
+        """Whether this server's lists hide authors (checked again at every page of a list)."""
+        return (await self._settings.get(guild_id)).anonymous_lists
+
     async def visibility(self, guild_id: int, member: discord.abc.User, *, can_be_private: bool) -> NameVisibility:
         """Lists name authors unless the guild made them anonymous. Then moderators still see names,
         but only in an answer no one else sees (slash); a message in the channel never names anyone."""
@@ -143,16 +154,16 @@ class TakeService:
         try:
             return await self._store.add_take(
                 NewTake(guild_id=guild_id, channel_id=channel.id, article=article.command, author_id=author.id,
-                        author_name=getattr(author, "display_name", author.name), content=content, source=source,
-                        created_at=now, message_url=message_url),
+                        author_name=printable(getattr(author, "display_name", author.name)), content=content,
+                        source=source, created_at=now, message_url=message_url),
                 checks=TakeChecks(duplicate_since=now - rules.duplicate_window, cooldown_since=now - rules.cooldown))
         except TakeRefused as refused:
             if refused.rule == "duplicate":
                 minutes = int(rules.duplicate_window.total_seconds() // 60)
-                raise TakeRejected(f"You already saved this exact take in the last {minutes} minutes.") from None
+                raise TooSoon(f"You already saved this exact take in the last {minutes} minutes.") from None
             ready = (refused.last_take_at or now) + rules.cooldown
-            raise TakeRejected(f"One take every {int(rules.cooldown.total_seconds())} s: you can add the next "
-                               f"one {discord.utils.format_dt(ready, 'R')}.") from None
+            raise TooSoon(f"One take every {int(rules.cooldown.total_seconds())} s: you can add the next "
+                          f"one {discord.utils.format_dt(ready, 'R')}.") from None
 
     async def find(self, guild_id: int | None, take_id: int) -> Take:
         """A take of this guild; another guild's id is "not found", exactly like a missing one."""

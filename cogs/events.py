@@ -10,6 +10,7 @@ from rapidfuzz import process
 
 from bot.context import Context
 from bot.ui.reporting import answer_interaction, log, unexpected_answer, user_message
+from bot.ui.take_form import with_draft
 from bot.ui.views import is_expired_component
 
 if TYPE_CHECKING:
@@ -36,8 +37,11 @@ class Events(commands.Cog):
                                         context={"guild": ctx.guild.id if ctx.guild else None,
                                                  "channel": ctx.channel.id, "user": ctx.author.id,
                                                  "path": "slash" if ctx.interaction else "prefix"})
+        answer: dict[str, Any] = {"content": message}
+        if ctx.interaction is not None and ctx.draft:
+            answer = with_draft(message, ctx.draft)  # their words are nowhere else: hand them back
         try:
-            await ctx.reply_private(message)  # falls back to a DM where the bot may not post
+            await ctx.reply_private(**answer)  # falls back to a DM where the bot may not post
         except discord.HTTPException:
             log.warning("could not answer an error in channel %s, nor by DM", ctx.channel.id)
 

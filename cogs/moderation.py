@@ -26,6 +26,7 @@ from bot.pins import PinResult
 from bot.services import ServiceHost
 from bot.storage import GuildSettings
 from bot.ui import rendering
+from bot.ui.delivery import confirm_command
 from bot.ui.files import discord_files
 from bot.ui.views import Paginator, StaticPages, TransientView, article_view, send_pages
 
@@ -145,7 +146,9 @@ class Moderation(ArticleCog):
         outcome = await ctx.summary_pins.pin(ctx.channel, article, permissions=channel_permissions(ctx),
                                              render=pinned_message)
         await audit(ctx, "pin", f"{article.command} in {channel_label(ctx.channel)}: {outcome.result}")
-        await ctx.reply_private(PIN_MESSAGES[outcome.result].format(title=article.title, link=outcome.message.jump_url))
+        # Done in Discord: the moderator must hear so even if Discord fails the answer (bot.ui.delivery).
+        await confirm_command(ctx, PIN_MESSAGES[outcome.result].format(title=article.title,
+                                                                      link=outcome.message.jump_url))
 
     @moderator_command(name="unpin", description="Remove the pinned summary from this channel", channel_scope=True)
     async def unpin(self, ctx: GuildContext) -> None:
@@ -154,9 +157,8 @@ class Moderation(ArticleCog):
             await ctx.defer(ephemeral=True)
         existed = await ctx.summary_pins.unpin(ctx.channel, article, permissions=channel_permissions(ctx))
         await audit(ctx, "unpin", f"{article.command} in {channel_label(ctx.channel)}")
-        await ctx.reply_private(f"Removed the pinned summary of *{article.title}* from this channel."
-                                if existed else
-                                "The pinned summary had already been deleted; I've forgotten it too.")
+        await confirm_command(ctx, f"Removed the pinned summary of *{article.title}* from this channel."
+                              if existed else "The pinned summary had already been deleted; I've forgotten it too.")
 
     @moderator_command(name="export", usage="[since] [until]",
                        description="This server's takes on the article as CSV and JSON files")
@@ -205,7 +207,7 @@ class Moderation(ArticleCog):
         if not changed:
             await ctx.reply_private(f"Nothing to change: {change.describe(service.defaults)}.")
             return
-        await ctx.reply_private(f"Changed **{change.describe(service.defaults)}**. It applies now.")
+        await confirm_command(ctx, f"Changed **{change.describe(service.defaults)}**. It applies now.")
 
     @moderator_command(name="audit", usage="[count]", description="Recent moderator actions here")
     @app_commands.describe(count=f"How many recent entries (1–{AUDIT_MAX})")

@@ -14,12 +14,13 @@ from discord.ext import commands, tasks
 
 from bot.commands import ArticleCog, article_command, guild_only, unread_words
 from bot.context import Context, GuildContext
-from bot.errors import NotAllowed, UserError
+from bot.errors import NotAllowed, TooSoon, UserError
 from bot.export import pack_stream
 from bot.services import ServiceHost
 from bot.storage import StorageError
 from bot.takes import NameVisibility, saved_message
 from bot.ui import rendering
+from bot.ui.delivery import confirm_command, confirm_reply_take, tell_reply_author
 from bot.ui.files import discord_files
 from bot.ui.reporting import handle_interaction_error, unexpected_answer
 from bot.ui.take_form import TakeModal, article_of_message, handle_take_form
@@ -34,7 +35,11 @@ log = logging.getLogger("bot.takes")
 CONFIRM_TIMEOUT = 60.0
 DOWNLOAD_TIMEOUT = 300.0
 RETENTION_INTERVAL = dt.timedelta(hours=1)
-CONFIRM_REACTION = "✅"
+#: Within this long after answering a "too soon" refusal, further ones get only a reaction.
+BURST_WINDOW = dt.timedelta(seconds=30)
+BURST_REACTION = "⏳"
+#: Remembered members before forgetting the ones whose window has passed.
+BURST_MEMORY = 10_000
 
 
 class DownloadView(TransientView):
@@ -116,19 +121,63 @@ async def my_takes_everywhere(ctx: Context) -> None:
     view.message = await ctx.send(rendering.takes_everywhere(len(takes), servers), view=view)
 
 
-async def send_listing(ctx: Context, embed: discord.Embed, pager: discord.ui.View | None, *, ephemeral: bool) -> None:
+async def send_listing(target: Any, embed: discord.Embed, pager: discord.ui.View | None, **kwargs: Any) -> Any:
+    """Send a page of a list through ``target.send`` (a context or a member), with its pager if it has more."""
     if pager is None:
-        await ctx.send(embed=embed, ephemeral=ephemeral)
-    else:
-        await ctx.send(embed=embed, view=pager, ephemeral=ephemeral)
+        return await target.send(embed=embed, **kwargs)
+    return await target.send(embed=embed, view=pager, **kwargs)
+
+
+async def my_takes_by_dm(ctx: Context, listing: TakeList, view: DownloadView) -> None:
+    """``mytakes`` on the prefix path in an anonymous server: the list and its download by DM, and
+    in the channel only a note that names no take."""
+    embed, pager = await listing.draw(ctx.bot, ctx.guild, ctx.author, 0, private=True)
+    try:
+        await send_listing(ctx.author, embed, pager)
+        view.message = await ctx.author.send("Download every take of yours in this server:", view=view)
+    except discord.HTTPException:
+        await ctx.reply_private(f"Takes are anonymous here, so I send your list by DM, but I couldn't DM you. Use "
+                                f"`/{ctx.article.command} mytakes` (only you see the answer), or open your DMs.")
+        return
+    await ctx.reply_private("Takes are anonymous here, so I sent your list to you by DM.")
 
 
 async def visibility(ctx: GuildContext) -> NameVisibility:
     return await ctx.takes.visibility(ctx.guild.id, ctx.author, can_be_private=ctx.interaction is not None)
 
 
+class BurstGuard:
+    """A member who sends many takes at once (a paste loop, a stuck key, a script) gets the first
+    "too soon" refusal as an answer and a quiet ⏳ reaction on the rest, instead of a channel full
+    of refusals. One answer per member and server per :data:`BURST_WINDOW`."""
+
+    def __init__(self) -> None:
+        self._answered: dict[tuple[int, int], dt.datetime] = {}
+
+    def first(self, guild_id: int, member_id: int, now: dt.datetime) -> bool:
+        """Whether this refusal should be answered (and, if so, remember that it was)."""
+        key = (guild_id, member_id)
+        last = self._answered.get(key)
+        if last is not None and now - last < BURST_WINDOW:
+            return False
+        if len(self._answered) > BURST_MEMORY:
+            self._answered = {k: t for k, t in self._answered.items() if now - t < BURST_WINDOW}
+        self._answered[key] = now
+        return True
+
+
+async def quiet_reaction(message: discord.Message) -> None:
+    """⏳ on a take refused in a burst: it was not saved, and the first refusal said why."""
+    with contextlib.suppress(discord.HTTPException):
+        await message.add_reaction(BURST_REACTION)
+
+
 class Takes(ArticleCog):
     """Members' takes: add, list, show, edit, delete, stats, their own data."""
+
+    def __init__(self, bot: CommonFactorsBot) -> None:
+        super().__init__(bot)
+        self.bursts = BurstGuard()
 
     @article_command(name="take", usage="<text>", description="Add your take on the article")
     @app_commands.describe(text="Your take; leave empty to write it in a form")
@@ -142,10 +191,17 @@ class Takes(ArticleCog):
             rules = await ctx.takes.rules_for(ctx.guild.id)
             await ctx.interaction.response.send_modal(TakeModal(article, max_length=rules.max_length, source="modal"))
             return
-        saved = await ctx.takes.submit(guild_id=ctx.guild.id, channel=ctx.channel, article=article, author=ctx.author,
-                                       content=text, source="command",
-                                       message_url=None if ctx.interaction else ctx.message.jump_url)
-        await ctx.reply_private(saved_message(saved, article, ctx.invoked_prefix))
+        ctx.draft = text  # a slash command's words exist nowhere else: any refusal hands them back
+        try:
+            saved = await ctx.takes.submit(guild_id=ctx.guild.id, channel=ctx.channel, article=article,
+                                           author=ctx.author, content=text, source="command",
+                                           message_url=None if ctx.interaction else ctx.message.jump_url)
+        except TooSoon:
+            if ctx.interaction is None and not self.bursts.first(ctx.guild.id, ctx.author.id, self.bot.clock()):
+                await quiet_reaction(ctx.message)
+                return
+            raise
+        await confirm_command(ctx, saved_message(saved, article, ctx.invoked_prefix))
 
     @article_command(name="takes", usage="[member]", description="The takes so far, newest first")
     @app_commands.describe(member="Only this member's takes")
@@ -158,9 +214,10 @@ class Takes(ArticleCog):
             shown = leftover[:40].replace("`", "'")
             raise UserError(f"I could not find a member `{shown}` here. Mention them or use their id.")
         seen = await visibility(ctx)
-        if member is not None and member.id != ctx.author.id and not seen.show_names:
+        if member is not None and not seen.show_names:
+            # Even one's own list, posted here, would say who wrote those takes.
             raise NotAllowed("Takes are anonymous in this server, so lists here never name anyone; `mytakes` "
-                             f"lists your own (moderators: `/{article.command} takes` answers privately).")
+                             f"lists your own privately (moderators: `/{article.command} takes` answers privately).")
         listing = TakeList(article.command, "member" if member else "all", ctx.author.id, member.id if member else 0)
         embed, pager = await listing.draw(self.bot, ctx.guild, ctx.author, 0, private=seen.private)
         await send_listing(ctx, embed, pager, ephemeral=seen.private)
@@ -171,10 +228,11 @@ class Takes(ArticleCog):
     async def show(self, ctx: GuildContext, take_id: int) -> None:
         found = await ctx.takes.find(ctx.guild.id, take_id)
         seen = await visibility(ctx)
-        own = found.author_id == ctx.author.id
+        # Members see their own name on their own take only where no one else does (slash).
+        own = found.author_id == ctx.author.id and ctx.interaction is not None
         await ctx.send(embed=rendering.take_embed(found, self.bot.articles.get(found.article, ctx.article),
                                                   show_name=own or seen.show_names),
-                       ephemeral=seen.private and not own)
+                       ephemeral=seen.private or (own and not seen.show_names))
 
     @article_command(name="edit", usage="<id> <text>", description="Change the text of your take")
     @app_commands.describe(take_id="The take's number", text="The new text; leave empty to edit in a form")
@@ -193,7 +251,7 @@ class Takes(ArticleCog):
                 max_length=max(rules.max_length, len(current.content)), source=current.source, editing=current))
             return
         edited = await ctx.takes.edit(guild_id=ctx.guild.id, member=ctx.author, take_id=take_id, content=text)
-        await ctx.reply_private(f"Updated take **#{edited.id}**.")
+        await confirm_command(ctx, f"Updated take **#{edited.id}**.")
 
     @article_command(name="delete", usage="<id>", description="Delete your take (moderators: any take in this server)")
     @app_commands.describe(take_id="The take's number")
@@ -221,10 +279,14 @@ class Takes(ArticleCog):
             await ctx.reply_private(f"You have no takes on *{article.title}* in this server yet. "
                                     f"Add one with `{article.command} take`.")
             return
-        listing = TakeList(article.command, "mine", ctx.author.id, ctx.author.id)
+        listing = TakeList(article.command, "mine", ctx.author.id, ctx.guild.id)
+        view = DownloadView(ctx.author.id, ctx.guild.id, boot=self.bot.boot_id)
+        if ctx.interaction is None and await ctx.takes.anonymous(ctx.guild.id):
+            # A list of "your takes" posted in the channel would name their author: it goes by DM.
+            await my_takes_by_dm(ctx, listing, view)
+            return
         embed, pager = await listing.draw(self.bot, ctx.guild, ctx.author, 0, private=ctx.interaction is not None)
         await send_listing(ctx, embed, pager, ephemeral=True)
-        view = DownloadView(ctx.author.id, ctx.guild.id, boot=self.bot.boot_id)
         view.message = await ctx.send("Download every take of yours in this server:", view=view, ephemeral=True)
 
     @article_command(name="privacy", description="What is stored about you, why, and how to delete it")
@@ -278,21 +340,22 @@ class Takes(ArticleCog):
         if ctx.valid:
             return  # a command sent as a reply is a command, not a take
         try:
-            await self.bot.services.takes.submit(guild_id=message.guild.id, channel=message.channel, article=article,
-                                                 author=message.author, content=message.content, source="reply",
-                                                 message_url=message.jump_url)
+            saved = await self.bot.services.takes.submit(
+                guild_id=message.guild.id, channel=message.channel, article=article, author=message.author,
+                content=message.content, source="reply", message_url=message.jump_url)
         except UserError as error:
-            await message.reply(str(error), mention_author=False)
+            if isinstance(error, TooSoon) and not self.bursts.first(message.guild.id, message.author.id,
+                                                                    self.bot.clock()):
+                await quiet_reaction(message)
+                return
+            await tell_reply_author(message, str(error))  # "not saved" must reach them, by DM if need be
             return
         except Exception as error:  # a reply is a take: its author hears what happened, with an id
             answer = unexpected_answer(error, where="reply take", context={
                 "guild": message.guild.id, "channel": message.channel.id, "user": message.author.id})
-            await message.reply(answer, mention_author=False)
+            await tell_reply_author(message, answer)
             return
-        try:
-            await message.add_reaction(CONFIRM_REACTION)
-        except discord.HTTPException:
-            await message.reply("Saved your reply as a take.", mention_author=False)
+        await confirm_reply_take(message, f"Saved your reply as take **#{saved.id}**.")
 
     # -- retention ----------------------------------------------------------------------------
     async def cog_load(self) -> None:

@@ -22,6 +22,7 @@ from bot.settings import DEFAULT_DATA_DIR, sqlite_url
 from bot.storage import Store
 from bot.storage.postgres import PostgresStore
 from bot.storage.sqlite import SqliteStore
+from tests import fuzz  # noqa: F401  (loads the hypothesis profile named by HYPOTHESIS_PROFILE)
 
 TEST_DATA = Path(__file__).parent / "data"
 

@@ -367,3 +367,19 @@ async def test_a_take_is_not_saved_into_a_deleted_database_file(world: World) ->
     assert_error(world.env, NotSaved)
     reply = world.channel.last_message
     assert reply is not None and "**not saved**" in reply.content and "Saved your take" not in reply.content
+
+
+async def test_a_caller_cancelled_while_waiting_does_not_stall_the_others(store: SqliteStore) -> None:
+    """Takes queued behind a committing group still commit when a waiting caller gives up."""
+    first = asyncio.ensure_future(store.add_take(new_take(0, author_id=1)))
+    await asyncio.sleep(0)  # the first caller leads; the next ones queue behind its group
+    waiting = [asyncio.ensure_future(store.add_take(new_take(n, author_id=n + 10))) for n in range(5)]
+    await asyncio.sleep(0)
+    waiting[0].cancel()
+
+    outcomes = await asyncio.gather(first, *waiting, return_exceptions=True)
+
+    assert isinstance(outcomes[1], asyncio.CancelledError)
+    assert all(isinstance(outcome, Take) for outcome in [outcomes[0], *outcomes[2:]])
+    # The cancelled caller's take was queued before it gave up: it is committed all the same.
+    assert await store.count_takes(GUILDS[0], ARTICLES[0]) == 6

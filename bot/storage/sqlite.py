@@ -172,8 +172,12 @@ class _Pending:
     params: tuple[Any, ...]
     checks: TakeChecks | None
     future: asyncio.Future[Take]
+    #: Resolved to hand this take's caller the lead of the next group (see ``add_take``).
+    lead: asyncio.Future[None]
     #: Filled on the writer thread: the saved take, a refusal, or this take's own failure.
     outcome: Take | BaseException | None = None
+    #: Its caller stopped waiting (cancelled): never handed the lead.
+    abandoned: bool = False
 
 
 class SqliteStore(Store):
@@ -389,20 +393,36 @@ class SqliteStore(Store):
                 if moment is not None:
                     time_to_db(moment)
         self._connection()
-        pending = _Pending(params, checks, asyncio.get_running_loop().create_future())
+        loop = asyncio.get_running_loop()
+        pending = _Pending(params, checks, loop.create_future(), loop.create_future())
         self._pending.append(pending)
         try:
             while not pending.future.done():
-                if self._flushing and self._turn is not None:  # a group is committing: wait for an answer or a turn
-                    turn: asyncio.Future[Any] = self._turn
-                    await asyncio.wait((pending.future, turn), return_when=asyncio.FIRST_COMPLETED)
-                else:  # no commit under way: this caller commits the next group (its own take among them)
+                if not self._flushing:  # no commit under way: commit the next group (this take among them)
                     await self._commit_next_group()
+                    continue
+                # A group is committing. Sleep until this take is answered, or until this caller is
+                # handed the lead of the next group (only one waiting caller is woken for that).
+                lead: asyncio.Future[Any] = pending.lead
+                await asyncio.wait((pending.future, lead), return_when=asyncio.FIRST_COMPLETED)
+                if lead.done():
+                    pending.lead = loop.create_future()
         except BaseException:
             # Cancelled while waiting: the take may still commit; its answer has no one to hear it.
             pending.future.add_done_callback(_ignore_outcome)
+            pending.abandoned = True
+            if pending in self._pending:  # not yet in a group: someone else must lead it
+                self._hand_on_lead()
             raise
         return pending.future.result()
+
+    def _hand_on_lead(self) -> None:
+        """No group is committing: wake the caller of the oldest queued take to lead the next one."""
+        if not self._flushing:
+            for waiting in self._pending:
+                if not waiting.abandoned and not waiting.lead.done():
+                    waiting.lead.set_result(None)
+                    return
 
     async def _commit_next_group(self) -> None:
         """Commit the next group of queued takes. A caller leads one group, then the callers
@@ -428,6 +448,7 @@ class SqliteStore(Store):
         finally:
             self._flushing = False
             self._turn.set_result(None)
+            self._hand_on_lead()
 
     def _commit_group(self, conn: sqlite3.Connection, group: list[_Pending]) -> None:
         """On the writer thread: one transaction for the whole group, each take's outcome recorded.

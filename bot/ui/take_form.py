@@ -19,6 +19,8 @@ from bot.errors import NotFound, UserError
 from bot.services import ServiceHost
 from bot.storage import TAKE_SOURCES, Take, TakeSource
 from bot.takes import GUILD_ONLY, channels_text, saved_message
+from bot.text import printable
+from bot.ui.delivery import confirm_interaction
 
 MODAL_TITLE_LIMIT = 45
 #: Discord's own ceiling for a text input; per-guild limits sit below it.
@@ -32,6 +34,7 @@ FORM_ID = re.compile(r"cf:(?P<article>[a-z0-9_-]{1,28}):(?:form:(?P<source>[a-z]
 def with_draft(message: str, text: str) -> dict[str, Any]:
     """Hand a member's words back when we could not keep them, so they are not lost: quoted under
     the answer when that fits one message, otherwise attached as a text file."""
+    text = printable(text)  # a refused lone surrogate cannot be encoded into the answer or the file
     quoted = text.replace("```", "'''")
     extra = f"\n\nYour text, to copy:\n```\n{quoted}\n```"
     if len(message) + len(extra) <= 2000:
@@ -94,7 +97,7 @@ async def handle_take_form(interaction: discord.Interaction[Any]) -> bool:
         if match["take_id"] is not None:
             take = await takes.edit(guild_id=interaction.guild_id, member=interaction.user,
                                     take_id=int(match["take_id"]), content=text)
-            await interaction.response.send_message(f"Updated take **#{take.id}**.", ephemeral=True)
+            await confirm_interaction(interaction, f"Updated take **#{take.id}**.")
             return True
         source: TakeSource = match["source"] if match["source"] in TAKE_SOURCES else "modal"
         take = await takes.submit(guild_id=interaction.guild_id, channel=interaction.channel, article=article,
@@ -102,7 +105,7 @@ async def handle_take_form(interaction: discord.Interaction[Any]) -> bool:
     except UserError as error:
         await interaction.response.send_message(**with_draft(str(error), text), ephemeral=True)
         return True
-    await interaction.response.send_message(saved_message(take, article), ephemeral=True)
+    await confirm_interaction(interaction, saved_message(take, article))
     return True
 
 

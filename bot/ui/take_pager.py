@@ -29,27 +29,41 @@ _CODES = {kind: code for code, kind in _KINDS.items()}
 #: The page indicator opens a "Go to page" form from this many pages up.
 JUMP_FROM_PAGES = 3
 
-_LIST = r"(?P<article>[a-z0-9_-]{1,32}):tp:(?P<kind>[amy]):(?P<owner>[0-9]{1,20}):(?P<author>[0-9]{1,20})"
+#: The list: its article, kind, who may turn its pages, and its subject (the member whose takes a
+#: ``member`` list shows; the server of a ``mine`` list, which may be shown in a DM; 0 for ``all``).
+_LIST = r"(?P<article>[a-z0-9_-]{1,32}):tp:(?P<kind>[amy]):(?P<owner>[0-9]{1,20}):(?P<subject>[0-9]{1,20})"
 JUMP_FORM_ID = re.compile(r"cf:" + _LIST.replace(":tp:", ":tpjump:"))
 
 
 class TakeList:
     """Which list a pager shows: enough to draw any of its pages again from the store."""
 
-    def __init__(self, article: str, kind: ListKind, owner_id: int, author_id: int) -> None:
+    def __init__(self, article: str, kind: ListKind, owner_id: int, subject_id: int) -> None:
         self.article = article
         self.kind = kind
         self.owner_id = owner_id
-        #: 0 for ``all``.
-        self.author_id = author_id
+        self.subject_id = subject_id
 
     @classmethod
     def from_match(cls, match: re.Match[str]) -> TakeList:
-        return cls(match["article"], _KINDS[match["kind"]], int(match["owner"]), int(match["author"]))
+        return cls(match["article"], _KINDS[match["kind"]], int(match["owner"]), int(match["subject"]))
 
     @property
     def key(self) -> str:
-        return f"{self.article}:tp:{_CODES[self.kind]}:{self.owner_id}:{self.author_id}"
+        return f"{self.article}:tp:{_CODES[self.kind]}:{self.owner_id}:{self.subject_id}"
+
+    @property
+    def author_id(self) -> int | None:
+        """Whose takes the list shows (``None``: everyone's)."""
+        return {"all": None, "member": self.subject_id, "mine": self.owner_id}[self.kind]
+
+    def guild_id(self, guild: discord.Guild | None) -> int:
+        """The server of the list: a ``mine`` list says so itself (it may be shown in a DM)."""
+        if self.kind == "mine":
+            return self.subject_id
+        if guild is None:
+            raise NotFound("This list belongs to a server.")
+        return guild.id
 
     async def draw(self, host: ServiceHost, guild: discord.Guild | None, viewer: discord.abc.User,
                    page: int | None, *, private: bool) -> tuple[discord.Embed, discord.ui.View | None]:
@@ -59,26 +73,28 @@ class TakeList:
         article = host.articles.get(self.article)
         if article is None:
             raise NotFound("This article is no longer available on this bot.")
-        if guild is None:
-            raise NotFound("This list belongs to a server.")
-        author = self.author_id or None
-        seen = await takes.visibility(guild.id, viewer, can_be_private=private)
-        if self.kind == "member" and author != viewer.id and not seen.show_names:
-            raise NotAllowed("Takes are anonymous in this server now, so lists here never name anyone.")
-        total = await takes.count(guild.id, self.article, author_id=author)
+        guild_id = self.guild_id(guild)
+        author = self.author_id
+        if self.kind == "mine":  # one's own takes: named, except in a channel of a server gone anonymous
+            show_names = private or guild is None or not await takes.anonymous(guild_id)
+        else:
+            show_names = (await takes.visibility(guild_id, viewer, can_be_private=private)).show_names
+            if self.kind == "member" and not show_names:
+                raise NotAllowed("Takes are anonymous in this server now, so lists here never name anyone.")
+        total = await takes.count(guild_id, self.article, author_id=author)
         pages = max(1, -(-total // rendering.TAKES_PER_PAGE))
         index = pages - 1 if page is None else min(max(page, 0), pages - 1)
-        shown = await takes.page(guild.id, self.article, author_id=author, before_id=None,
+        shown = await takes.page(guild_id, self.article, author_id=author, before_id=None,
                                  offset=index * rendering.TAKES_PER_PAGE, limit=rendering.TAKES_PER_PAGE)
         embed = rendering.takes_page(self.title(guild, article, shown), shown, page=index, total=total,
-                                     show_names=seen.show_names or self.kind == "mine")
+                                     show_names=show_names)
         return embed, self.view(index, pages) if pages > 1 else None
 
-    def title(self, guild: discord.Guild, article: Article, shown: list[Any]) -> str:
+    def title(self, guild: discord.Guild | None, article: Article, shown: list[Any]) -> str:
         if self.kind == "mine":
             return f"Your takes on {article.title}"
         if self.kind == "member":
-            member = guild.get_member(self.author_id)
+            member = guild.get_member(self.subject_id) if guild is not None else None
             name = member.display_name if member else (shown[0].author_name if shown else "a member")
             return f"Takes by {name} on {article.title}"
         return f"Takes on {article.title}"
@@ -154,8 +170,8 @@ async def handle_jump_form(interaction: discord.Interaction[Any]) -> bool:
     listing = TakeList.from_match(match)
     text = (submitted_value(data.get("components"), "page") or "").strip()
     host = cast(ServiceHost, interaction.client)
-    total = await host.services.takes.count(interaction.guild_id or 0, listing.article,
-                                            author_id=listing.author_id or None)
+    total = await host.services.takes.count(listing.guild_id(interaction.guild), listing.article,
+                                            author_id=listing.author_id)
     pages = max(1, -(-total // rendering.TAKES_PER_PAGE))
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= pages:
         raise UserError(f"Pick a page from 1 to {pages}.")

@@ -15,6 +15,7 @@ from typing import Any, Protocol, cast
 
 import discord
 from discord.ext import commands
+from discord.ui.select import BaseSelect  # Select and the role, channel, user menus
 
 from bot.article import Article
 from bot.citations import CITATION_STYLES, bibliography_entries
@@ -43,13 +44,13 @@ class TransientView(ReportingView):
         #: The message showing this view, set by whoever sends it, so a timeout can disable it.
         self.message: discord.Message | discord.InteractionMessage | None = None
         for item in self.children:
-            if isinstance(item, (discord.ui.Button, discord.ui.Select)) and getattr(item, "url", None) is None:
+            if isinstance(item, (discord.ui.Button, BaseSelect)) and getattr(item, "url", None) is None:
                 item.custom_id = f"{TRANSIENT_PREFIX}:{boot}:{secrets.token_hex(6)}"
 
     async def on_timeout(self) -> None:
         """Grey the controls out. The message may be gone or its token expired: then nothing is left to do."""
         for item in self.children:
-            if isinstance(item, (discord.ui.Button, discord.ui.Select)):
+            if isinstance(item, (discord.ui.Button, BaseSelect)):
                 item.disabled = True
         if self.message is not None:
             with contextlib.suppress(discord.HTTPException):
