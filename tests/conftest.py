@@ -27,6 +27,21 @@ from tests import fuzz  # noqa: F401  (loads the hypothesis profile named by HYP
 TEST_DATA = Path(__file__).parent / "data"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass (``CF_TEST_DATABASE=postgresql``) runs every test whose bot uses a
+    database (those asking for ``database_url``: every SimCord test). The others (pure rules,
+    rendering, the store's contract tests, which run on both backends in every pass) do not
+    depend on the backend and already ran in the SQLite pass, so they are left out here rather
+    than run twice."""
+    if wanted_backend() != "postgresql":
+        return
+    keep = [item for item in items if "database_url" in getattr(item, "fixturenames", ())]
+    left_out = [item for item in items if "database_url" not in getattr(item, "fixturenames", ())]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """One PostgreSQL server for the session, started on first use; never skipped. Its folder is

@@ -207,6 +207,8 @@ class PostgresStore(Store):
         self.label = label
         self._queue = GroupCommitQueue(self._commit, max_group=GROUP_COMMIT_MAX)
         self._local_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        #: Settings reads in flight, shared by the callers that ask meanwhile.
+        self._settings_reads: dict[int, asyncio.Future[GuildSettings]] = {}
 
     @classmethod
     async def open(cls, url: str, *, pool_size: int = 10, sslmode: str | None = None,
@@ -562,11 +564,29 @@ class PostgresStore(Store):
 
     # -- guild settings -----------------------------------------------------------------------
     async def get_guild_settings(self, guild_id: int) -> GuildSettings:
-        """Always from the database: another process may have changed them a moment ago."""
-        return await self._read(lambda conn: _read_settings(conn, guild_id))
+        """From the database, not a cache (another process may have changed them a moment ago).
+
+        Callers asking at once share one read, and resume in the order they asked: a burst of
+        takes reaches the take rules in the order it arrived (the first take is the one kept),
+        as it does on SQLite, where settings come from memory.
+        """
+        reading = self._settings_reads.get(guild_id)
+        if reading is None:
+            reading = asyncio.ensure_future(self._read(lambda conn: _read_settings(conn, guild_id)))
+            self._settings_reads[guild_id] = reading
+            reading.add_done_callback(lambda done: self._forget_read(guild_id, done))
+        return await asyncio.shield(reading)
+
+    def _forget_read(self, guild_id: int, done: asyncio.Future[GuildSettings]) -> None:
+        if self._settings_reads.get(guild_id) is done:
+            del self._settings_reads[guild_id]
+        if not done.cancelled():
+            done.exception()  # retrieved: every caller got it already, or none is left to
 
     async def save_guild_settings(self, settings: GuildSettings) -> None:
+        self._settings_reads.pop(settings.guild_id, None)  # a read begun before this write is not shared on
         await self._write(lambda conn: _save_settings(conn, settings))
+        self._settings_reads.pop(settings.guild_id, None)
 
     async def update_guild_settings(
         self, guild_id: int, change: Callable[[GuildSettings], GuildSettings]
@@ -579,7 +599,11 @@ class PostgresStore(Store):
                 await _save_settings(conn, after)
             return before, after
 
-        return await self._write(update)
+        self._settings_reads.pop(guild_id, None)
+        try:
+            return await self._write(update)
+        finally:
+            self._settings_reads.pop(guild_id, None)  # reads begun before the change are not shared on
 
     async def guild_prefixes(self) -> dict[int, str]:
         rows = await self._fetch(
