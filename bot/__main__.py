@@ -17,10 +17,12 @@ from pathlib import Path
 
 import discord
 
+from bot import logs
 from bot.article import ArticleError, load_articles
-from bot.runner import StartupError
+from bot.backup import backup_database
+from bot.runner import Runner, StartupError
 from bot.settings import Settings, SettingsError
-from bot.storage import StorageError
+from bot.storage import StorageError, sqlite_path_from_url
 
 #: Exactly what the bot uses: read and answer in channels, embeds and files, react to confirm
 #: a reply-take, read history to find its pinned summary, pin it.
@@ -67,30 +69,22 @@ def command_check(settings: Settings) -> int:
     for article in articles:
         print(f"ok  {article.command}: {article.title} ({len(article.faqs)} FAQs, "
               f"{len(article.citations)} references)")
-    from bot.storage import sqlite_path_from_url
-
     sqlite_path_from_url(settings.database_url)
     print(f"all {len(articles)} article file(s) are valid")
     return 0
 
 
 def configure_logging(settings: Settings) -> None:
-    from bot import logs
-
     logs.configure(level=settings.log_level, fmt=settings.log_format,
                    secrets=[settings.token] if settings.token else [])
 
 
 def command_run(settings: Settings) -> int:
-    from bot.runner import Runner
-
     configure_logging(settings)
     return asyncio.run(Runner(settings).run())
 
 
 def command_backup(settings: Settings, destination: str) -> int:
-    from bot.backup import backup_database
-
     configure_logging(settings)
     result = asyncio.run(backup_database(settings.database_url, Path(destination)))
     print(result.describe())
@@ -98,15 +92,13 @@ def command_backup(settings: Settings, destination: str) -> int:
 
 
 def command_try(settings: Settings, args: argparse.Namespace) -> int:
-    try:
-        from bot.tryout import run_tryout
+    try:  # an optional part: SimCord comes with the [try] extra
+        from bot.tryout import TryOutUnavailable, run_tryout
     except ImportError as exc:
         if (exc.name or "").split(".")[0] != "simcord":
             raise
         raise StartupError('the try-out needs SimCord, which is not installed: run pip install -e ".[try]" '
                            "in the bot's folder") from None
-    from bot.tryout import TryOutUnavailable
-
     try:
         return run_tryout(settings, database=args.database, article=args.article, browser=args.browser)
     except TryOutUnavailable as exc:
