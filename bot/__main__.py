@@ -17,10 +17,13 @@ from pathlib import Path
 
 import discord
 
+from bot import logs
 from bot.article import ArticleError, load_articles
-from bot.runner import StartupError
-from bot.settings import Settings, SettingsError
-from bot.storage import StorageError
+from bot.backup import backup_database
+from bot.runner import Runner, StartupError
+from bot.settings import Settings, SettingsError, url_password
+from bot.storage import StorageError, is_postgres_url, open_store, sqlite_path_from_url
+from bot.storage.transfer import describe, transfer
 
 #: Exactly what the bot uses: read and answer in channels, embeds and files, react to confirm
 #: a reply-take, read history to find its pinned summary, pin it.
@@ -67,10 +70,8 @@ def command_check(settings: Settings) -> int:
     for article in articles:
         print(f"ok  {article.command}: {article.title} ({len(article.faqs)} FAQs, "
               f"{len(article.citations)} references)")
-    from bot.storage import is_postgres_url, sqlite_path_from_url
-
     if is_postgres_url(settings.database_url):
-        from bot.storage.postgres import parse_postgres_url
+        from bot.storage.postgres import parse_postgres_url  # asyncpg only for those who use PostgreSQL
 
         print(f"database: {parse_postgres_url(settings.database_url).label} (not contacted by check)")
     else:
@@ -80,21 +81,15 @@ def command_check(settings: Settings) -> int:
 
 
 def configure_logging(settings: Settings) -> None:
-    from bot import logs
-
     logs.configure(level=settings.log_level, fmt=settings.log_format, secrets=settings.secrets)
 
 
 def command_run(settings: Settings) -> int:
-    from bot.runner import Runner
-
     configure_logging(settings)
     return asyncio.run(Runner(settings).run())
 
 
 def command_backup(settings: Settings, destination: str) -> int:
-    from bot.backup import backup_database
-
     configure_logging(settings)
     result = asyncio.run(backup_database(settings.database_url, Path(destination)))
     print(result.describe())
@@ -103,9 +98,6 @@ def command_backup(settings: Settings, destination: str) -> int:
 
 async def _migrate_data(source_url: str, target_url: str, *, force: bool, batch_size: int, pool_size: int,
                         sslmode: str | None) -> int:
-    from bot.storage import open_store
-    from bot.storage.transfer import describe, transfer
-
     source = await open_store(source_url, pool_size=pool_size, sslmode=sslmode)
     try:
         target = await open_store(target_url, pool_size=pool_size, sslmode=sslmode)
@@ -130,9 +122,6 @@ def command_migrate_data(settings: Settings, args: argparse.Namespace) -> int:
                            "--to postgresql://user:password@host/database)")
     if args.batch_size < 1:
         raise StartupError("--batch-size must be at least 1")
-    from bot import logs
-    from bot.settings import url_password
-
     passwords = [p for p in (url_password(args.source), url_password(args.target)) if p]
     logs.configure(level="WARNING", fmt=settings.log_format, secrets=[*settings.secrets, *passwords])
     return asyncio.run(_migrate_data(args.source, args.target, force=args.force, batch_size=args.batch_size,
@@ -140,15 +129,13 @@ def command_migrate_data(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def command_try(settings: Settings, args: argparse.Namespace) -> int:
-    try:
-        from bot.tryout import run_tryout
+    try:  # an optional part: SimCord comes with the [try] extra
+        from bot.tryout import TryOutUnavailable, run_tryout
     except ImportError as exc:
         if (exc.name or "").split(".")[0] != "simcord":
             raise
         raise StartupError('the try-out needs SimCord, which is not installed: run pip install -e ".[try]" '
                            "in the bot's folder") from None
-    from bot.tryout import TryOutUnavailable
-
     try:
         return run_tryout(settings, database=args.database, article=args.article, browser=args.browser)
     except TryOutUnavailable as exc:

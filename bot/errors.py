@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import secrets
 
+from bot.request_ids import current_request_id
+
 log = logging.getLogger("bot.errors")
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
@@ -61,8 +63,6 @@ def new_error_id() -> str:
 def report_unexpected(error: BaseException, *, where: str, context: dict[str, object]) -> str:
     """Log an unexpected error with its context and return the id shown to the member: the id
     of the request being handled, so every log line of it can be found by the same id."""
-    from bot.request_ids import current_request_id
-
     error_id = current_request_id() or new_error_id()
     details = " ".join(f"{k}={v}" for k, v in context.items() if v is not None)
     log.error("unexpected error %s in %s (%s)", error_id, where, details, exc_info=error)

@@ -20,7 +20,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
+import discord
+from discord import app_commands
+
 from bot.errors import new_error_id
+from bot.logs import describe_network_error
 from bot.request_ids import request_id
 
 log = logging.getLogger("bot.lifecycle")
@@ -90,12 +95,6 @@ class EventGate:
 def sync_failure_message(error: BaseException, dev_guild_id: int | None) -> str | None:
     """One log line for a slash-command sync Discord refused or could not be reached for, saying
     what to check; ``None`` for anything else (a bug, to be raised)."""
-    import aiohttp
-    import discord
-    from discord import app_commands
-
-    from bot.logs import describe_network_error
-
     where = f"to the server DEV_GUILD_ID={dev_guild_id}" if dev_guild_id is not None else "globally"
     after = "prefix commands keep working; fix it and restart, or run !sync force"
     if isinstance(error, (OSError, aiohttp.ClientError, asyncio.TimeoutError)):

@@ -24,6 +24,7 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from bot.app import create_bot
 from bot.logs import describe_network_error
 from bot.settings import Settings
 from bot.storage import StorageError
@@ -68,8 +69,6 @@ class Runner:
         self.stop_signal: str | None = None
 
     async def run(self) -> int:
-        from bot.app import create_bot
-
         if not self.settings.token:
             raise StartupError("no Discord token: set DISCORD_TOKEN in .env, see .env.example")
         use_endpoints(self.settings)

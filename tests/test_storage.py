@@ -679,6 +679,26 @@ def test_keyset_pages_visit_every_take_once_newest_first(
     asyncio.run(scenario())
 
 
+async def test_the_store_runs_on_aiosqlites_thread(tmp_path: Path) -> None:
+    """The store's connections are aiosqlite's, and whole functions run on its worker thread
+    (the one internal door of aiosqlite we use: ``Connection._execute``)."""
+    import threading
+
+    import aiosqlite
+
+    store = await SqliteStore.open(tmp_path / "thread.db")
+    try:
+        conn = store._conn  # type: ignore[attr-defined]
+        assert isinstance(conn._db, aiosqlite.Connection)
+        ran_on = await conn.run(lambda raw: (threading.current_thread(), raw.execute("SELECT 1").fetchone()[0]))
+        assert ran_on[0] is not threading.current_thread() and ran_on[1] == 1
+        assert ran_on[0] is conn._db._thread
+    finally:
+        await store.close()
+    with pytest.raises(ValueError):
+        await conn.run(lambda raw: None)
+
+
 # -- atomic steps the services rely on (both backends) ------------------------------------------
 
 

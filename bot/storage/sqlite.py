@@ -1,6 +1,6 @@
 """The SQLite backend: a write connection with group commit, a read connection beside it.
 
-Writes. One connection, on a thread of its own (:class:`~bot.storage.connection.SqliteThread`),
+Writes. One connection, on aiosqlite's thread (:class:`~bot.storage.connection.SqliteThread`),
 runs every write as one function call: ``BEGIN IMMEDIATE``, the statements, ``COMMIT``. Takes
 go further: those that arrive while a transaction is committing wait in a queue and the next
 transaction inserts them all, each with its rules (duplicate, cooldown) checked in the INSERT

@@ -21,6 +21,8 @@ from pathlib import Path
 # Imported first: without SimCord, ``python -m bot try`` says in one line how to install it.
 import simcord
 
+from bot import logs
+from bot.app import create_bot
 from bot.article import Article, load_article, load_articles
 from bot.settings import Settings, sqlite_url
 from bot.tryout.session import Session, rule
@@ -83,10 +85,6 @@ def load_draft(articles: list[Article], draft: Path) -> tuple[list[Article], Art
 
 
 async def _session(settings: Settings, draft: Path | None, browser: bool, kept: bool) -> int:
-    import simcord
-
-    from bot.app import create_bot
-
     articles = load_articles(settings.data_dir)
     shown: Article | None = None
     if draft is not None:
@@ -157,8 +155,6 @@ class TryOutUnavailable(Exception):
 
 
 def run_tryout(settings: Settings, *, database: str | None, article: Path | None, browser: bool) -> int:
-    from bot import logs
-
     # Only what needs attention (an unexpected error and its id): the session is the output.
     logs.configure(level="WARNING", fmt=settings.log_format)
     with tempfile.TemporaryDirectory(prefix="commonfactors-tryout-") as folder:
