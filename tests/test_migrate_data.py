@@ -122,7 +122,8 @@ def test_a_populated_sqlite_database_moves_to_postgresql_row_for_row(
 async def _zero_counters(url: str) -> list[tuple[Any, ...]]:
     store = await open_store(url)
     try:
-        return await store.fetch_raw("SELECT guild_id, article, author_id, takes FROM take_member_counts")
+        # A day whose takes were all deleted keeps a count of 0 (a member's count leaves instead).
+        return await store.fetch_raw("SELECT guild_id, article, day, takes FROM take_day_counts")
     finally:
         await store.close()
 

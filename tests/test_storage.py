@@ -97,7 +97,8 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
 
 
 def test_the_bundled_migrations_are_found_as_package_resources() -> None:
-    assert [m.label for m in discover_migrations()] == ["V1__takes", "V2__moderation", "V3__counters"]
+    assert [m.label for m in discover_migrations()] == ["V1__takes", "V2__moderation", "V3__counters",
+                                                            "V4__forget_member_counters"]
 
 
 async def test_a_new_file_is_migrated_to_the_latest_version(tmp_path: Path) -> None:
@@ -110,7 +111,8 @@ async def test_a_new_file_is_migrated_to_the_latest_version(tmp_path: Path) -> N
     expected = {"takes", "bot_meta", "guild_settings", "pins", "audit_log", "schema_migrations"}
     assert expected <= table_names(path)
     versions = [(version, name) for version, name, _ in recorded_versions(path)]
-    assert versions == [(1, "takes"), (2, "moderation"), (3, "counters")]
+    assert versions == [(1, "takes"), (2, "moderation"), (3, "counters"),
+                        (4, "forget_member_counters")]
     with contextlib.closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -340,6 +342,9 @@ async def test_a_member_exports_and_then_erases_their_takes_everywhere(store: St
     assert await store.member_takes(ALICE) == []
     assert await store.get_take(GUILD, bobs.id) == bobs
     assert await store.delete_member_data(ALICE) == 0
+    # Not even a count of zero keeps the member's id.
+    assert await store.fetch_raw(f"SELECT author_id FROM take_member_counts WHERE author_id = {ALICE}") == []
+    assert len(await store.fetch_raw(f"SELECT author_id FROM take_member_counts WHERE author_id = {BOB}")) == 1
 
 
 async def test_stats_count_per_utc_day_zero_filled_oldest_first(store: Store) -> None:
