@@ -20,6 +20,7 @@ from bot.errors import NotAllowed, NotFound, UserError
 from bot.services import ServiceHost
 from bot.ui import rendering
 from bot.ui.base import ReportingItem
+from bot.ui.reporting import answer_interaction as answer_privately
 from bot.ui.take_form import submitted_value
 
 #: ``all`` takes, one ``member``'s (``takes @member``), or the viewer's own (``mytakes``).
@@ -33,6 +34,8 @@ JUMP_FROM_PAGES = 3
 #: ``member`` list shows; the server of a ``mine`` list, which may be shown in a DM; 0 for ``all``).
 _LIST = r"(?P<article>[a-z0-9_-]{1,32}):tp:(?P<kind>[amy]):(?P<owner>[0-9]{1,20}):(?P<subject>[0-9]{1,20})"
 JUMP_FORM_ID = re.compile(r"cf:" + _LIST.replace(":tp:", ":tpjump:"))
+NOT_YOURS = "Only the member who ran this command can turn its pages; run it yourself to browse."
+FOREIGN_LIST = "This list belongs to another server; run the command here for this server's."
 
 
 class TakeList:
@@ -58,12 +61,23 @@ class TakeList:
         return {"all": None, "member": self.subject_id, "mine": self.owner_id}[self.kind]
 
     def guild_id(self, guild: discord.Guild | None) -> int:
-        """The server of the list: a ``mine`` list says so itself (it may be shown in a DM)."""
+        """The server of the list: where it is pressed. Only a ``mine`` list shown in a DM (where
+        there is no server) takes its server from the list; pressed in a server, it must be that one."""
+        if guild is not None:
+            if self.kind == "mine" and guild.id != self.subject_id:
+                raise NotAllowed(FOREIGN_LIST)
+            return guild.id
         if self.kind == "mine":
             return self.subject_id
-        if guild is None:
-            raise NotFound("This list belongs to a server.")
-        return guild.id
+        raise NotFound("This list belongs to a server.")
+
+    async def admit(self, interaction: discord.Interaction[Any]) -> bool:
+        """Whether whoever pressed (or submitted) may turn this list's pages: only the member who
+        asked for it, judged from the interaction. Anyone else gets one private line."""
+        if interaction.user.id == self.owner_id:
+            return True
+        await answer_privately(interaction, NOT_YOURS)
+        return False
 
     async def draw(self, host: ServiceHost, guild: discord.Guild | None, viewer: discord.abc.User,
                    page: int | None, *, private: bool) -> tuple[discord.Embed, discord.ui.View | None]:
@@ -132,11 +146,7 @@ class PagerButton(ReportingItem[discord.ui.Button[Any]],
         return cls(TakeList.from_match(match), match["role"], int(match["page"]))
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
-        if interaction.user.id == self.listing.owner_id:
-            return True
-        await interaction.response.send_message(
-            "Only the member who ran this command can turn its pages; run it yourself to browse.", ephemeral=True)
-        return False
+        return await self.listing.admit(interaction)
 
     async def act(self, interaction: discord.Interaction[Any]) -> None:
         if self.role == "j":
@@ -168,6 +178,10 @@ async def handle_jump_form(interaction: discord.Interaction[Any]) -> bool:
     if interaction.type is not discord.InteractionType.modal_submit or match is None:
         return False
     listing = TakeList.from_match(match)
+    # A form's custom id is whatever the client sends: it is checked exactly as the button that
+    # opens it (who submits it, and where), before anything is read.
+    if not await listing.admit(interaction):
+        return True
     text = (submitted_value(data.get("components"), "page") or "").strip()
     host = cast(ServiceHost, interaction.client)
     total = await host.services.takes.count(listing.guild_id(interaction.guild), listing.article,
