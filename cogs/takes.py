@@ -248,7 +248,8 @@ class Takes(ArticleCog):
             # If moderators lowered the limit since, the form still holds the text; saving says how much to cut.
             await ctx.interaction.response.send_modal(TakeModal(
                 self.bot.articles.get(current.article, article),
-                max_length=max(rules.max_length, len(current.content)), source=current.source, editing=current))
+                max_length=max(rules.max_length, len(current.content)), source=current.source, editing=current,
+                signer=self.bot.services.signer))
             return
         edited = await ctx.takes.edit(guild_id=ctx.guild.id, member=ctx.author, take_id=take_id, content=text)
         await confirm_command(ctx, f"Updated take **#{edited.id}**.")
