@@ -300,3 +300,36 @@ async def test_a_tampered_edit_form_changes_nothing_and_hands_the_words_back(wor
     await world.alice.submit_modal(shown, {"take_text": "Alice's own edit, through her real form."})
     assert {t.content for t in await world.bot.store.member_takes(world.alice.id)} == {
         "Alice's own edit, through her real form."}
+
+
+# -- a "mine" list posted before the server went anonymous ----------------------------------------
+
+
+async def test_a_stale_public_mine_pager_after_the_anonymous_switch_names_no_one(world: World) -> None:
+    for n in range(7):
+        await world.alice.send(world.channel, f"!{ARTICLE} take Alice's point number {n}.")
+        await world.env.advance_time(60)
+    await world.alice.send(world.channel, f"!{ARTICLE} mytakes")
+    listing = next(m for m in reversed(world.channel.history()) if m.author.bot and m.embeds
+                   and "Your takes" in (m.embeds[0].title or ""))
+    assert "Alice's point number 6" in visible_text(listing)  # public, before the switch
+    await world.mod.send(world.channel, f"!{ARTICLE} settings anonymous on")
+
+    for restarted in (False, True):
+        if restarted:
+            await world.mod.send(world.channel, f"!{ARTICLE} settings anonymous off")
+            await world.alice.send(world.channel, f"!{ARTICLE} mytakes")
+            listing = next(m for m in reversed(world.channel.history()) if m.author.bot and m.embeds
+                           and "Your takes" in (m.embeds[0].title or ""))
+            await world.mod.send(world.channel, f"!{ARTICLE} settings anonymous on")
+            await world.restart()
+        result = await world.alice.click(listing, label="Next ›")
+        assert result.ephemeral and result.response is not None
+        assert "Alice's point number 1" in visible_text(result.response)  # her page, to her alone
+        withdrawn = fresh(world, world.channel, listing.id)
+        assert "Alice's point" not in visible_text(withdrawn) and not withdrawn.components
+        assert not world.env.errors
+        # Turning the private pages keeps them private.
+        await world.alice.click(result.response, label="‹ Prev")
+        public = "\n".join(visible_text(m) for m in world.channel.history() if m.author.bot)
+        assert "Alice's point" not in public and "Your takes" not in public.split("settings")[-1]

@@ -15,6 +15,7 @@ interaction (who pressed, and where).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any, Literal, cast
 
@@ -49,6 +50,9 @@ JUMP_FORM_BODY = re.compile(rf"cf:{_ARTICLE}:tpjump:(?P<kind>[amy]):{_WHO}")
 #: What is recognised as ours before the signature is checked (and then refused if it fails).
 BUTTON_FAMILY = r"cf:[a-z0-9_-]{1,32}:tp:[!-~]{1,80}"
 JUMP_FORM_FAMILY = re.compile(r"cf:[a-z0-9_-]{1,32}:tpjump:[!-~]{1,80}")
+#: What a "Your takes" list posted in a channel says once the server made takes anonymous.
+WITHDRAWN = "This list was withdrawn: takes in this server are anonymous now."
+WITHDRAWN_ANSWER = "Takes here are anonymous now, so your list is shown only to you."
 TAMPERED = ("These controls are out of date or were altered, so they do nothing. "
             "Run the command again for a fresh list.")
 NOT_YOURS = "Only the member who ran this command can turn its pages; run it yourself to browse."
@@ -126,6 +130,11 @@ class TakeList:
         embed = rendering.takes_page(self.title(guild, article, shown), shown, page=index, total=total,
                                      show_names=show_names)
         return embed, self.view(host.services.signer, index, pages) if pages > 1 else None
+
+    async def singles_out_its_owner(self, host: ServiceHost, guild: discord.Guild | None) -> bool:
+        """Whether showing this list in a server's channel would say whose takes these are: a
+        "Your takes" list, once the server has made takes anonymous."""
+        return self.kind == "mine" and guild is not None and await host.services.takes.anonymous(guild.id)
 
     def title(self, guild: discord.Guild | None, article: Article, shown: list[Any]) -> str:
         if self.kind == "mine":
@@ -217,10 +226,27 @@ class JumpForm(discord.ui.Modal):
 
 
 async def show_page(interaction: discord.Interaction[Any], listing: TakeList, page: int | None) -> None:
+    host = cast(ServiceHost, interaction.client)
     private = bool(interaction.message and interaction.message.flags.ephemeral)
-    embed, view = await listing.draw(cast(ServiceHost, interaction.client), interaction.guild, interaction.user,
-                                     page, private=private)
+    if not private and await listing.singles_out_its_owner(host, interaction.guild):
+        await show_privately_instead(interaction, listing, page)
+        return
+    embed, view = await listing.draw(host, interaction.guild, interaction.user, page, private=private)
     await interaction.response.edit_message(embed=embed, view=view)
+
+
+async def show_privately_instead(interaction: discord.Interaction[Any], listing: TakeList, page: int | None) -> None:
+    """A "Your takes" list in the channel of a server that has since made takes anonymous: the page
+    goes to its owner alone, and the message in the channel stops showing their takes."""
+    host = cast(ServiceHost, interaction.client)
+    embed, view = await listing.draw(host, interaction.guild, interaction.user, page, private=True)
+    if view is None:
+        await interaction.response.send_message(WITHDRAWN_ANSWER, embed=embed, ephemeral=True)
+    else:
+        await interaction.response.send_message(WITHDRAWN_ANSWER, embed=embed, view=view, ephemeral=True)
+    if interaction.message is not None:
+        with contextlib.suppress(discord.HTTPException):  # gone, or no longer ours to edit: nothing shows then
+            await interaction.message.edit(content=WITHDRAWN, embed=None, view=None)
 
 
 async def handle_jump_form(interaction: discord.Interaction[Any]) -> bool:
