@@ -131,7 +131,7 @@ def command_migrate_data(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _rotate_signing_key(settings: Settings) -> None:
-    store = await open_store(settings.database_url, pool_size=1, sslmode=settings.database_sslmode)
+    store = await open_store(settings.database_url, pool_size=2, sslmode=settings.database_sslmode)
     try:
         await rotate_signing_key(store)
     finally:

@@ -18,6 +18,7 @@ from bot.clock import Clock
 from bot.guild_settings import GuildSettingsService
 from bot.locks import KeyedLocks
 from bot.pins import PinService
+from bot.quotes import QuoteService
 from bot.settings import Settings
 from bot.signing import IdSigner
 from bot.storage import Store
@@ -34,6 +35,8 @@ class Services:
     pins: PinService
     #: Signs and checks the custom ids that name a subject (see :mod:`bot.signing`).
     signer: IdSigner
+    #: Which bot messages quote which takes, so erasure reaches them (see :mod:`bot.quotes`).
+    quotes: QuoteService
 
 
 def build_services(store: Store, settings: Settings, clock: Clock, *, signer: IdSigner) -> Services:
@@ -48,6 +51,7 @@ def build_services(store: Store, settings: Settings, clock: Clock, *, signer: Id
         takes=TakeService(store, clock, guild_settings, audit, locks),
         pins=PinService(store, clock, locks),
         signer=signer,
+        quotes=QuoteService(store, clock),
     )
 
 

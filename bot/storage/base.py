@@ -393,6 +393,11 @@ class Store(abc.ABC):
         """Messages queued for a redraw (by the triggers on takes), fewest failed tries first."""
 
     @abc.abstractmethod
+    async def queue_guild_redraws(self, guild_id: int) -> int:
+        """Queue every remembered message quoting this server's takes (its rules for showing them
+        changed); how many were queued."""
+
+    @abc.abstractmethod
     async def finish_redraw(self, message_id: int) -> None:
         """The message was redrawn: it leaves the queue (and keeps what it quotes now)."""
 

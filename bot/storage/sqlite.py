@@ -853,6 +853,12 @@ class SqliteStore(Store):
         return [QuoteRedraw(int(r[0]), None if r[1] is None else int(r[1]), int(r[2]), str(r[3]), int(r[4]))
                 for r in rows]
 
+    async def queue_guild_redraws(self, guild_id: int) -> int:
+        return await self._write(lambda conn: conn.execute(
+            "INSERT OR IGNORE INTO quote_redraws (message_id, guild_id, channel_id, kind) "
+            "SELECT DISTINCT message_id, guild_id, channel_id, kind FROM take_quotes WHERE guild_id = ?",
+            (guild_id,)).rowcount)
+
     async def finish_redraw(self, message_id: int) -> None:
         await self._write(lambda conn: conn.execute("DELETE FROM quote_redraws WHERE message_id = ?", (message_id,)))
 

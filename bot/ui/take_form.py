@@ -118,6 +118,7 @@ async def handle_take_form(interaction: discord.Interaction[Any]) -> bool:
         if match["take_id"] is not None:
             take = await takes.edit(guild_id=interaction.guild_id, member=interaction.user,
                                     take_id=int(match["take_id"]), content=text)
+            host.services.quotes.wake()  # cards and lists that show it are redrawn
             await confirm_interaction(interaction, f"Updated take **#{take.id}**.")
             return True
         source: TakeSource = match["source"] if match["source"] in TAKE_SOURCES else "modal"

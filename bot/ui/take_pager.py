@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import re
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 
 import discord
 
+from bot import quotes
 from bot.article import Article
 from bot.errors import NotAllowed, NotFound, UserError
 from bot.services import ServiceHost
@@ -57,6 +58,13 @@ TAMPERED = ("These controls are out of date or were altered, so they do nothing.
             "Run the command again for a fresh list.")
 NOT_YOURS = "Only the member who ran this command can turn its pages; run it yourself to browse."
 FOREIGN_LIST = "This list belongs to another server; run the command here for this server's."
+
+
+class DrawnPage(NamedTuple):
+    embed: discord.Embed
+    view: discord.ui.View | None
+    #: The takes the page shows, to remember (:mod:`bot.quotes`).
+    take_ids: list[int]
 
 
 class TakeList:
@@ -107,7 +115,7 @@ class TakeList:
         return False
 
     async def draw(self, host: ServiceHost, guild: discord.Guild | None, viewer: discord.abc.User,
-                   page: int | None, *, private: bool) -> tuple[discord.Embed, discord.ui.View | None]:
+                   page: int | None, *, private: bool) -> DrawnPage:
         """Page ``page`` (``None``: the last), clamped to the pages there are now, as ``viewer``
         may see it now (``private``: the answer is ephemeral)."""
         takes = host.services.takes
@@ -129,7 +137,18 @@ class TakeList:
                                  offset=index * rendering.TAKES_PER_PAGE, limit=rendering.TAKES_PER_PAGE)
         embed = rendering.takes_page(self.title(guild, article, shown), shown, page=index, total=total,
                                      show_names=show_names)
-        return embed, self.view(host.services.signer, index, pages) if pages > 1 else None
+        view = self.view(host.services.signer, index, pages) if pages > 1 else None
+        return DrawnPage(embed, view, [take.id for take in shown])
+
+    @property
+    def quote_kind(self) -> str:
+        """How a message showing this list quotes takes (see :mod:`bot.quotes`)."""
+        return quotes.listing_kind(self.kind)
+
+    async def remember(self, host: ServiceHost, message: Any, drawn: DrawnPage) -> None:
+        """The message now shows this page: erasing one of its takes must reach it."""
+        await host.services.quotes.remember(message, drawn.take_ids, self.quote_kind,
+                                            guild_id=self.subject_id if self.kind == "mine" else None)
 
     async def singles_out_its_owner(self, host: ServiceHost, guild: discord.Guild | None) -> bool:
         """Whether showing this list in a server's channel would say whose takes these are: a
@@ -231,22 +250,26 @@ async def show_page(interaction: discord.Interaction[Any], listing: TakeList, pa
     if not private and await listing.singles_out_its_owner(host, interaction.guild):
         await show_privately_instead(interaction, listing, page)
         return
-    embed, view = await listing.draw(host, interaction.guild, interaction.user, page, private=private)
-    await interaction.response.edit_message(embed=embed, view=view)
+    drawn = await listing.draw(host, interaction.guild, interaction.user, page, private=private)
+    await interaction.response.edit_message(embed=drawn.embed, view=drawn.view)
+    if not private:
+        await listing.remember(host, interaction.message, drawn)
 
 
 async def show_privately_instead(interaction: discord.Interaction[Any], listing: TakeList, page: int | None) -> None:
     """A "Your takes" list in the channel of a server that has since made takes anonymous: the page
     goes to its owner alone, and the message in the channel stops showing their takes."""
     host = cast(ServiceHost, interaction.client)
-    embed, view = await listing.draw(host, interaction.guild, interaction.user, page, private=True)
+    embed, view, _ = await listing.draw(host, interaction.guild, interaction.user, page, private=True)
     if view is None:
         await interaction.response.send_message(WITHDRAWN_ANSWER, embed=embed, ephemeral=True)
     else:
         await interaction.response.send_message(WITHDRAWN_ANSWER, embed=embed, view=view, ephemeral=True)
     if interaction.message is not None:
         with contextlib.suppress(discord.HTTPException):  # gone, or no longer ours to edit: nothing shows then
-            await interaction.message.edit(content=WITHDRAWN, embed=None, view=None)
+            await interaction.message.edit(content=WITHDRAWN, embed=None, view=None,
+                                           allowed_mentions=discord.AllowedMentions.none())
+        await host.services.quotes.forget(interaction.message.id)
 
 
 async def handle_jump_form(interaction: discord.Interaction[Any]) -> bool:

@@ -21,6 +21,8 @@ CREATE TABLE take_quotes (
 
 -- "Which messages quote this take": the triggers below, on every delete and edit.
 CREATE INDEX take_quotes_by_take ON take_quotes (take_id);
+-- "Every message quoting this server's takes": redrawn when the server makes takes anonymous.
+CREATE INDEX take_quotes_by_guild ON take_quotes (guild_id);
 
 CREATE TABLE quote_redraws (
     message_id INTEGER PRIMARY KEY,

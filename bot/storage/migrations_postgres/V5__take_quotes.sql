@@ -12,6 +12,8 @@ CREATE TABLE take_quotes (
 );
 
 CREATE INDEX take_quotes_by_take ON take_quotes (take_id);
+-- "Every message quoting this server's takes": redrawn when the server makes takes anonymous.
+CREATE INDEX take_quotes_by_guild ON take_quotes (guild_id);
 
 CREATE TABLE quote_redraws (
     message_id BIGINT PRIMARY KEY,
