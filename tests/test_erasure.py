@@ -171,3 +171,21 @@ async def test_turning_anonymous_on_redraws_every_post_that_names_an_author(worl
     assert "Takes by" not in text and "Your takes" not in text and "/channels/" not in text
     assert f"{ALICE_WORDS}, point 1." in text  # the words stay, anonymous
     assert_sent_safely(world, 0)
+
+
+async def test_a_redraw_discord_cannot_take_now_is_tried_again_and_one_out_of_reach_forgotten(world: World) -> None:
+    ids = await alice_everywhere(world, count=2)
+    card = card_of(world, ids[0])
+    assert card is not None
+    # Discord fails the card's deletion for now.
+    world.env.inject_error("DELETE", f"/channels/{world.channel.id}/messages/{card.id}", status=500, times=1)
+    # And the bot may no longer edit the listings (a moderator took its permission away).
+    world.env.inject_error("PATCH", f"/channels/{world.channel.id}/messages/*", status=403, code=50013, times=None)
+    await world.alice.send(world.channel, f"!{ARTICLE} delete {ids[0]}")
+    assert card_of(world, ids[0]) is not None
+    queued = await world.bot.store.pending_redraws(limit=10)
+    assert [(r.message_id, r.attempts) for r in queued] == [(card.id, 1)]  # the listings were forgotten
+    await world.env.advance_time(31)
+    assert card_of(world, ids[0]) is None  # the next try deleted it
+    assert await world.bot.store.pending_redraws(limit=10) == []
+    assert not world.env.errors
