@@ -811,9 +811,9 @@ async def test_a_servers_remembered_messages_are_queued_together_and_only_its_ow
     here = await store.add_take(new_take(content="here"))
     there = await store.add_take(new_take(content="there", guild_id=OTHER_GUILD))
     await store.remember_quotes(GUILD, CHANNEL, MESSAGE, [here.id], "listing-all", T0)
-    await store.remember_quotes(GUILD, CHANNEL, MESSAGE + 1, [here.id], "show", T0)
+    await store.remember_quotes(GUILD, CHANNEL, MESSAGE + 7, [here.id], "show", T0)
     await store.remember_quotes(OTHER_GUILD, CHANNEL + 1, OTHER_MESSAGE, [there.id], "show", T0)
     assert await store.queue_guild_redraws(GUILD) == 2
     assert await store.queue_guild_redraws(GUILD) == 0  # already queued
-    assert [r.message_id for r in await store.pending_redraws(limit=10)] == [MESSAGE, MESSAGE + 1]
+    assert [r.message_id for r in await store.pending_redraws(limit=10)] == [MESSAGE, MESSAGE + 7]
     assert await store.quoted_take_ids(MESSAGE) == [here.id]  # queuing keeps what they quote
