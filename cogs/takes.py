@@ -26,7 +26,7 @@ from bot.ui.delivery import confirm_command, confirm_reply_take, tell_reply_auth
 from bot.ui.files import discord_files
 from bot.ui.quote_redraw import redraw_quoting_message
 from bot.ui.reporting import handle_interaction_error, unexpected_answer
-from bot.ui.take_form import TakeModal, article_of_message, handle_take_form
+from bot.ui.take_form import TakeModal, article_of_message, handle_take_form, submitted_value, with_draft
 from bot.ui.take_pager import TakeList, handle_jump_form
 from bot.ui.views import TransientView
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from bot.app import CommonFactorsBot
 
 log = logging.getLogger("bot.takes")
+UNKNOWN_FORM = "This form is out of date or was altered, so nothing was done. Run the command again."
 
 CONFIRM_TIMEOUT = 60.0
 DOWNLOAD_TIMEOUT = 300.0
@@ -150,6 +151,17 @@ async def my_takes_by_dm(ctx: Context, listing: TakeList, view: DownloadView) ->
                                 f"`/{ctx.article.command} mytakes` (only you see the answer), or open your DMs.")
         return
     await ctx.reply_private("Takes are anonymous here, so I sent your list to you by DM.")
+
+
+async def answer_unknown_form(interaction: discord.Interaction[Any]) -> None:
+    """A form whose id is ours by its form but that no form of this bot makes (altered, or from an
+    older version): one private line, and any words written in it handed back."""
+    data: Any = interaction.data or {}
+    if not str(data.get("custom_id", "")).startswith("cf:"):
+        return
+    text = submitted_value(data.get("components"))
+    answer = with_draft(UNKNOWN_FORM, text) if text else {"content": UNKNOWN_FORM}
+    await interaction.response.send_message(**answer, ephemeral=True)
 
 
 async def visibility(ctx: GuildContext) -> NameVisibility:
@@ -335,8 +347,8 @@ class Takes(ArticleCog):
         if interaction.type is not discord.InteractionType.modal_submit:
             return
         try:
-            if not await handle_take_form(interaction):
-                await handle_jump_form(interaction)
+            if not await handle_take_form(interaction) and not await handle_jump_form(interaction):
+                await answer_unknown_form(interaction)
         except Exception as error:
             await handle_interaction_error(interaction, error, where="take form")
 

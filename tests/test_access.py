@@ -29,6 +29,8 @@ from bot.errors import NotFound, UserError
 from bot.ui.reporting import _unwrap
 from bot.ui.take_form import EDIT_TAMPERED
 from bot.ui.take_pager import TAMPERED, base36
+from cogs.events import UNKNOWN_CONTROL
+from cogs.takes import UNKNOWN_FORM
 from tests.conftest import World, make_world
 from tests.test_hostile_discord import assert_sent_safely
 
@@ -469,6 +471,21 @@ NEVER_SEEN = {"owner": (OTHER_TAKE,), "other_member": (SECRET_A, OTHER_TAKE),
               "other_server": (SECRET_A, SECRET_B), "dm": (SECRET_B, OTHER_TAKE)}
 
 
+#: The families whose ids name no subject, so they carry no tag: what a forged field can do there.
+#: An action no button has is refused ("out of date or altered"); a forged FAQ page or form
+#: source only picks public content or labels the sender's own take.
+UNSIGNED_EXPECTED: dict[tuple[str, str], tuple[str, ...]] = {
+    #                               owner        other_member  other_server  dm
+    ("article button", "kind"):    ("refused",   "refused",    "refused",    "refused"),
+    ("faq select", "page"):        ("ok",        "ok",         "ok",         "ok"),
+    ("take form", "kind"):         ("ok",        "ok",         "ok",         "refused"),
+    ("take form", "owner"):        ("refused",   "refused",    "refused",    "refused"),
+}
+UNSIGNED_IDS = {("article button", "kind"): f"cf:{ARTICLE}:delete", ("faq select", "page"): f"cf:{ARTICLE}:faqpick:99",
+                ("take form", "kind"): f"cf:{ARTICLE}:form:forged",
+                ("take form", "owner"): f"cf:{ARTICLE}:form:modal:{2**63 - 1}"}
+
+
 def test_every_family_and_field_has_a_row() -> None:
     fields = {"owner", "server", "subject", "page", "kind"}
     assert {field for family, field in FORGED_EXPECTED if family in ("pager", "jump")} == fields
@@ -504,13 +521,15 @@ def forged_body(scene: Scene, family: str, field: str) -> str:
     return f"cf:{ARTICLE}:tp:{kind}n:{who}:{page}"
 
 
-def bot_message(scene: Scene, channel: ChannelHandle, custom_id: str) -> discord.Message:
-    """A message of the bot's in the sender's channel, carrying ``custom_id`` on a button."""
+def bot_message(scene: Scene, channel: ChannelHandle, custom_id: str, *, select: bool = False) -> discord.Message:
+    """A message of the bot's in the sender's channel, carrying ``custom_id`` on a button (or a menu)."""
     world = scene.world
     assert world.bot.user is not None
-    stored = world.env.backend.create_message(
-        channel.id, world.bot.user.id, "A list of takes.",
-        components=[{"type": 1, "components": [{"type": 2, "style": 2, "label": "Next ›", "custom_id": custom_id}]}])
+    control: dict[str, Any] = {"type": 2, "style": 2, "label": "Next ›", "custom_id": custom_id}
+    if select:
+        control = {"type": 3, "custom_id": custom_id, "options": [{"label": "A question", "value": "1"}]}
+    stored = world.env.backend.create_message(channel.id, world.bot.user.id, "A list of takes.",
+                                              components=[{"type": 1, "components": [control]}])
     return next(m for m in channel.history() if m.id == stored.id)
 
 
@@ -518,9 +537,12 @@ async def send_forged(scene: Scene, who: str, family: str, custom_id: str, page:
     """Send the forged id as ``who``; the id of the message it came from, and the result."""
 
     actor, channel = presser(scene, who)
-    if family == "pager":
+    if family in ("pager", "article button"):
         source = bot_message(scene, channel, custom_id)
         return source.id, await actor.click(source, custom_id=custom_id)
+    if family == "faq select":
+        source = bot_message(scene, channel, custom_id, select=True)
+        return source.id, await actor.select(source, ["1"], custom_id=custom_id)
     source = bot_message(scene, channel, "cf:unused:summary")
     value = page if family == "jump" else "Rewritten through a forged form."
     field = "page" if family == "jump" else "take_text"
@@ -535,7 +557,7 @@ async def send_forged(scene: Scene, who: str, family: str, custom_id: str, page:
 
 def forged_outcome(result: Any, errors: Iterable[BaseException]) -> str:
     answer = result.response.content if result.response is not None else ""
-    if answer in (TAMPERED,) or (answer or "").startswith(EDIT_TAMPERED):
+    if answer in (TAMPERED, UNKNOWN_CONTROL) or (answer or "").startswith((EDIT_TAMPERED, UNKNOWN_FORM)):
         assert result.ephemeral
         return "tampered"
     outcome = classify(errors)
@@ -586,4 +608,27 @@ async def test_forged_custom_ids(world: World, family: str, field: str) -> None:
                 assert await every_take(scene) == before, (family, field, who)  # nothing changed
             before = await every_take(scene)  # (an author may edit their own take through any form)
     assert tuple(actual) == FORGED_EXPECTED[(family, field)], (family, field)
+    assert_sent_safely(world, 0)
+
+
+@pytest.mark.parametrize(("family", "field"), list(UNSIGNED_EXPECTED))
+async def test_forged_ids_of_families_that_name_no_subject(world: World, family: str, field: str) -> None:
+    scene = await build_scene(world)
+    await world.alice.user.send_dm("hello")  # opens the DM channel
+    world.env.errors.clear()
+    actual = []
+    for who in PRESSERS:
+        await world.env.advance_time(120)  # past the cooldown: a take saved through the form is the sender's own
+        cursor = world.env.error_cursor
+        source, result = await send_forged(scene, who, family, UNSIGNED_IDS[(family, field)], page="1")
+        outcome = forged_outcome(result, world.env.errors_since(cursor))
+        world.env.errors.clear()
+        actual.append("refused" if outcome == "tampered" else outcome)
+        seen = await seen_text([result.response, *result.followups,
+                                *[m for m in presser(scene, who)[1].history() if m.id == source]])
+        for secret in NEVER_SEEN[who]:
+            assert secret not in seen, (family, field, who, secret)
+    assert tuple(actual) == UNSIGNED_EXPECTED[(family, field)], (family, field)
+    saved = [t for t in await every_take(scene) if t[1] == "Rewritten through a forged form."]
+    assert len(saved) == UNSIGNED_EXPECTED[(family, field)].count("ok") if family == "take form" else not saved
     assert_sent_safely(world, 0)
