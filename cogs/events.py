@@ -21,9 +21,13 @@ UNKNOWN_CONTROL = "This control is out of date or was altered, so it does nothin
 
 
 def claimed_by_an_item(bot: discord.Client, custom_id: str) -> bool:
-    """Whether a registered dynamic item (article buttons, FAQ picker, pagers, …) answers this id."""
+    """Whether a registered dynamic item (article buttons, FAQ picker, pagers, …) or a view kept
+    in memory (a persistent one included) answers this id."""
     store = getattr(bot._connection, "_view_store", None)
-    return any(pattern.fullmatch(custom_id) for pattern in getattr(store, "_dynamic_items", {}))
+    if any(pattern.fullmatch(custom_id) for pattern in getattr(store, "_dynamic_items", {})):
+        return True
+    views: dict[Any, dict[tuple[int, str], Any]] = getattr(store, "_views", {})
+    return any(key[1] == custom_id for items in views.values() for key in items)
 
 
 class Events(commands.Cog):
