@@ -110,7 +110,7 @@ _SMALL_WORDS = frozenset({
     "underneath",
 })
 _MLA_SMALL_WORDS = _SMALL_WORDS | {"so", "yet"}
-#: CMOS 18 (8.159) capitalises prepositions of five letters or more ("Within", "Through").
+#: CMOS 18 capitalises prepositions of five letters or more ("Within", "Through").
 _CHICAGO_SMALL_WORDS = frozenset(w for w in _SMALL_WORDS if len(w) < 5 or w == "versus")
 #: Prefixes that cannot stand alone: Chicago (8.161) leaves the word after the hyphen lower case.
 _BOUND_PREFIXES = frozenset({
@@ -423,7 +423,7 @@ def _full_direct(name: _Name) -> str:
 
 
 def _chicago_join(names: Sequence[_Name], *, invert_first: bool) -> str:
-    """CMOS 18 (13.78): all names up to six, otherwise the first three and "et al."."""
+    """CMOS 18 (13.23): all names up to six, otherwise the first three and "et al."."""
     rendered = [
         _full_inverted(n) if invert_first and i == 0 else _full_direct(n) for i, n in enumerate(names)
     ]

@@ -191,3 +191,18 @@ def test_the_overview_counts_each_group_of_works_apart() -> None:
         "8 works of further reading added by the moderators"]
     plain = article.model_copy(update={"citations": [c for c in article.citations if c.role == "cited"]})
     assert rendering.reading_counts(plain) == ["2 references cited by the article"]
+
+
+def test_every_shipped_faq_is_one_page_within_discords_limits() -> None:
+    from pathlib import Path
+
+    from bot.article import load_article
+
+    article = load_article(Path(__file__).resolve().parents[1] / "data" / "commonfactors.toml")
+    assert len(article.faqs) > 25
+    listing = rendering.faq_list_embeds(article)
+    assert len(listing) == 1 and all(f.question in (listing[0].description or "") for f in article.faqs)
+    for number in range(1, len(article.faqs) + 1):
+        pages = rendering.faq_embeds(article, number)
+        assert len(pages) == 1, article.faqs[number - 1].question  # an answer and its sources on one page
+        assert_fits(pages[0])
