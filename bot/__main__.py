@@ -55,6 +55,9 @@ def invite_url(application_id: int) -> str:
 
 def command_invite(settings: Settings) -> int:
     app_id = settings.application_id or (application_id_from_token(settings.token) if settings.token else None)
+    if app_id is None and settings.token:
+        raise StartupError("DISCORD_TOKEN is malformed (its first part is not a bot's id): copy it again from the "
+                           "Developer Portal's Bot page, or set APPLICATION_ID in .env to print the invite")
     if app_id is None:
         raise StartupError("set APPLICATION_ID (or DISCORD_TOKEN) in .env to print the invite; see .env.example")
     print(invite_url(app_id))
