@@ -152,8 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("check", help="check the settings and every article file, offline")
     commands.add_parser("invite", help="print the URL that adds the bot to a server")
     trying = commands.add_parser("try", help="try the bot offline, on a simulated Discord (no token)")
-    trying.add_argument("--database", metavar="PATH",
-                        help="keep the try-out's takes in this SQLite file (default: a throwaway one)")
+    trying.add_argument("--database", metavar="FILE_OR_URL",
+                        help="keep the try-out's takes in this SQLite file, or a postgresql:// database "
+                             "(default: a throwaway one)")
     trying.add_argument("--article", metavar="FILE", type=Path,
                         help="show a draft article file as members will see it (validated like check)")
     trying.add_argument("--browser", action="store_true",
