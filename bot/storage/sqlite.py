@@ -833,7 +833,9 @@ class ProcessLock:
 
     @classmethod
     def take(cls, database: Path) -> ProcessLock:
-        path = database.with_name(database.name + ".lock")
+        """Keyed by the file itself (links resolved): no spelling or link opens it twice."""
+        real = Path(os.path.realpath(database))
+        path = real.with_name(real.name + ".lock")
         try:
             handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
