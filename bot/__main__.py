@@ -23,7 +23,7 @@ from bot.backup import backup_database
 from bot.runner import Runner, StartupError
 from bot.settings import Settings, SettingsError, url_password
 from bot.storage import StorageError, is_postgres_url, open_store, sqlite_path_from_url
-from bot.storage.transfer import describe, transfer
+from bot.storage.transfer import describe, sqlite_file_identity, transfer
 
 #: Exactly what the bot uses: read and answer in channels, embeds and files, react to confirm
 #: a reply-take, read history to find its pinned summary, pin it.
@@ -96,8 +96,24 @@ def command_backup(settings: Settings, destination: str) -> int:
     return 0
 
 
+def _refuse_the_same_sqlite_file(source_url: str, target_url: str) -> None:
+    """Before opening anything: a SQLite source must exist, and must not be the target by another name."""
+    if is_postgres_url(source_url):
+        return
+    source = sqlite_path_from_url(source_url)
+    if str(source) == ":memory:":
+        return
+    found = sqlite_file_identity(source)
+    if found is None:
+        raise StartupError(f"there is no database at {source} (check --from); nothing was copied")
+    if not is_postgres_url(target_url) and found == sqlite_file_identity(sqlite_path_from_url(target_url)):
+        raise StartupError(f"the source and the target are the same database (SQLite file "
+                           f"{Path(source).resolve()}); nothing was copied, with or without --force")
+
+
 async def _migrate_data(source_url: str, target_url: str, *, force: bool, batch_size: int, pool_size: int,
                         sslmode: str | None) -> int:
+    _refuse_the_same_sqlite_file(source_url, target_url)
     source = await open_store(source_url, pool_size=pool_size, sslmode=sslmode)
     try:
         target = await open_store(target_url, pool_size=pool_size, sslmode=sslmode)
@@ -109,6 +125,9 @@ async def _migrate_data(source_url: str, target_url: str, *, force: bool, batch_
             await target.close()
     finally:
         await source.close()
+    if report.shrunk:
+        raise StartupError(f"the source lost rows during the copy ({', '.join(report.shrunk)}): is a bot still "
+                           "running on it? Stop it, then run the command again; nothing is verified")
     if not report.ok:
         raise StartupError("the copy does NOT match the source (see the MISMATCH lines above); the source is "
                            "unchanged. Run the command again to resume, or with --force to start over")
