@@ -821,6 +821,10 @@ class SqliteStore(Store):
         ]
 
 
+class DatabaseInUse(StorageError):
+    """Another process holds the database's lock (a bot is running on it)."""
+
+
 class ProcessLock:
     """An exclusive ``flock`` on ``<database>.lock`` beside the file, held while a store has the
     database open. SQLite serves one process: a second bot (another shard, a second copy started
@@ -844,7 +848,7 @@ class ProcessLock:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(handle)
-            raise StorageError(
+            raise DatabaseInUse(
                 f"the database {database} is already open in another bot process (it holds {path.name}); "
                 "SQLite serves one process: stop the other one, or run several processes (shards) on "
                 "PostgreSQL (README: Running at scale)") from None
