@@ -219,6 +219,7 @@ def _copy_verified(source: sqlite3.Connection, partial: Path) -> Contents:
     """Copy ``source`` into the (empty, private) file ``partial`` as one snapshot and check it."""
     dst = sqlite3.connect(partial)
     try:
+        dst.execute("PRAGMA secure_delete = ON")
         source.backup(dst)  # one step: a single consistent snapshot
         dst.execute("PRAGMA journal_mode = DELETE")  # a self-contained file, no -wal beside it
         problems = [row[0] for row in dst.execute("PRAGMA integrity_check")]

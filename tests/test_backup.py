@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -201,3 +202,29 @@ def test_backup_and_check_read_the_settings_file_they_are_given(tmp_path: Path, 
                         f"DATABASE_URL={sqlite_url(tmp_path / 'newer.db')}\n")
     newer = run("--env-file", str(settings), "check")
     assert newer.returncode == 1 and "is from a newer version of the bot" in newer.stderr
+
+
+async def test_deleted_words_are_overwritten_not_left_in_free_pages(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    connect = sqlite3.connect
+
+    def like_a_build_without_secure_delete(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = connect(*args, **kwargs)
+        conn.execute("PRAGMA secure_delete = OFF")  # python.org and macOS builds start like this
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", like_a_build_without_secure_delete)
+    store = await SqliteStore.open(tmp_path / "live.db")
+    try:
+        for conn in (store._conn, store._reader):
+            assert conn is not None
+            assert (await conn.execute_fetchall("PRAGMA secure_delete"))[0][0] == 1
+        secret = "Xylophone-kumquat-secret-words " * 20
+        saved = await store.add_take(NewTake(guild_id=1, channel_id=2, article="commonfactors", author_id=3,
+                                             author_name="m", content=secret, source="command",
+                                             created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))
+        await store.add_take(new_take(1))
+        assert await store.delete_member_data(saved.author_id) == 1
+    finally:
+        await store.close()
+    assert b"Xylophone-kumquat" not in (tmp_path / "live.db").read_bytes()
