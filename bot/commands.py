@@ -27,8 +27,9 @@ from discord.ext import commands
 from rapidfuzz import process
 
 from bot.article import Article
-from bot.errors import GuildOnly, NotAllowed, UserError
+from bot.errors import DatabaseUnavailable, GuildOnly, NotAllowed, UserError
 from bot.permissions import is_moderator
+from bot.storage import DatabaseUnreachable
 from bot.takes import GUILD_ONLY
 from bot.ui.help import MODERATOR, help_for
 from bot.ui.reporting import Refused, RefusedCheck
@@ -119,6 +120,8 @@ def at_the_edge(func: F) -> F:
             return await func(*args, **kwargs)
         except UserError as error:
             raise Refused(error) from error
+        except DatabaseUnreachable as error:  # a read during an outage (writes say so themselves)
+            raise Refused(DatabaseUnavailable(DatabaseUnavailable.READING)) from error
 
     return cast(F, callback)
 

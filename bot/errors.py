@@ -48,6 +48,13 @@ class NotSaved(UserError):
     """The database refused a write: the member must know their words were *not* kept."""
 
 
+class DatabaseUnavailable(UserError):
+    """The database server cannot be reached: an outage, said plainly (the operator's log has it once)."""
+
+    WRITING = "The database is unreachable right now; nothing was saved, try again in a minute."
+    READING = "The database is unreachable right now; nothing could be read, try again in a minute."
+
+
 class BotMissingPermission(UserError):
     """The bot lacks a Discord permission it needs here; the message names it."""
 

@@ -3,6 +3,9 @@
 * Discord unreachable at start (no network yet, DNS down, an outage): one line per attempt
   naming the host and the cause, retried with a capped exponential backoff, so a service
   started before the network comes up recovers by itself. A rejected token is not retried.
+* The same for a PostgreSQL database that cannot be reached at start (the server still starting,
+  a network outage): one line per attempt, the same backoff, before logging in to Discord. A
+  refused login or a missing database is not retried.
 * SIGTERM (systemd, ``docker stop``) and SIGINT (Ctrl-C): stop taking commands, let the ones in
   progress finish (bounded, see ``bot.app.DRAIN_SECONDS``), close the connection and the
   database, exit 0.
@@ -27,7 +30,7 @@ from discord.http import Route
 from bot.app import create_bot
 from bot.logs import describe_network_error
 from bot.settings import Settings
-from bot.storage import StorageError
+from bot.storage import DatabaseUnreachable, StorageError, is_postgres_url, open_store
 
 log = logging.getLogger("bot.runner")
 
@@ -116,6 +119,7 @@ class Runner:
 
     async def _serve(self, bot: discord.Client) -> None:
         assert self.settings.token is not None
+        await self._wait_for_database()
         await self._login(bot, self.settings.token)
         log.info("logged in as %s (application %s); connecting to the gateway", bot.user, bot.application_id)
         try:
@@ -140,6 +144,26 @@ class Runner:
                             self.host, describe_network_error(exc), attempt, delay)
                 await self._reset_http(bot)
                 await asyncio.sleep(delay)
+
+    async def _wait_for_database(self) -> None:
+        """Until a PostgreSQL database answers (the bot opens it for itself at login)."""
+        settings = self.settings
+        if not is_postgres_url(settings.database_url):
+            return
+        delays = backoff_delays(self.retry_first, self.retry_max)
+        for attempt in count(1):
+            try:
+                store = await open_store(settings.database_url, pool_size=settings.database_pool_size,
+                                         sslmode=settings.database_sslmode)
+            except DatabaseUnreachable as exc:
+                delay = next(delays)
+                log.warning("%s; attempt %d failed, retrying in %.0f s", exc, attempt, delay)
+                await asyncio.sleep(delay)
+                continue
+            await store.close()
+            if attempt > 1:
+                log.info("the database answers (attempt %d)", attempt)
+            return
 
     @staticmethod
     async def _reset_http(bot: discord.Client) -> None:

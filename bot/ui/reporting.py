@@ -15,7 +15,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import UserError, report_unexpected, unexpected_message
+from bot.errors import DatabaseUnavailable, UserError, report_unexpected, unexpected_message
+from bot.storage import DatabaseUnreachable
 
 log = logging.getLogger("bot.errors")
 
@@ -58,6 +59,8 @@ def _param_name(error: commands.MissingRequiredArgument) -> str:
 def user_message(error: BaseException, *, usage: str | None = None) -> str | None:
     """The short answer for an error a member caused, or ``None`` if it is unexpected."""
     error = _unwrap(error)
+    if isinstance(error, DatabaseUnreachable):  # an outage, logged once by the store: said plainly
+        return DatabaseUnavailable.READING
     if isinstance(error, UserError):
         return str(error)
     hint = f" Usage: `{usage}`" if usage else ""
