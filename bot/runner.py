@@ -6,6 +6,9 @@
 * The same for a PostgreSQL database that cannot be reached at start (the server still starting,
   a network outage): one line per attempt, the same backoff, before logging in to Discord. A
   refused login or a missing database is not retried.
+* Discord lost after login: discord.py reconnects by itself, but its backoff grows to minutes
+  (up to 17); :class:`CappedBackoff` keeps every wait under a minute, and the log has one line
+  per attempt (:class:`bot.logs.ReconnectFilter`).
 * SIGTERM (systemd, ``docker stop``) and SIGINT (Ctrl-C): stop taking commands, let the ones in
   progress finish (bounded, see ``bot.app.DRAIN_SECONDS``), close the connection and the
   database, exit 0.
@@ -23,7 +26,10 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import discord
+import discord.client
+import discord.shard
 import yarl
+from discord.backoff import ExponentialBackoff
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
@@ -54,6 +60,19 @@ def use_endpoints(settings: Settings) -> None:
     DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
 
 
+class CappedBackoff(ExponentialBackoff[bool]):
+    """discord.py's reconnect backoff (random, growing), but never more than a minute."""
+
+    def delay(self) -> float:
+        return min(float(super().delay()), RETRY_MAX_SECONDS)
+
+
+def cap_reconnect_backoff() -> None:
+    """Make discord.py's gateway reconnects (one shard or many) wait at most a minute."""
+    discord.client.ExponentialBackoff = CappedBackoff  # type: ignore[misc, assignment]
+    discord.shard.ExponentialBackoff = CappedBackoff  # type: ignore[misc, assignment]
+
+
 def backoff_delays(first: float = RETRY_FIRST_SECONDS, cap: float = RETRY_MAX_SECONDS) -> Iterator[float]:
     """1, 2, 4, … seconds, never more than ``cap``."""
     delay = first
@@ -75,6 +94,7 @@ class Runner:
         if not self.settings.token:
             raise StartupError("no Discord token: set DISCORD_TOKEN in .env, see .env.example")
         use_endpoints(self.settings)
+        cap_reconnect_backoff()
         bot = create_bot(self.settings)
         stop = asyncio.Event()
         self._handle_signals(stop)
