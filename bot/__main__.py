@@ -66,21 +66,23 @@ def command_invite(settings: Settings) -> int:
     return 0
 
 
-async def _check_database(settings: Settings) -> str:
-    """Open the database as the bot would (read-only for SQLite): what the bot would start on."""
+def _check_database(settings: Settings) -> str:
+    """Read the database the bot would start on, changing nothing: what it holds, or why not."""
     if is_postgres_url(settings.database_url):
-        store = await open_store(settings.database_url, pool_size=2, sslmode=settings.database_sslmode)
-        try:
-            return f"{describe(store)}, schema version {await store.schema_version()}"
-        finally:
-            await store.close()
+        from bot.storage.postgres import probe  # asyncpg only for those who use PostgreSQL
+
+        label, version = asyncio.run(probe(settings.database_url, sslmode=settings.database_sslmode))
+        return f"{label}, schema version {version} (not changed by check)"
     path = sqlite_path_from_url(settings.database_url)
     if not isinstance(path, Path):
         return "in memory (nothing is kept)"
     if not path.exists():
+        folder = next(parent for parent in Path(os.path.abspath(path)).parents if parent.exists())
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise StartupError(f"there is no database at {path}, and the bot could not create it ({folder} is not "
+                               "writable by this user)")
         return f"SQLite file {path} does not exist yet: the bot creates it at its first start"
-    contents = await asyncio.to_thread(read_contents, path)
-    return f"SQLite file {path} ({contents.describe()})"
+    return f"SQLite file {path} ({read_contents(path).describe()})"
 
 
 def command_check(settings: Settings, *, files_only: bool = False) -> int:
@@ -106,7 +108,7 @@ def command_check(settings: Settings, *, files_only: bool = False) -> int:
         raise StartupError("no Discord token: set DISCORD_TOKEN in the settings file (--env-file), or run check "
                            "--files-only to check the files only")
     logs.configure(level="WARNING", fmt=settings.log_format, secrets=settings.secrets)
-    print(f"database: {asyncio.run(_check_database(settings))}")
+    print(f"database: {_check_database(settings)}")
     print(f"all {len(articles)} article file(s) are valid; the bot can start with these settings")
     return 0
 

@@ -101,3 +101,22 @@ async def test_a_database_down_at_start_is_retried_one_line_per_attempt(
     assert attempts and "cannot connect to the PostgreSQL database" in attempts[0]
     assert "attempt 1 failed, retrying in 1 s" in attempts[0] and "attempt 2 failed, retrying in 2 s" in attempts[1]
     assert "Traceback" not in "\n".join(bot.lines)
+
+
+def test_check_reads_the_postgresql_database_without_changing_it_and_fails_when_it_is_down(
+        postgres_server: PostgresServer, postgres_url: Callable[[], str], data_dir: Path,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.__main__ import main
+
+    url = postgres_url()
+    monkeypatch.setenv("DISCORD_TOKEN", make_token())
+    monkeypatch.setenv("DATA_DIR", str(data_dir))
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert main(["check"]) == 0
+    assert "schema version 0 (not changed by check)" in capsys.readouterr().out
+    assert postgres_server.psql("SELECT to_regclass('schema_migrations') IS NULL", url.rsplit("/", 1)[1]) == "t\n"
+
+    monkeypatch.setenv("DATABASE_URL", url.replace(f":{postgres_server.port}/", ":1/"))
+    assert main(["check"]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("commonfactors-bot: cannot connect to the PostgreSQL database")

@@ -776,6 +776,26 @@ async def recount(conn: asyncpg.Connection) -> None:
         await conn.execute(f"INSERT INTO {table} {query}")
 
 
+async def probe(url: str, *, sslmode: str | None = None) -> tuple[str, int]:
+    """Connect once, read the schema version, change nothing (``python -m bot check``): the
+    database's label and its version. Refused if the schema is newer than this code knows."""
+    target = parse_postgres_url(url)
+    try:
+        conn = await asyncpg.connect(target.dsn, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT,
+                                     **({"ssl": sslmode} if sslmode is not None else {}))
+        try:
+            version = await _recorded_version(conn)
+        finally:
+            await conn.close()
+    except (*_DRIVER_ERRORS, ssl.SSLError) as exc:
+        kind = DatabaseUnreachable if unreachable(exc) else StorageError
+        raise kind(f"cannot connect to the {target.label}: {describe(exc)}") from None
+    supported = discover_scripts(bundled_postgres_migrations_dir())[-1][0]
+    if version > supported:
+        raise SchemaTooNewError(version, supported)
+    return target.label, version
+
+
 async def _recorded_version(conn: asyncpg.Connection) -> int:
     if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
         return 0
