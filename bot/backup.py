@@ -60,13 +60,19 @@ class BackupResult:
     source: Path
     destination: Path
     size_bytes: int
-    takes: int
-    schema_version: int
+    contents: Contents
+
+    @property
+    def takes(self) -> int:
+        return self.contents.takes
+
+    @property
+    def schema_version(self) -> int:
+        return self.contents.schema_version
 
     def describe(self) -> str:
-        takes = "1 take" if self.takes == 1 else f"{self.takes} takes"
-        return (f"backed up {self.source} to {self.destination} ({takes}, schema version "
-                f"{self.schema_version}, {self.size_bytes / 1024:.0f} KiB); integrity check ok")
+        return (f"backed up {self.source} to {self.destination} ({self.contents.describe()}, "
+                f"{self.size_bytes / 1024:.0f} KiB); integrity check ok")
 
 
 @dataclass(frozen=True)
@@ -276,7 +282,7 @@ def _copy(source: Path, target: Path) -> BackupResult:
         if partial is not None:
             with contextlib.suppress(OSError):
                 partial.unlink()
-    return BackupResult(source, target, real.stat().st_size, contents.takes, contents.schema_version)
+    return BackupResult(source, target, real.stat().st_size, contents)
 
 
 def _sqlite_file(database_url: str, doing: str) -> Path:

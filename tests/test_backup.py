@@ -107,7 +107,8 @@ def test_the_backup_command_prints_what_it_copied(tmp_path: Path, data_dir: Path
 
     assert done.returncode == 0, done.stderr
     [copy] = (tmp_path / "backups").iterdir()
-    assert done.stdout.startswith(f"backed up {tmp_path / 'live.db'} to {copy} (1 take, schema version")
+    assert done.stdout.startswith(f"backed up {tmp_path / 'live.db'} to {copy} (1 take from 1 server, newest take "
+                                  "2026-01-01 00:00 UTC, schema version")
     assert done.stdout.rstrip().endswith("integrity check ok")
 
     missing = subprocess.run([sys.executable, "-m", "bot", "backup", str(tmp_path / "b.db")], capture_output=True,
@@ -182,7 +183,7 @@ def test_backup_and_check_read_the_settings_file_they_are_given(tmp_path: Path, 
 
     backed_up = run("backup", "--env-file", str(settings), str(tmp_path / "backups"))
     assert backed_up.returncode == 0, backed_up.stderr
-    assert f"backed up {tmp_path / 'live.db'}" in backed_up.stdout and "(1 take," in backed_up.stdout
+    assert f"backed up {tmp_path / 'live.db'}" in backed_up.stdout and "(1 take from 1 server" in backed_up.stdout
 
     checked = run("check", "--env-file", str(settings))
     assert checked.returncode == 0, checked.stderr
