@@ -24,6 +24,7 @@ import errno
 import os
 import sqlite3
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -204,13 +205,24 @@ def refuse_target(target: Path, database: Path) -> None:
                            "to a new path, a folder, or over an earlier backup")
 
 
-def _new_private_file(folder: Path, name: str) -> Path:
-    """An empty file only this user can read (0600), created here and now (never an existing one)."""
-    path = folder / f".{name}.partial-{os.getpid()}"
+@contextlib.contextmanager
+def _private_copy(source: Path, beside: Path) -> Iterator[tuple[Path, Contents]]:
+    """A verified snapshot of ``source`` (opened read-only, never changed) in a new file only this
+    user can read (0600), beside ``beside``; the file is gone afterwards unless moved into place."""
+    partial = beside.with_name(f".{beside.name}.partial-{os.getpid()}")
     with contextlib.suppress(FileNotFoundError):
-        path.unlink()  # our own leftover from an earlier run under the same process id
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    return path
+        partial.unlink()  # our own leftover from an earlier run under the same process id
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    try:
+        src = _open_read_only(source)
+        try:
+            contents = _copy_verified(src, partial)
+        finally:
+            src.close()
+        yield partial, contents
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink()
 
 
 def _fsync(path: Path, *, folder: bool = False) -> None:
@@ -264,24 +276,13 @@ def _copy(source: Path, target: Path) -> BackupResult:
     refuse_target(target, source)
     real = Path(os.path.realpath(target))
     existed = real.exists()
-    partial = None
     try:
-        partial = _new_private_file(real.parent, real.name)
-        # Read-only: a backup never creates, migrates or changes the live database.
-        src = _open_read_only(source)
-        try:
-            contents = _copy_verified(src, partial)
-        finally:
-            src.close()
-        _install(partial, real, replace=existed)
+        with _private_copy(source, real) as (partial, contents):  # a backup never changes the live database
+            _install(partial, real, replace=existed)
     except sqlite3.Error as exc:
         raise StorageError(f"the backup of {source} failed: {exc}; nothing was replaced") from exc
     except OSError as exc:
         raise StorageError(f"cannot write the backup {target}: {exc.strerror or exc}") from exc
-    finally:
-        if partial is not None:
-            with contextlib.suppress(OSError):
-                partial.unlink()
     return BackupResult(source, target, real.stat().st_size, contents)
 
 
@@ -323,36 +324,29 @@ def _restore(backup: Path, database: Path, now: dt.datetime | None) -> RestoreRe
     except DatabaseInUse:
         raise StorageError(f"a bot is running on {database} (it holds the database's lock): stop it first "
                            "(systemctl stop commonfactors-bot), then restore; nothing was changed") from None
-    partial = None
     try:
-        partial = _new_private_file(real.parent, real.name)
-        try:
-            src = _open_read_only(backup)
+        with contextlib.ExitStack() as stack:
             try:
-                contents = _copy_verified(src, partial)
-            finally:
-                src.close()
-        except (sqlite3.Error, StorageError) as exc:
-            raise StorageError(f"{backup} is not a usable backup of this bot ({exc}); nothing was changed") from None
-        _refuse_newer(backup, contents)
-        kept = None
-        if real.exists():
-            kept = real.with_name(f"{real.name}.replaced-{_stamp(now)}")
-            if os.path.lexists(kept):
-                raise StorageError(f"{kept} already exists; wait a second and restore again; nothing was changed")
-            # The database, with its -wal and -shm: together they are the database as the bot left it.
-            for suffix in ("-wal", "-shm", "-journal", ""):
-                moving = real.with_name(real.name + suffix)
-                if moving.exists():
-                    os.rename(moving, kept.with_name(kept.name + suffix))
-        os.rename(partial, real)
-        _fsync(real.parent, folder=True)
+                partial, contents = stack.enter_context(_private_copy(backup, real))
+            except (sqlite3.Error, StorageError) as exc:
+                raise StorageError(f"{backup} is not a usable backup of this bot ({exc}); "
+                                   "nothing was changed") from None
+            _refuse_newer(backup, contents)
+            kept = None
+            if real.exists():
+                kept = real.with_name(f"{real.name}.replaced-{_stamp(now)}")
+                if os.path.lexists(kept):
+                    raise StorageError(f"{kept} already exists; wait a second and restore again; nothing was changed")
+                # The database, with its -wal and -shm: together they are the database as the bot left it.
+                for suffix in ("-wal", "-shm", "-journal", ""):
+                    moving = real.with_name(real.name + suffix)
+                    if moving.exists():
+                        os.rename(moving, kept.with_name(kept.name + suffix))
+            os.rename(partial, real)
+            _fsync(real.parent, folder=True)
     except OSError as exc:
         raise StorageError(f"the restore into {database} failed: {exc.strerror or exc}") from exc
     finally:
-        if partial is not None:
-            with contextlib.suppress(OSError):
-                partial.unlink()
         lock.release()
     return RestoreResult(backup, database, contents, kept)
 

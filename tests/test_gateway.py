@@ -6,28 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import discord
 import discord.client
 import pytest
-import pytest_asyncio
 
 from bot.runner import RETRY_MAX_SECONDS, CappedBackoff, cap_reconnect_backoff
 from bot.settings import sqlite_url
-from tests.conftest import World
+from tests.conftest import World, saved_then_stopped
 from tests.fake_discord import FakeDiscord, make_token
 from tests.processes import BotProcess, bot_environment
-
-
-@pytest_asyncio.fixture
-async def discord_server() -> AsyncIterator[FakeDiscord]:
-    server = FakeDiscord(token=make_token())
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def test_a_payload_discord_py_cannot_read_is_skipped_with_one_line(
@@ -43,11 +32,7 @@ async def test_a_payload_discord_py_cannot_read_is_skipped_with_one_line(
         del direct["member"]
         for _ in range(3):  # a DM as some Discord-compatible servers send it
             await discord_server.dispatch("MESSAGE_CREATE", direct)
-        await discord_server.member_says("!commonfactors take Still here.")
-        [saved] = await discord_server.wait_for_messages(1)
-        assert "Saved your take" in saved["content"]
-        bot.process.send_signal(signal.SIGTERM)
-        assert await bot.finish() == 0
+        await saved_then_stopped(discord_server, bot, "Still here.")
     finally:
         bot.kill()
     skipped = [line for line in bot.lines if "could not read" in line]

@@ -86,6 +86,26 @@ async def views(url: str) -> list[Any]:
         await store.close()
 
 
+def drop_connection_at_write(store: Store, number: int) -> Callable[[], None]:
+    """The store's ``number``-th ``write_raw`` fails as a dropped connection would; returns the undo."""
+    real = store.write_raw
+    calls = 0
+
+    async def failing(steps: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == number:
+            raise StorageError("the database refused the write: connection lost; nothing was saved")
+        await real(steps)
+
+    store.write_raw = failing  # type: ignore[method-assign]
+
+    def restore() -> None:
+        store.write_raw = real  # type: ignore[method-assign]
+
+    return restore
+
+
 def migrate(*args: str) -> int:
     return main(["migrate-data", *args])
 
@@ -167,21 +187,11 @@ def test_an_interrupted_copy_resumes_where_it_stopped(tmp_path: Path, postgres_u
     async def interrupted_then_resumed() -> tuple[int, bool, bool]:
         source, target = await open_store(source_url), await open_store(target_url)
         try:
-            real = target.write_raw
-            calls = 0
-
-            async def failing(steps: Any) -> None:
-                nonlocal calls
-                calls += 1
-                if calls == 4:  # the connection drops during the fourth batch
-                    raise StorageError("the database refused the write: connection lost; nothing was saved")
-                await real(steps)
-
-            target.write_raw = failing  # type: ignore[method-assign]
+            restore = drop_connection_at_write(target, 4)  # during the fourth batch
             with pytest.raises(StorageError, match="connection lost"):
                 await transfer(source, target, batch_size=5)
             partial = len(await rows_of(target, TABLES[1]))
-            target.write_raw = real  # type: ignore[method-assign]
+            restore()
             report = await transfer(source, target, batch_size=5)
             return partial, report.resumed, report.ok
         finally:
@@ -313,20 +323,10 @@ async def test_resuming_does_not_depend_on_how_the_source_was_spelled(tmp_path: 
     try:
         source = await open_store(sqlite_url(tmp_path / "src.db"))
         try:
-            real = target.write_raw
-            calls = 0
-
-            async def failing(steps: Any) -> None:
-                nonlocal calls
-                calls += 1
-                if calls == 3:
-                    raise StorageError("connection lost")
-                await real(steps)
-
-            target.write_raw = failing  # type: ignore[method-assign]
+            restore = drop_connection_at_write(target, 3)
             with pytest.raises(StorageError, match="connection lost"):
                 await transfer(source, target, batch_size=5)
-            target.write_raw = real  # type: ignore[method-assign]
+            restore()
         finally:
             await source.close()
         source = await open_store(sqlite_url(tmp_path / "alias.db"))  # the same file, by a link

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from simcord import assert_error
 
 from bot.errors import DatabaseUnavailable
-from tests.conftest import World
+from tests.conftest import World, saved_then_stopped
 from tests.fake_discord import FakeDiscord, make_token
 from tests.postgres_server import PostgresServer
 from tests.processes import BotProcess, bot_environment
@@ -64,14 +62,6 @@ async def test_a_postgresql_outage_is_told_plainly_logged_once_and_recovered_fro
     assert not any(record.exc_info for record in outage)
 
 
-@pytest_asyncio.fixture
-async def discord_server() -> AsyncIterator[FakeDiscord]:
-    server = FakeDiscord(token=make_token())
-    await server.start()
-    yield server
-    await server.stop()
-
-
 async def test_a_database_down_at_start_is_retried_one_line_per_attempt(
         postgres_server: PostgresServer, postgres_url: Callable[[], str], data_dir: Path,
         discord_server: FakeDiscord) -> None:
@@ -87,11 +77,7 @@ async def test_a_database_down_at_start_is_retried_one_line_per_attempt(
             await asyncio.to_thread(postgres_server.resume)
         try:
             await bot.wait_for_line("has connected to Gateway")
-            await discord_server.member_says("!commonfactors take Once the database was up.")
-            [saved] = await discord_server.wait_for_messages(1)
-            assert "Saved your take" in saved["content"]
-            bot.process.send_signal(signal.SIGTERM)
-            assert await bot.finish() == 0
+            await saved_then_stopped(discord_server, bot, "Once the database was up.")
         finally:
             bot.kill()
     finally:

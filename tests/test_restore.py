@@ -11,10 +11,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest_asyncio
 
 from bot.settings import sqlite_url
 from bot.storage import NewTake, SqliteStore
@@ -110,14 +107,6 @@ def test_restore_refuses_what_is_not_a_usable_backup(tmp_path: Path) -> None:
 
 def latest_version() -> int:
     return discover_migrations()[-1].version
-
-
-@pytest_asyncio.fixture
-async def discord_server() -> AsyncIterator[FakeDiscord]:
-    server = FakeDiscord(token=make_token())
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def test_the_drill_a_killed_bot_gets_back_every_take_acknowledged_before_the_backup(
