@@ -79,6 +79,8 @@ def check(predicate: Callable[[Context], Coroutine[Any, Any, bool]]) -> Callable
             return await predicate(ctx)
         except UserError as error:
             raise RefusedCheck(error) from error
+        except DatabaseUnreachable as error:
+            raise RefusedCheck(DatabaseUnavailable(DatabaseUnavailable.READING)) from error
 
     return commands.check(mapped)
 
@@ -107,6 +109,8 @@ async def require_moderator(ctx: Context) -> bool:
             raise NotAllowed("Only moderators (Manage Messages in this server, or the moderator role) can do that.")
     except UserError as error:
         raise RefusedCheck(error) from error
+    except DatabaseUnreachable as error:  # the moderator role is in the settings, out of reach
+        raise RefusedCheck(DatabaseUnavailable(DatabaseUnavailable.READING)) from error
     return True
 
 

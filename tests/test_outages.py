@@ -41,6 +41,9 @@ async def test_a_postgresql_outage_is_told_plainly_logged_once_and_recovered_fro
         assert_error(world.env, DatabaseUnavailable)
         assert result.response is not None and DatabaseUnavailable.WRITING in result.response.content
 
+        await world.admin.send(world.channel, f"!{ARTICLE} settings cooldown 5m")  # a moderator command
+        assert_error(world.env, DatabaseUnavailable)  # its check reads the moderator role: "nothing could be read"
+
         for reading in ("takes", "stats"):
             await world.bob.send(world.channel, f"!{ARTICLE} {reading}")
             assert_error(world.env, DatabaseUnavailable, contains="nothing could be read")
