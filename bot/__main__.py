@@ -60,6 +60,9 @@ def invite_url(application_id: int) -> str:
 
 def command_invite(settings: Settings) -> int:
     app_id = settings.application_id or (application_id_from_token(settings.token) if settings.token else None)
+    if app_id is None and settings.token:
+        raise StartupError("DISCORD_TOKEN is malformed (its first part is not a bot's id): copy it again from the "
+                           "Developer Portal's Bot page, or set APPLICATION_ID in .env to print the invite")
     if app_id is None:
         raise StartupError("set APPLICATION_ID (or DISCORD_TOKEN) in .env to print the invite; see .env.example")
     print(invite_url(app_id))
@@ -229,8 +232,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                           help="check the settings and article files only (no token needed, no database opened)")
     commands.add_parser("invite", help="print the URL that adds the bot to a server", parents=[settings_file])
     trying = commands.add_parser("try", help="try the bot offline, on a simulated Discord (no token)")
-    trying.add_argument("--database", metavar="PATH",
-                        help="keep the try-out's takes in this SQLite file (default: a throwaway one)")
+    trying.add_argument("--database", metavar="FILE_OR_URL",
+                        help="keep the try-out's takes in this SQLite file, or a postgresql:// database "
+                             "(default: a throwaway one)")
     trying.add_argument("--article", metavar="FILE", type=Path,
                         help="show a draft article file as members will see it (validated like check)")
     trying.add_argument("--browser", action="store_true",

@@ -47,8 +47,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    """One PostgreSQL server for the session, started on first use; never skipped. Its folder is
-    outside pytest's private temp folder, which the ``postgres`` user could not enter."""
+    """One PostgreSQL server for the session (for each pytest-xdist worker), started on first use;
+    never skipped. Its folder is outside pytest's private temp folder, which ``nobody`` (who runs
+    the server when the tests run as root) could not enter."""
     folder = Path(tempfile.mkdtemp(prefix="cf-postgres-"))
     try:
         server = PostgresServer.start(folder)

@@ -316,7 +316,7 @@ def stats_embed(article: Article, stats: Any) -> discord.Embed:
     embed.add_field(name="Members", value=str(stats.members))
     if stats.per_day:
         first, last = stats.per_day[0][0], stats.per_day[-1][0]
-        embed.add_field(name=f"Last {len(counts)} days ({sum(counts)} takes)",
+        embed.add_field(name=f"Last {plural(len(counts), 'day')} ({plural(sum(counts), 'take')})",
                         value=f"`{sparkline(counts)}`\n{first:%d %b} → {last:%d %b} (UTC)", inline=False)
     return embed
 
