@@ -172,3 +172,18 @@ class PostgresServer:
 
     def drop_database(self, name: str) -> None:
         self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    # -- an outage, for the tests of one -------------------------------------------------------------
+    def pause(self) -> None:
+        """Stop the server as an outage would (connections dropped); :meth:`resume` brings it back."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        """Start the server again with the options it last started with (same port, same data)."""
+        import shlex
+
+        options = shlex.split((self.data / "postmaster.opts").read_text())[1:]  # after the postgres binary
+        kept = [option for index, option in enumerate(options)
+                if option != "-D" and (index == 0 or options[index - 1] != "-D")]
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", shlex.join(kept),
+                  "-l", str(self.folder / "server.log"), "-w", "-t", "60", "start")
