@@ -19,7 +19,7 @@ from bot.errors import NotAllowed, TooSoon, UserError, report_unexpected
 from bot.export import pack_stream
 from bot.quotes import SHOW
 from bot.services import ServiceHost
-from bot.storage import StorageError
+from bot.storage import DatabaseUnreachable, StorageError
 from bot.takes import NameVisibility, saved_message
 from bot.ui import rendering
 from bot.ui.delivery import confirm_command, confirm_reply_take, tell_reply_author
@@ -415,6 +415,8 @@ class Takes(ArticleCog):
     async def retention(self) -> None:
         try:
             await self.purge_expired()
+        except DatabaseUnreachable:
+            return  # an outage, logged once by the store; the next run catches up
         except StorageError:
             log.exception("retention purge failed; will try again in an hour")
 
