@@ -1,6 +1,7 @@
-"""``python -m bot [run|check|invite|try|backup|restore|migrate-data]``: run the bot, validate the
-set-up, print the invite, try the bot offline, back up its database, put a backup back in place of a
-stopped bot's database, or move the data to another database.
+"""``python -m bot [run|check|invite|try|backup|restore|migrate-data|rotate-signing-key]``: run the bot,
+validate the set-up, print the invite, try the bot offline, back up its database, put a backup back in
+place of a stopped bot's database, move the data to another database, or replace the key that signs
+button and form ids.
 
 Every subcommand reads its settings from one place: ``--env-file PATH`` (``.env`` by default), so
 the service, the backup timer, a cron line and an upgrade by hand all see the same database.
@@ -27,6 +28,7 @@ from bot.article import ArticleError, load_articles
 from bot.backup import backup_database, read_contents, restore_database
 from bot.runner import Runner, StartupError
 from bot.settings import Settings, SettingsError, url_password
+from bot.signing import rotate_signing_key
 from bot.storage import StorageError, is_postgres_url, open_store, sqlite_path_from_url
 from bot.storage.transfer import describe, sqlite_file_identity, transfer
 
@@ -205,6 +207,23 @@ def command_migrate_data(settings: Settings, args: argparse.Namespace) -> int:
                                      pool_size=settings.database_pool_size, sslmode=settings.database_sslmode))
 
 
+async def _rotate_signing_key(settings: Settings) -> None:
+    store = await open_store(settings.database_url, pool_size=2, sslmode=settings.database_sslmode)
+    try:
+        await rotate_signing_key(store)
+    finally:
+        await store.close()
+
+
+def command_rotate_signing_key(settings: Settings) -> int:
+    """A new key for signed custom ids (see :mod:`bot.signing`); the old one stops working at the next start."""
+    configure_logging(settings)
+    asyncio.run(_rotate_signing_key(settings))
+    print("the custom-id signing key was replaced. Restart the bot (every process): buttons and forms made "
+          "before are then refused with a line asking to run the command again")
+    return 0
+
+
 def command_try(settings: Settings, args: argparse.Namespace) -> int:
     try:  # an optional part: SimCord comes with the [try] extra
         from bot.tryout import TryOutUnavailable, run_tryout
@@ -253,6 +272,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     moving.add_argument("--to", dest="target", metavar="URL", help="the database to copy into")
     moving.add_argument("--force", action="store_true", help="empty a target that already holds data, then copy")
     moving.add_argument("--batch-size", type=int, default=1000, help="rows per transaction (default 1000)")
+    commands.add_parser("rotate-signing-key", parents=[settings_file],
+                        help="replace the key that signs button and form ids (older ones stop working at the "
+                             "next start)")
     args = parser.parse_args(argv)
     try:
         settings = load_settings(getattr(args, "env_file", None))
@@ -266,6 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_backup(settings, args.destination)
         if args.command == "restore":
             return command_restore(settings, args.backup)
+        if args.command == "rotate-signing-key":
+            return command_rotate_signing_key(settings)
         if args.command == "migrate-data":
             return command_migrate_data(settings, args)
         return command_run(settings)

@@ -11,6 +11,7 @@ from bot.article import Article
 from bot.audit import AuditLog
 from bot.guild_settings import GuildSettingsService
 from bot.pins import PinService
+from bot.quotes import QuoteService
 from bot.takes import TakeService
 
 if TYPE_CHECKING:
@@ -37,6 +38,11 @@ class Context(commands.Context[Any]):
     @property
     def takes(self) -> TakeService:
         return self.bot.services.takes
+
+    @property
+    def quotes(self) -> QuoteService:
+        """Which bot messages quote which takes (:mod:`bot.quotes`)."""
+        return self.bot.services.quotes
 
     @property
     def summary_pins(self) -> PinService:

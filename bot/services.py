@@ -18,7 +18,9 @@ from bot.clock import Clock
 from bot.guild_settings import GuildSettingsService
 from bot.locks import KeyedLocks
 from bot.pins import PinService
+from bot.quotes import QuoteService
 from bot.settings import Settings
+from bot.signing import IdSigner
 from bot.storage import Store
 from bot.takes import TakeService
 
@@ -31,9 +33,13 @@ class Services:
     guild_settings: GuildSettingsService
     takes: TakeService
     pins: PinService
+    #: Signs and checks the custom ids that name a subject (see :mod:`bot.signing`).
+    signer: IdSigner
+    #: Which bot messages quote which takes, so erasure reaches them (see :mod:`bot.quotes`).
+    quotes: QuoteService
 
 
-def build_services(store: Store, settings: Settings, clock: Clock) -> Services:
+def build_services(store: Store, settings: Settings, clock: Clock, *, signer: IdSigner) -> Services:
     locks = KeyedLocks()
     audit = AuditLog(store, clock)
     guild_settings = GuildSettingsService(store, settings, locks, audit)
@@ -44,6 +50,8 @@ def build_services(store: Store, settings: Settings, clock: Clock) -> Services:
         guild_settings=guild_settings,
         takes=TakeService(store, clock, guild_settings, audit, locks),
         pins=PinService(store, clock, locks),
+        signer=signer,
+        quotes=QuoteService(store, clock),
     )
 
 

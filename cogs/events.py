@@ -17,6 +17,19 @@ if TYPE_CHECKING:
     from bot.app import CommonFactorsBot
 
 
+UNKNOWN_CONTROL = "This control is out of date or was altered, so it does nothing. Run the command again."
+
+
+def claimed_by_an_item(bot: discord.Client, custom_id: str) -> bool:
+    """Whether a registered dynamic item (article buttons, FAQ picker, pagers, …) or a view kept
+    in memory (a persistent one included) answers this id."""
+    store = getattr(bot._connection, "_view_store", None)
+    if any(pattern.fullmatch(custom_id) for pattern in getattr(store, "_dynamic_items", {})):
+        return True
+    views: dict[Any, dict[tuple[int, str], Any]] = getattr(store, "_views", {})
+    return any(key[1] == custom_id for items in views.values() for key in items)
+
+
 class Events(commands.Cog):
     def __init__(self, bot: CommonFactorsBot) -> None:
         self.bot = bot
@@ -57,6 +70,9 @@ class Events(commands.Cog):
         if is_expired_component(custom_id, self.bot.boot_id):
             await answer_interaction(interaction, "These buttons stopped working when the bot restarted. "
                                                   "Run the command again for fresh ones.")
+        elif custom_id.startswith("cf:") and not claimed_by_an_item(self.bot, custom_id):
+            # Ours by its form, but no button of this bot makes it: altered, or from an older version.
+            await answer_interaction(interaction, UNKNOWN_CONTROL)
 
     async def _suggest_article(self, ctx: Context) -> None:
         """``!commonfactor`` is almost certainly meant for us; ``!play`` is another bot's."""

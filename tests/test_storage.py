@@ -20,6 +20,7 @@ from bot.storage import (
     GuildSettings,
     NewTake,
     PinRecord,
+    QuoteRedraw,
     SchemaTooNewError,
     StorageError,
     Store,
@@ -98,7 +99,7 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
 
 def test_the_bundled_migrations_are_found_as_package_resources() -> None:
     assert [m.label for m in discover_migrations()] == ["V1__takes", "V2__moderation", "V3__counters",
-                                                            "V4__forget_member_counters"]
+                                                            "V4__forget_member_counters", "V5__take_quotes"]
 
 
 async def test_a_new_file_is_migrated_to_the_latest_version(tmp_path: Path) -> None:
@@ -108,11 +109,12 @@ async def test_a_new_file_is_migrated_to_the_latest_version(tmp_path: Path) -> N
         assert await store.schema_version() == LATEST
     finally:
         await store.close()
-    expected = {"takes", "bot_meta", "guild_settings", "pins", "audit_log", "schema_migrations"}
+    expected = {"takes", "bot_meta", "guild_settings", "pins", "audit_log", "schema_migrations", "take_quotes",
+                "quote_redraws"}
     assert expected <= table_names(path)
     versions = [(version, name) for version, name, _ in recorded_versions(path)]
     assert versions == [(1, "takes"), (2, "moderation"), (3, "counters"),
-                        (4, "forget_member_counters")]
+                        (4, "forget_member_counters"), (5, "take_quotes")]
     with contextlib.closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -735,3 +737,83 @@ async def test_settings_updates_at_once_keep_every_change(store: Store) -> None:
     assert sorted(after.take_max_length or 0 for _, after in results) == list(range(1, 26))
     unchanged = await store.update_guild_settings(GUILD, lambda current: current)
     assert unchanged[0] == unchanged[1]
+
+
+# -- the bot's messages that quote takes (V5) ----------------------------------------------------
+
+MESSAGE = 1_300_000_000_000_000_001
+OTHER_MESSAGE = 1_300_000_000_000_000_002
+
+
+async def test_a_remembered_message_is_queued_when_a_take_it_quotes_is_edited_or_deleted(store: Store) -> None:
+    first = await store.add_take(new_take(content="first"))
+    second = await store.add_take(new_take(content="second", author_id=BOB))
+    await store.remember_quotes(GUILD, CHANNEL, MESSAGE, [second.id, first.id], "listing", T0)
+    await store.remember_quotes(None, CHANNEL + 1, OTHER_MESSAGE, [first.id], "show", T0)  # a DM
+    assert await store.quoted_take_ids(MESSAGE) == [first.id, second.id]
+    assert await store.pending_redraws(limit=10) == []
+
+    await store.edit_take(GUILD, second.id, "second, edited", T0)
+    assert await store.pending_redraws(limit=10) == [QuoteRedraw(MESSAGE, GUILD, CHANNEL, "listing", 0)]
+    assert await store.quoted_take_ids(MESSAGE) == [first.id, second.id]  # an edit keeps what it quotes
+    await store.finish_redraw(MESSAGE)
+
+    assert await store.delete_member_data(ALICE) == 1  # forgetme: the quotes go with the take
+    assert await store.quoted_take_ids(MESSAGE) == [second.id]
+    assert await store.quoted_take_ids(OTHER_MESSAGE) == []
+    assert await store.pending_redraws(limit=10) == [QuoteRedraw(MESSAGE, GUILD, CHANNEL, "listing", 0),
+                                                     QuoteRedraw(OTHER_MESSAGE, None, CHANNEL + 1, "show", 0)]
+    held = await store.fetch_raw("SELECT COUNT(*) FROM take_quotes WHERE take_id = " + str(first.id))
+    assert held == [(0,)]
+
+
+async def test_every_way_a_take_goes_queues_the_messages_quoting_it(store: Store) -> None:
+    old = await store.add_take(new_take(content="old"))
+    kept = await store.add_take(new_take(content="kept", created_at=T0 + dt.timedelta(days=2)))
+    gone = await store.add_take(new_take(content="gone", author_id=BOB, created_at=T0 + dt.timedelta(days=2)))
+    for message, take in ((MESSAGE, old), (OTHER_MESSAGE, gone), (MESSAGE + 7, kept)):
+        await store.remember_quotes(GUILD, CHANNEL, message, [take.id], "show", T0)
+    assert await store.purge_takes_before(T0 + dt.timedelta(days=1)) == 1  # retention
+    assert await store.delete_take(GUILD, gone.id)
+    assert [r.message_id for r in await store.pending_redraws(limit=10)] == [MESSAGE, OTHER_MESSAGE]
+    assert await store.quoted_take_ids(MESSAGE + 7) == [kept.id]
+
+
+async def test_remembering_replaces_what_a_message_quoted_and_a_missing_take_queues_it(store: Store) -> None:
+    first = await store.add_take(new_take(content="first"))
+    second = await store.add_take(new_take(content="second", author_id=BOB))
+    await store.remember_quotes(GUILD, CHANNEL, MESSAGE, [first.id], "listing", T0)
+    await store.remember_quotes(GUILD, CHANNEL, MESSAGE, [second.id], "listing", T0)  # the next page
+    assert await store.quoted_take_ids(MESSAGE) == [second.id]
+    await store.delete_take(GUILD, first.id)
+    assert await store.pending_redraws(limit=10) == []  # the message no longer shows it
+
+    await store.remember_quotes(GUILD, CHANNEL, OTHER_MESSAGE, [second.id, first.id], "listing", T0)
+    assert await store.quoted_take_ids(OTHER_MESSAGE) == [second.id]
+    assert [r.message_id for r in await store.pending_redraws(limit=10)] == [OTHER_MESSAGE]
+
+
+async def test_a_redraw_that_fails_is_retried_and_a_forgotten_message_leaves_no_trace(store: Store) -> None:
+    take = await store.add_take(new_take())
+    for message in (MESSAGE, OTHER_MESSAGE):
+        await store.remember_quotes(GUILD, CHANNEL, message, [take.id], "show", T0)
+    await store.edit_take(GUILD, take.id, "changed", T0)
+    await store.retry_redraw(MESSAGE)
+    assert [(r.message_id, r.attempts) for r in await store.pending_redraws(limit=10)] == [
+        (OTHER_MESSAGE, 0), (MESSAGE, 1)]  # fewest failed tries first
+    assert [r.message_id for r in await store.pending_redraws(limit=1)] == [OTHER_MESSAGE]
+    await store.forget_message(MESSAGE)
+    assert await store.quoted_take_ids(MESSAGE) == []
+    assert [r.message_id for r in await store.pending_redraws(limit=10)] == [OTHER_MESSAGE]
+
+
+async def test_a_servers_remembered_messages_are_queued_together_and_only_its_own(store: Store) -> None:
+    here = await store.add_take(new_take(content="here"))
+    there = await store.add_take(new_take(content="there", guild_id=OTHER_GUILD))
+    await store.remember_quotes(GUILD, CHANNEL, MESSAGE, [here.id], "listing-all", T0)
+    await store.remember_quotes(GUILD, CHANNEL, MESSAGE + 7, [here.id], "show", T0)
+    await store.remember_quotes(OTHER_GUILD, CHANNEL + 1, OTHER_MESSAGE, [there.id], "show", T0)
+    assert await store.queue_guild_redraws(GUILD) == 2
+    assert await store.queue_guild_redraws(GUILD) == 0  # already queued
+    assert [r.message_id for r in await store.pending_redraws(limit=10)] == [MESSAGE, MESSAGE + 7]
+    assert await store.quoted_take_ids(MESSAGE) == [here.id]  # queuing keeps what they quote

@@ -182,6 +182,19 @@ class AuditEntry:
     created_at: dt.datetime
 
 
+@dataclass(frozen=True, slots=True)
+class QuoteRedraw:
+    """One of the bot's messages to redraw (or delete) because a take it quotes changed or went."""
+
+    message_id: int
+    guild_id: int | None
+    channel_id: int
+    #: How the message quotes takes ('listing', 'show', …): what redrawing it means.
+    kind: str
+    #: Failed tries so far (Discord unavailable); given up on after a few.
+    attempts: int
+
+
 class Store(abc.ABC):
     """One database. Open with :func:`bot.storage.open_store`; close with :meth:`close`."""
 
@@ -367,3 +380,36 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def list_audit(self, guild_id: int, *, limit: int = 20) -> Sequence[AuditEntry]:
         """Newest first."""
+
+    # -- the bot's messages that quote takes (V5) -------------------------------------------
+    @abc.abstractmethod
+    async def remember_quotes(self, guild_id: int | None, channel_id: int, message_id: int,
+                              take_ids: Sequence[int], kind: str, created_at: dt.datetime) -> None:
+        """The message now quotes exactly these takes (replacing what it quoted before). A take
+        that no longer exists is not remembered, and the message is queued for a redraw at once:
+        it was deleted between the drawing and this call."""
+
+    @abc.abstractmethod
+    async def quoted_take_ids(self, message_id: int) -> list[int]:
+        """The takes a message still quotes (those deleted since are gone from here), oldest id first."""
+
+    @abc.abstractmethod
+    async def pending_redraws(self, *, limit: int) -> list[QuoteRedraw]:
+        """Messages queued for a redraw (by the triggers on takes), fewest failed tries first."""
+
+    @abc.abstractmethod
+    async def queue_guild_redraws(self, guild_id: int) -> int:
+        """Queue every remembered message quoting this server's takes (its rules for showing them
+        changed); how many were queued."""
+
+    @abc.abstractmethod
+    async def finish_redraw(self, message_id: int) -> None:
+        """The message was redrawn: it leaves the queue (and keeps what it quotes now)."""
+
+    @abc.abstractmethod
+    async def retry_redraw(self, message_id: int) -> None:
+        """A redraw failed for now: count the try; the message stays queued."""
+
+    @abc.abstractmethod
+    async def forget_message(self, message_id: int) -> None:
+        """Forget a message entirely (gone, deleted by the redraw, or no longer ours to edit)."""

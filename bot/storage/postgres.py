@@ -52,6 +52,7 @@ from .base import (
     GuildSettings,
     NewTake,
     PinRecord,
+    QuoteRedraw,
     SchemaTooNewError,
     StorageError,
     Store,
@@ -730,6 +731,54 @@ class PostgresStore(Store):
                                  "WHERE guild_id = $1 ORDER BY id DESC LIMIT $2", guild_id, positive_limit(limit))
         return [AuditEntry(row[0], row[1], row[2], row[3], row[4], row[5].astimezone(dt.UTC)) for row in rows]
 
+
+    # -- the bot's messages that quote takes (V5) ---------------------------------------------
+    async def remember_quotes(self, guild_id: int | None, channel_id: int, message_id: int,
+                              take_ids: Sequence[int], kind: str, created_at: dt.datetime) -> None:
+        created = _utc(created_at)
+        wanted = sorted(set(take_ids))
+
+        async def remember(conn: asyncpg.Connection) -> None:
+            await conn.execute("DELETE FROM take_quotes WHERE message_id = $1", message_id)
+            kept = await _deleted(conn, "INSERT INTO take_quotes (guild_id, channel_id, message_id, take_id, kind, "
+                                        "created_at) SELECT $1, $2, $3, id, $4, $5 FROM takes WHERE id = ANY($6)",
+                                  guild_id, channel_id, message_id, kind, created, wanted)
+            if kept < len(wanted):  # a take went between the drawing and now
+                await conn.execute("INSERT INTO quote_redraws (message_id, guild_id, channel_id, kind) "
+                                   "VALUES ($1, $2, $3, $4) ON CONFLICT (message_id) DO NOTHING",
+                                   message_id, guild_id, channel_id, kind)
+
+        await self._write(remember)
+
+    async def quoted_take_ids(self, message_id: int) -> list[int]:
+        rows = await self._fetch("SELECT take_id FROM take_quotes WHERE message_id = $1 ORDER BY take_id", message_id)
+        return [int(row[0]) for row in rows]
+
+    async def pending_redraws(self, *, limit: int) -> list[QuoteRedraw]:
+        rows = await self._fetch("SELECT message_id, guild_id, channel_id, kind, attempts FROM quote_redraws "
+                                 "ORDER BY attempts, message_id LIMIT $1", positive_limit(limit))
+        return [QuoteRedraw(int(r[0]), None if r[1] is None else int(r[1]), int(r[2]), str(r[3]), int(r[4]))
+                for r in rows]
+
+    async def queue_guild_redraws(self, guild_id: int) -> int:
+        return await self._write(lambda conn: _deleted(
+            conn, "INSERT INTO quote_redraws (message_id, guild_id, channel_id, kind) "
+                  "SELECT DISTINCT message_id, guild_id, channel_id, kind FROM take_quotes WHERE guild_id = $1 "
+                  "ON CONFLICT (message_id) DO NOTHING", guild_id))
+
+    async def finish_redraw(self, message_id: int) -> None:
+        await self._write(lambda conn: conn.execute("DELETE FROM quote_redraws WHERE message_id = $1", message_id))
+
+    async def retry_redraw(self, message_id: int) -> None:
+        await self._write(lambda conn: conn.execute(
+            "UPDATE quote_redraws SET attempts = attempts + 1 WHERE message_id = $1", message_id))
+
+    async def forget_message(self, message_id: int) -> None:
+        async def forget(conn: asyncpg.Connection) -> None:
+            await conn.execute("DELETE FROM take_quotes WHERE message_id = $1", message_id)
+            await conn.execute("DELETE FROM quote_redraws WHERE message_id = $1", message_id)
+
+        await self._write(forget)
 
 async def _deleted(conn: asyncpg.Connection, sql: str, *args: Any) -> int:
     status = await conn.execute(sql, *args)  # "DELETE <n>"

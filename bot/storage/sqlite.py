@@ -56,6 +56,7 @@ from .base import (
     GuildSettings,
     NewTake,
     PinRecord,
+    QuoteRedraw,
     StorageError,
     Store,
     Take,
@@ -826,6 +827,58 @@ class SqliteStore(Store):
                        time_from_db(row["created_at"]))
             for row in rows
         ]
+
+
+    # -- the bot's messages that quote takes (V5) ---------------------------------------------
+    async def remember_quotes(self, guild_id: int | None, channel_id: int, message_id: int,
+                              take_ids: Sequence[int], kind: str, created_at: dt.datetime) -> None:
+        created = time_to_db(created_at)
+        wanted = sorted(set(take_ids))
+
+        def remember(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM take_quotes WHERE message_id = ?", (message_id,))
+            kept = 0
+            for take_id in wanted:
+                kept += conn.execute(
+                    "INSERT INTO take_quotes (guild_id, channel_id, message_id, take_id, kind, created_at) "
+                    "SELECT ?, ?, ?, id, ?, ? FROM takes WHERE id = ?",
+                    (guild_id, channel_id, message_id, kind, created, take_id)).rowcount
+            if kept < len(wanted):  # a take went between the drawing and now
+                conn.execute("INSERT OR IGNORE INTO quote_redraws (message_id, guild_id, channel_id, kind) "
+                             "VALUES (?, ?, ?, ?)", (message_id, guild_id, channel_id, kind))
+
+        await self._write(remember)
+
+    async def quoted_take_ids(self, message_id: int) -> list[int]:
+        rows = await self._fetch("SELECT take_id FROM take_quotes WHERE message_id = ? ORDER BY take_id",
+                                 (message_id,))
+        return [int(row[0]) for row in rows]
+
+    async def pending_redraws(self, *, limit: int) -> list[QuoteRedraw]:
+        rows = await self._fetch("SELECT message_id, guild_id, channel_id, kind, attempts FROM quote_redraws "
+                                 "ORDER BY attempts, message_id LIMIT ?", (positive_limit(limit),))
+        return [QuoteRedraw(int(r[0]), None if r[1] is None else int(r[1]), int(r[2]), str(r[3]), int(r[4]))
+                for r in rows]
+
+    async def queue_guild_redraws(self, guild_id: int) -> int:
+        return await self._write(lambda conn: conn.execute(
+            "INSERT OR IGNORE INTO quote_redraws (message_id, guild_id, channel_id, kind) "
+            "SELECT DISTINCT message_id, guild_id, channel_id, kind FROM take_quotes WHERE guild_id = ?",
+            (guild_id,)).rowcount)
+
+    async def finish_redraw(self, message_id: int) -> None:
+        await self._write(lambda conn: conn.execute("DELETE FROM quote_redraws WHERE message_id = ?", (message_id,)))
+
+    async def retry_redraw(self, message_id: int) -> None:
+        await self._write(lambda conn: conn.execute(
+            "UPDATE quote_redraws SET attempts = attempts + 1 WHERE message_id = ?", (message_id,)))
+
+    async def forget_message(self, message_id: int) -> None:
+        def forget(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM take_quotes WHERE message_id = ?", (message_id,))
+            conn.execute("DELETE FROM quote_redraws WHERE message_id = ?", (message_id,))
+
+        await self._write(forget)
 
 
 class DatabaseInUse(StorageError):

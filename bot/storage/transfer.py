@@ -69,6 +69,12 @@ TABLES: tuple[Table, ...] = (
     Table("audit_log", ("id", "guild_id", "actor_id", "action", "detail", "created_at"), ("id",), integer_key=True,
           times=("created_at",)),
     Table("bot_meta", ("key", "value"), ("key",)),
+    # The bot's messages that quote takes, and those waiting to be redrawn (V5): after a move, the
+    # bot still erases its own copies of a take.
+    Table("take_quotes", ("guild_id", "channel_id", "message_id", "take_id", "kind", "created_at"),
+          ("message_id", "take_id"), times=("created_at",)),
+    Table("quote_redraws", ("message_id", "guild_id", "channel_id", "kind", "attempts"), ("message_id",),
+          integer_key=True),
 )
 COUNTERS: tuple[Table, ...] = (
     Table("take_counts", ("guild_id", "article", "takes", "members"), ("guild_id", "article"), counter=True),

@@ -346,7 +346,12 @@ def privacy_embed(article: Article, *, retention_days: int | None, prefix: str) 
         "anonymous); moderators can export this server's takes. Other servers never see them.\n\n"
         f"**How long** {keep}\n\n"
         f"**Your control** `{c} mytakes` shows yours and downloads them (in a DM with me: from every "
-        f"server); `{c} delete <id>` deletes one; `{c} forgetme` deletes all of your takes in every server."
+        f"server); `{c} delete <id>` deletes one; `{c} forgetme` deletes all of your takes in every server.\n\n"
+        "**What deleting reaches** The take, and my own messages that showed it: I remember which of my "
+        "lists and `show` cards (in channels and DMs) quote a take, and within a minute of a deletion or an "
+        "edit I redraw them without it, or delete them. That record goes with the take. It cannot reach "
+        "copies people made (quotes, screenshots, exports a moderator downloaded), nor what Discord itself "
+        "keeps (notifications, caches, search), nor answers only you saw."
     )
     return discord.Embed(title="Your data and this bot", description=text, colour=COLOUR)
 
