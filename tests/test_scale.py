@@ -466,17 +466,17 @@ async def test_a_failing_postgresql_migration_changes_nothing(postgres_url: Call
     folder.mkdir()
     for entry in bundled_postgres_migrations_dir().iterdir():
         (folder / entry.name).write_text(entry.read_text(encoding="utf-8"), encoding="utf-8")
-    (folder / "V5__broken.sql").write_text("CREATE TABLE half_done (id INTEGER);\nSELECT 1 / 0;\n", encoding="utf-8")
+    (folder / "V7__broken.sql").write_text("CREATE TABLE half_done (id INTEGER);\nSELECT 1 / 0;\n", encoding="utf-8")
 
-    with pytest.raises(StorageError, match="migration V5__broken failed: DivisionByZeroError"):
+    with pytest.raises(StorageError, match="migration V7__broken failed: DivisionByZeroError"):
         await PostgresStore.open(url, migrations_dir=folder)
-    (folder / "V5__broken.sql").write_text("CREATE TABLE x (id INTEGER);\nCOMMIT;\n", encoding="utf-8")
+    (folder / "V7__broken.sql").write_text("CREATE TABLE x (id INTEGER);\nCOMMIT;\n", encoding="utf-8")
     with pytest.raises(StorageError, match="contains COMMIT: the runner owns the transaction"):
         await PostgresStore.open(url, migrations_dir=folder)
 
     store = await PostgresStore.open(url)
     try:
-        assert await store.schema_version() == 4
+        assert await store.schema_version() == 6
         assert await store.get_take(GUILD, kept.id) == kept
         assert await store.fetch_raw("SELECT to_regclass('half_done')") == [(None,)]
     finally:

@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .base import StorageError, Store
+from .base import MEETING_COLUMNS, MEETING_TIMES, StorageError, Store
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,8 @@ class Table:
 
 TABLES: tuple[Table, ...] = (
     Table("guild_settings", ("guild_id", "moderator_role_id", "take_max_length", "take_cooldown_seconds",
-                             "take_channel_ids", "anonymous_lists", "prefix"), ("guild_id",), integer_key=True),
+                             "take_channel_ids", "anonymous_lists", "prefix", "timezone", "meeting_reminders"),
+          ("guild_id",), integer_key=True),
     Table("takes", ("id", "guild_id", "channel_id", "article", "author_id", "author_name", "content", "source",
                     "message_url", "created_at", "edited_at"), ("id",), integer_key=True,
           times=("created_at", "edited_at")),
@@ -62,7 +63,13 @@ TABLES: tuple[Table, ...] = (
     Table("audit_log", ("id", "guild_id", "actor_id", "action", "detail", "created_at"), ("id",), integer_key=True,
           times=("created_at",)),
     Table("bot_meta", ("key", "value"), ("key",)),
+    # After takes: a meeting's takes and agreements point at both (and go with a take when it goes).
+    Table("meetings", MEETING_COLUMNS, ("id",), integer_key=True, times=MEETING_TIMES),
+    Table("meeting_takes", ("take_id", "meeting_id", "question"), ("take_id",), integer_key=True),
+    Table("agreements", ("take_id", "member_id", "created_at"), ("take_id", "member_id"), times=("created_at",)),
 )
+#: Columns SQLite keeps as 0/1 and PostgreSQL as BOOLEAN.
+BOOLEANS = frozenset({"anonymous_lists", "meeting_reminders", "reminded_day", "reminded_hour"})
 COUNTERS: tuple[Table, ...] = (
     Table("take_counts", ("guild_id", "article", "takes", "members"), ("guild_id", "article"), counter=True),
     Table("take_member_counts", ("guild_id", "article", "author_id", "takes"), ("guild_id", "article", "author_id"),
@@ -70,7 +77,7 @@ COUNTERS: tuple[Table, ...] = (
     Table("take_day_counts", ("guild_id", "article", "day", "takes"), ("guild_id", "article", "day"), counter=True),
 )
 #: Tables with an id sequence whose high-water mark moves with the rows.
-SEQUENCED = ("takes", "audit_log")
+SEQUENCED = ("takes", "audit_log", "meetings")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +136,8 @@ def _canonical(store: Store, table: Table, row: Sequence[Any]) -> tuple[Any, ...
         raw = values["take_channel_ids"]
         channels = json.loads(raw) if isinstance(raw, str) else list(raw or [])
         values["take_channel_ids"] = tuple(sorted(int(channel) for channel in channels))
-    if "anonymous_lists" in values:
-        values["anonymous_lists"] = bool(values["anonymous_lists"])
+    for column in BOOLEANS.intersection(values):
+        values[column] = bool(values[column])
     if table.name == "take_day_counts" and isinstance(values["day"], str):
         values["day"] = dt.date.fromisoformat(values["day"])
     return tuple(values[column] for column in table.columns)
@@ -146,7 +153,7 @@ def _for_target(store: Store, table: Table, row: tuple[Any, ...]) -> tuple[Any, 
             value = value.astimezone(dt.UTC).isoformat(timespec="microseconds")
         elif column == "take_channel_ids":
             value = json.dumps(list(value))
-        elif column == "anonymous_lists":
+        elif column in BOOLEANS:
             value = int(value)
         converted.append(value)
     return tuple(converted)
