@@ -38,6 +38,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.reading",
     "cogs.takes",
     "cogs.moderation",
+    "cogs.meetings",
     "cogs.admin",
 )
 

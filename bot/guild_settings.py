@@ -23,6 +23,7 @@ from bot.locks import KeyedLocks
 from bot.settings import Settings
 from bot.storage import GuildSettings, StorageError, Store
 from bot.text import describe_char, first_invisible, is_visible_base
+from bot.when import BadTimezone, parse_timezone
 
 log = logging.getLogger("bot.settings")
 
@@ -162,6 +163,22 @@ def parse_prefix(text: str, _: Any, __: Settings) -> str:
     return prefix
 
 
+def parse_zone(text: str, _: Any, __: Settings) -> str:
+    try:
+        return parse_timezone(text)
+    except BadTimezone as exc:
+        raise InvalidSetting(str(exc)) from None
+
+
+def parse_reminders(text: str, _: Any, __: Settings) -> bool:
+    word = text.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise InvalidSetting("Say `on` (reminders a day and an hour before a meeting) or `off`.")
+
+
 def _shown(text: str) -> str:
     return text[:40].replace("`", "'")
 
@@ -189,6 +206,12 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "`on`: take lists hide authors from members (moderators still see them).",
             "on", parse_anonymous, "anonymous_lists",
             lambda v, _: "on: members see takes without names" if v else "off: lists show names *(default)*"),
+    Setting("timezone", "Time zone", "The zone meeting times are written in (an IANA name).",
+            "Europe/Berlin", parse_zone, "timezone", lambda v, _: _show_default(v, "UTC")),
+    Setting("meeting_reminders", "Meeting reminders",
+            "`on`: a reminder in the channel a day and an hour before each meeting.",
+            "off", parse_reminders, "meeting_reminders",
+            lambda v, _: "on: a day and an hour before *(default)*" if v else "off"),
     Setting("prefix", "Command prefix", "What starts a typed command here; mentioning the bot always works.",
             "?", parse_prefix, "prefix",
             lambda v, s: _show_default(f"`{v}`" if v is not None else None, f"`{s.prefix}`")),

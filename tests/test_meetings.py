@@ -1,0 +1,167 @@
+"""Journal-club meetings through Discord, in simulated time: scheduled (event, announcement),
+reminded, started at their time (thread, question 1), discussed (takes with their question),
+moved on, ended (digest, archived thread, completed event, takes by DM), across restarts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import discord
+from simcord import assert_error
+
+from bot.errors import NotAllowed
+from bot.meetings import MeetingRefused
+from bot.storage import Meeting
+from bot.when import BadWhen
+from tests.conftest import World
+
+ARTICLE = "commonfactors"
+MOD = f"{ARTICLE}-mod"
+HOUR = 3600.0
+
+
+def texts(channel: Any) -> list[str]:
+    return [m.content for m in channel.history() if m.author.bot]
+
+
+async def stored_meeting(world: World) -> Meeting:
+    meeting = await world.bot.store.active_meeting(world.guild.id, world.channel.id, ARTICLE)
+    assert meeting is not None
+    return meeting
+
+
+def events(world: World) -> list[Any]:
+    return list(world.env.backend.guilds[world.guild.id].scheduled_events.values())
+
+
+async def until(world: World, moment: dt.datetime) -> None:
+    await world.env.advance_time((moment - world.env.now()).total_seconds())
+
+
+async def test_a_whole_meeting_in_simulated_time(world: World) -> None:
+    # The clock starts at 2026-01-01 00:00 UTC.
+    await world.mod.send(world.channel, f"!{ARTICLE} pin")
+    await world.mod.send(world.channel, f"!{ARTICLE} meeting schedule 2026-01-03 19:00 for 90m")
+    assert "Scheduled the journal club" in world.channel.last_message.content
+    announcement = next(t for t in texts(world.channel) if t.startswith("📅"))
+    start = dt.datetime(2026, 1, 3, 19, 0, tzinfo=dt.UTC)
+    assert f"<t:{int(start.timestamp())}:F>" in announcement  # every reader's own zone
+    [event] = events(world)
+    assert event.status == 1 and event.entity_type == 3 and "Journal club" in event.name
+    meeting = await stored_meeting(world)
+    assert (meeting.state, meeting.duration_minutes, meeting.event_id) == ("scheduled", 90, event.id)
+
+    await until(world, start - dt.timedelta(days=1, minutes=-1))
+    assert any("tomorrow" in t for t in texts(world.channel))
+    await world.restart()  # before the meeting: nothing is lost
+    await until(world, start - dt.timedelta(minutes=59))
+    assert any("in an hour" in t for t in texts(world.channel))
+
+    await until(world, start + dt.timedelta(minutes=1))
+    [thread] = world.channel.threads
+    assert thread.name.startswith("Common Factors") or "2026-01-03" in thread.name
+    question_one = thread.last_message
+    assert question_one is not None and "Question 1" in question_one.content
+    meeting = await stored_meeting(world)
+    assert meeting.state == "running" and meeting.question == 1 and meeting.thread_id == thread.id
+    assert events(world)[0].status == 2
+
+    await world.alice.send(thread, "The alliance carries most of the effect.")
+    await world.restart()  # during the meeting: the question position survives
+    await world.mod.click(question_one, label="Next question")
+    assert "Question 2" in thread.last_message.content
+    await world.bob.send(thread, "Allegiance effects explain the rest.")
+    takes = await world.bot.store.meeting_takes(world.guild.id, meeting.id)
+    assert [(t.content, q) for t, q in takes] == [("The alliance carries most of the effect.", 1),
+                                                  ("Allegiance effects explain the rest.", 2)]
+    await world.bot.services.meetings.agree(world.guild.id, takes[1][0].id, world.alice.id)
+
+    await world.mod.send(world.channel, f"!{ARTICLE} meeting end")
+    digest = [m for m in world.channel.history() if m.embeds and "digest" in (m.embeds[0].title or "")]
+    assert digest and "1 take" in digest[0].embeds[0].description
+    assert any("Allegiance effects" in (f.value or "") for f in digest[0].embeds[0].fields)
+    assert world.env.backend.channels[thread.id].thread_metadata.archived
+    assert events(world)[0].status == 3
+    dm = world.mod.user.dm_channel.last_message
+    assert dm is not None and sorted(a.filename for a in dm.attachments) == [
+        f"meeting-{ARTICLE}-{meeting.id}.csv", f"meeting-{ARTICLE}-{meeting.id}.json"]
+    ended = await world.bot.store.get_meeting(world.guild.id, meeting.id)
+    assert ended is not None and ended.state == "ended"
+
+
+async def test_the_meeting_ends_by_itself_and_after_a_restart(world: World) -> None:
+    await world.mod.send(world.channel, f"!{ARTICLE} meeting schedule 2026-01-01 02:00 for 30m")
+    await world.restart()
+    await world.env.advance_time(2 * HOUR + 60)
+    meeting = await stored_meeting(world)
+    assert meeting.state == "running"
+    await world.restart()
+    await world.env.advance_time(HOUR)
+    ended = await world.bot.store.get_meeting(world.guild.id, meeting.id)
+    assert ended is not None and ended.state == "ended"
+    assert any(m.embeds and "digest" in (m.embeds[0].title or "") for m in world.channel.history())
+
+
+async def test_a_reminder_missed_while_the_bot_was_down_is_not_posted_late(world: World) -> None:
+    await world.mod.send(world.channel, f"!{ARTICLE} meeting schedule 2026-01-03 19:00")
+    cog: Any = world.bot.get_cog("Meetings")
+    cog.due_work.cancel()  # the bot is "down" through the day-before reminder
+    await world.env.advance_time(44 * HOUR)  # 2026-01-02 20:00, an hour after the reminder's moment
+    await world.restart()
+    await world.env.advance_time(60)
+    assert not any("tomorrow" in t for t in texts(world.channel))
+    meeting = await stored_meeting(world)
+    assert meeting.reminded_day and not meeting.reminded_hour
+
+
+async def test_members_see_the_next_meeting_and_cannot_run_one(world: World) -> None:
+    await world.alice.send(world.channel, f"!{ARTICLE} meeting")
+    assert "No journal club" in world.channel.last_message.content
+    await world.mod.send(world.channel, f"!{ARTICLE} meeting schedule tomorrow 19:00")
+    result = await world.alice.slash(world.channel, f"{ARTICLE} meeting")
+    assert result.ephemeral and "Next journal club" in result.response.content
+
+    await world.alice.send(world.channel, f"!{ARTICLE} meeting schedule tomorrow 20:00")
+    assert_error(world.env, NotAllowed, contains="Only moderators")
+    await world.alice.send(world.channel, f"!{ARTICLE} meeting-start")
+    assert_error(world.env, NotAllowed)
+
+
+async def test_bad_times_and_two_meetings_at_once_are_refused(world: World) -> None:
+    result = await world.mod.slash(world.channel, f"{MOD} meeting-schedule", when="yesterday-ish")
+    error = assert_error(world.env, BadWhen, contains="tomorrow 19:00")
+    assert result is not None and error is not None
+    await world.mod.send(world.channel, f"!{ARTICLE} meeting schedule 2025-12-31 10:00")
+    assert_error(world.env, BadWhen, contains="already passed")
+
+    await world.mod.send(world.channel, f"!{ARTICLE} meeting start")
+    assert world.channel.threads
+    await world.mod.send(world.channel, f"!{ARTICLE} meeting schedule tomorrow 19:00")
+    assert_error(world.env, MeetingRefused, contains="running")
+    await world.mod.send(world.channel, f"!{ARTICLE} meeting start")
+    assert_error(world.env, MeetingRefused, contains="already running")
+
+
+async def test_rescheduling_moves_the_event_and_cancel_cancels_it(world: World) -> None:
+    await world.mod.send(world.channel, f"!{ARTICLE} meeting schedule 2026-01-05 19:00")
+    await world.mod.send(world.channel, f"!{ARTICLE} meeting schedule 2026-01-06 18:00")
+    assert "Moved" in world.channel.last_message.content
+    [event] = events(world)
+    assert event.scheduled_start_time.startswith("2026-01-06T18:00")
+    await world.mod.send(world.channel, f"!{ARTICLE} meeting cancel")
+    assert events(world)[0].status == 4
+    assert await world.bot.store.active_meeting(world.guild.id, world.channel.id, ARTICLE) is None
+
+
+async def test_without_manage_events_the_meeting_runs_without_an_event(world: World) -> None:
+    me = world.guild.me
+    assert me is not None
+    bot_role = next(r for r in world.guild.roles.values() if r.name == "TestBot")
+    permissions = discord.Permissions(world.env.backend.guilds[world.guild.id].roles[bot_role.id].permissions)
+    permissions.manage_events = False
+    world.env.backend.guilds[world.guild.id].roles[bot_role.id].permissions = permissions.value
+    await world.mod.send(world.channel, f"!{ARTICLE} meeting schedule tomorrow 19:00")
+    assert "Manage Events" in world.channel.last_message.content
+    assert events(world) == []
+    assert (await stored_meeting(world)).state == "scheduled"
