@@ -30,7 +30,7 @@ Session commands:
   /click LABEL      press a button on the newest message that has it
   /select OPTION    choose in the newest menu that offers it: a number, an option's
                     text, or a role (@moderators), channel (#journal-club) or person
-  /wait SECONDS     let simulated time pass (cooldowns, expiring buttons)
+  /wait SECONDS     let simulated time pass (cooldowns, expiring buttons, meetings and reminders)
   /commands         the slash commands the current member can use here
   /pins             the channel's pinned messages
   /help             this text
