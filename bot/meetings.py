@@ -312,7 +312,16 @@ class MeetingService:
 
     # -- agreements -------------------------------------------------------------------------------
     async def agree(self, guild_id: int, take_id: int, member_id: int) -> bool:
+        """Once per member; agreeing with one's own take is not counted."""
+        take = await self._store.get_take(guild_id, take_id)
+        if take is None:
+            raise NotFound(f"There is no take #{take_id} in this server.")
+        if take.author_id == member_id:
+            raise MeetingRefused("That is your own take: agreements count what the others think.")
         return await self._store.add_agreement(guild_id, take_id, member_id, self._clock())
+
+    async def take_of_message(self, guild_id: int, message_id: int) -> int | None:
+        return await self._store.take_of_message(guild_id, message_id)
 
     async def withdraw(self, guild_id: int, take_id: int, member_id: int) -> bool:
         return await self._store.remove_agreement(guild_id, take_id, member_id)

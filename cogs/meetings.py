@@ -47,6 +47,7 @@ log = logging.getLogger("bot.meetings")
 LOOP_MAX = dt.timedelta(hours=1)
 LOOP_MIN = dt.timedelta(seconds=1)
 MODERATOR_ACTIONS = ("schedule", "cancel", "start", "next", "end")
+AGREE = "👍"
 _DURATION_TAIL = re.compile(r"^(?P<when>.+?)\s+for\s+(?P<duration>\S+(?:\s*\S+)?)$", re.IGNORECASE)
 NO_EVENTS = ("I couldn't create a Discord event for it: I'm missing **Manage Events**. The meeting runs all the "
              "same; grant it to my role to have the event too.")
@@ -439,6 +440,34 @@ class Meetings(ArticleCog):
         with contextlib.suppress(discord.HTTPException):
             await message.add_reaction("✅")
         log.debug("meeting %s: take #%s on question %s", meeting.id, saved.id, meeting.question)
+
+    # -- 👍 on a take written in a meeting's thread agrees with it ---------------------------
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        await self._reaction(payload, agree=True)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        await self._reaction(payload, agree=False)
+
+    async def _reaction(self, payload: discord.RawReactionActionEvent, *, agree: bool) -> None:
+        if payload.guild_id is None or str(payload.emoji) != AGREE or (
+                self.bot.user is not None and payload.user_id == self.bot.user.id):
+            return
+        meetings = self.bot.services.meetings
+        try:
+            take_id = await meetings.take_of_message(payload.guild_id, payload.message_id)
+            if take_id is None:
+                return
+            if agree:
+                await meetings.agree(payload.guild_id, take_id, payload.user_id)
+            else:
+                await meetings.withdraw(payload.guild_id, take_id, payload.user_id)
+        except UserError:
+            return  # one's own take, or a take deleted meanwhile: a reaction is not an answer
+        except StorageError as exc:
+            log.warning("agreement not %s (guild=%s message=%s): %s", "saved" if agree else "removed",
+                        payload.guild_id, payload.message_id, exc)
 
     # -- the due-work loop -------------------------------------------------------------------
     @tasks.loop(seconds=LOOP_MAX.total_seconds())

@@ -75,12 +75,20 @@ async def test_a_whole_meeting_in_simulated_time(world: World) -> None:
     takes = await world.bot.store.meeting_takes(world.guild.id, meeting.id)
     assert [(t.content, q) for t, q in takes] == [("The alliance carries most of the effect.", 1),
                                                   ("Allegiance effects explain the rest.", 2)]
-    await world.bot.services.meetings.agree(world.guild.id, takes[1][0].id, world.alice.id)
+    bobs_message = next(m for m in thread.history() if m.content.startswith("Allegiance"))
+    alices_message = next(m for m in thread.history() if m.content.startswith("The alliance"))
+    await world.alice.react(bobs_message, "👍")
+    await world.mod.react(bobs_message, "👍")
+    await world.mod.react(alices_message, "👍")
+    await world.alice.react(alices_message, "👍")  # her own take: not counted
+    await world.mod.unreact(alices_message, "👍")  # and taken back
+    assert await world.bot.store.agreement_counts(world.guild.id, [t.id for t, _ in takes]) == {takes[1][0].id: 2}
 
     await world.mod.send(world.channel, f"!{ARTICLE} meeting end")
     digest = [m for m in world.channel.history() if m.embeds and "digest" in (m.embeds[0].title or "")]
     assert digest and "1 take" in digest[0].embeds[0].description
-    assert any("Allegiance effects" in (f.value or "") for f in digest[0].embeds[0].fields)
+    most_agreed = next(f.value for f in digest[0].embeds[0].fields if f.name == "Most agreed")
+    assert "👍 2" in most_agreed and "Allegiance effects" in most_agreed and "alliance carries" not in most_agreed
     assert world.env.backend.channels[thread.id].thread_metadata.archived
     assert events(world)[0].status == 3
     dm = world.mod.user.dm_channel.last_message

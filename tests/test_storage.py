@@ -794,11 +794,14 @@ async def test_due_meetings_come_from_next_due_at_earliest_first(store: Store) -
 
 async def test_a_meetings_takes_keep_their_question_and_go_with_the_take(store: Store) -> None:
     meeting = await store.add_meeting(new_meeting())
-    first = await store.add_take(new_take(meeting_id=meeting.id, question=1))
+    url = f"https://discord.com/channels/{GUILD}/{CHANNEL + 1}/123456789012345678"
+    first = await store.add_take(new_take(meeting_id=meeting.id, question=1, message_url=url))
     second = await store.add_take(new_take(author_id=BOB, content="second", meeting_id=meeting.id, question=2))
     await store.add_take(new_take(content="outside the meeting"))
     assert await store.meeting_takes(GUILD, meeting.id) == [(first, 1), (second, 2)]
     assert await store.meeting_takes(OTHER_GUILD, meeting.id) == []
+    assert await store.take_of_message(GUILD, 123456789012345678) == first.id  # a 👍 on the message finds it
+    assert await store.take_of_message(OTHER_GUILD, 123456789012345678) is None
 
     assert await store.delete_take(GUILD, first.id)
     assert await store.meeting_takes(GUILD, meeting.id) == [(second, 2)]

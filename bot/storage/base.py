@@ -53,6 +53,12 @@ class TakeChecks:
     cooldown_since: dt.datetime | None = None
 
 
+def message_id_of(url: str | None) -> int | None:
+    """The message id at the end of a Discord jump link (``…/channels/<guild>/<channel>/<message>``)."""
+    tail = (url or "").rstrip("/").rsplit("/", 1)[-1]
+    return int(tail) if tail.isdigit() and len(tail) <= 20 else None
+
+
 class TakeRefused(Exception):
     """A take a :class:`TakeChecks` rule turned down; nothing was written."""
 
@@ -400,6 +406,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def meeting_takes(self, guild_id: int, meeting_id: int) -> list[tuple[Take, int]]:
         """The meeting's takes with the question each answers, oldest first."""
+
+    @abc.abstractmethod
+    async def take_of_message(self, guild_id: int, message_id: int) -> int | None:
+        """The id of the meeting take written as this message in a meeting's thread, if any."""
 
     # -- agreements -----------------------------------------------------------------------
     @abc.abstractmethod

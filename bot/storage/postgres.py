@@ -62,6 +62,7 @@ from .base import (
     TakeStats,
     assemble_stats,
     first_stats_day,
+    message_id_of,
     positive_limit,
 )
 from .group_commit import GroupCommitQueue, Pending
@@ -397,9 +398,9 @@ class PostgresStore(Store):
                     take.guild_id, take.author_id, duplicate, take.article, take.content)
                 raise TakeRefused("duplicate" if duplicate is not None and row[1] else "cooldown", _from_db(row[0]))
         if take.meeting_id is not None:  # in the take's own (sub)transaction: kept or lost together
-            await conn.execute("INSERT INTO meeting_takes (take_id, meeting_id, question) "
-                               "SELECT $1, id, $2 FROM meetings WHERE id = $3", take_id, take.question or 0,
-                               take.meeting_id)
+            await conn.execute("INSERT INTO meeting_takes (take_id, meeting_id, question, message_id) "
+                               "SELECT $1, id, $2, $3 FROM meetings WHERE id = $4", take_id, take.question or 0,
+                               message_id_of(take.message_url), take.meeting_id)
         return Take(id=take_id, guild_id=take.guild_id, channel_id=take.channel_id, article=take.article,
                     author_id=take.author_id, author_name=take.author_name, content=take.content,
                     source=take.source, created_at=created_at, edited_at=None, message_url=take.message_url)
@@ -646,6 +647,11 @@ class PostgresStore(Store):
             f"SELECT {columns}, m.question FROM meeting_takes AS m JOIN takes AS t ON t.id = m.take_id "
             "WHERE m.meeting_id = $1 AND t.guild_id = $2 ORDER BY t.created_at, t.id", meeting_id, guild_id)
         return [(_take_from_row(row), int(row[11])) for row in rows]
+
+    async def take_of_message(self, guild_id: int, message_id: int) -> int | None:
+        rows = await self._fetch("SELECT m.take_id FROM meeting_takes AS m JOIN takes AS t ON t.id = m.take_id "
+                                 "WHERE m.message_id = $1 AND t.guild_id = $2", message_id, guild_id)
+        return int(rows[0][0]) if rows else None
 
     # -- agreements -----------------------------------------------------------------------------
     async def add_agreement(self, guild_id: int, take_id: int, member_id: int, at: dt.datetime) -> bool:

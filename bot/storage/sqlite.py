@@ -67,6 +67,7 @@ from .base import (
     TakeStats,
     assemble_stats,
     first_stats_day,
+    message_id_of,
     positive_limit,
 )
 from .connection import SqliteThread
@@ -506,8 +507,9 @@ class SqliteStore(Store):
         take_id = cursor.lastrowid
         assert take_id is not None  # an INSERT always sets it
         if pending.link is not None:  # in the take's own transaction: the two are kept or lost together
-            conn.execute("INSERT INTO meeting_takes (take_id, meeting_id, question) SELECT ?, id, ? FROM meetings "
-                         "WHERE id = ?", (take_id, pending.link[1], pending.link[0]))
+            conn.execute("INSERT INTO meeting_takes (take_id, meeting_id, question, message_id) SELECT ?, id, ?, ? "
+                         "FROM meetings WHERE id = ?",
+                         (take_id, pending.link[1], message_id_of(params[7]), pending.link[0]))
         return Take(id=take_id, guild_id=guild_id, channel_id=params[1], article=params[2], author_id=author_id,
                     author_name=params[4], content=params[5], source=params[6], created_at=time_from_db(created_at),
                     edited_at=None, message_url=params[7])
@@ -760,6 +762,11 @@ class SqliteStore(Store):
             f"SELECT {columns}, m.question FROM meeting_takes AS m JOIN takes AS t ON t.id = m.take_id "
             "WHERE m.meeting_id = ? AND t.guild_id = ? ORDER BY t.created_at, t.id", (meeting_id, guild_id))
         return [(_take_from_row(row), int(row[11])) for row in rows]
+
+    async def take_of_message(self, guild_id: int, message_id: int) -> int | None:
+        rows = await self._fetch("SELECT m.take_id FROM meeting_takes AS m JOIN takes AS t ON t.id = m.take_id "
+                                 "WHERE m.message_id = ? AND t.guild_id = ?", (message_id, guild_id))
+        return int(rows[0][0]) if rows else None
 
     # -- agreements -----------------------------------------------------------------------------
     async def add_agreement(self, guild_id: int, take_id: int, member_id: int, at: dt.datetime) -> bool:

@@ -40,10 +40,13 @@ CREATE INDEX meetings_by_guild ON meetings (guild_id, article, starts_at);
 CREATE TABLE meeting_takes (
     take_id    INTEGER PRIMARY KEY REFERENCES takes (id) ON DELETE CASCADE,
     meeting_id INTEGER NOT NULL REFERENCES meetings (id),
-    question   INTEGER NOT NULL CHECK (question >= 0)
+    question   INTEGER NOT NULL CHECK (question >= 0),
+    -- The member's message in the thread: a 👍 on it agrees with the take.
+    message_id INTEGER
 );
 
 CREATE INDEX meeting_takes_by_meeting ON meeting_takes (meeting_id, question);
+CREATE INDEX meeting_takes_by_message ON meeting_takes (message_id) WHERE message_id IS NOT NULL;
 
 -- A member agreeing with a take (a 👍 or the Agree button): once per member, gone with the take
 -- or with the member's erasure.

@@ -30,10 +30,12 @@ CREATE INDEX meetings_by_guild ON meetings (guild_id, article, starts_at);
 CREATE TABLE meeting_takes (
     take_id    BIGINT  PRIMARY KEY REFERENCES takes (id) ON DELETE CASCADE,
     meeting_id BIGINT  NOT NULL REFERENCES meetings (id),
-    question   INTEGER NOT NULL CHECK (question >= 0)
+    question   INTEGER NOT NULL CHECK (question >= 0),
+    message_id BIGINT
 );
 
 CREATE INDEX meeting_takes_by_meeting ON meeting_takes (meeting_id, question);
+CREATE INDEX meeting_takes_by_message ON meeting_takes (message_id) WHERE message_id IS NOT NULL;
 
 CREATE TABLE agreements (
     take_id    BIGINT      NOT NULL REFERENCES takes (id) ON DELETE CASCADE,
