@@ -328,3 +328,17 @@ class MeetingService:
 
     async def agreement_counts(self, guild_id: int, take_ids: Sequence[int]) -> dict[int, int]:
         return await self._store.agreement_counts(guild_id, take_ids)
+
+    async def count_agreed(self, guild_id: int, article: str) -> int:
+        return await self._store.count_agreed_takes(guild_id, article)
+
+    async def most_agreed(self, guild_id: int, article: str, *, offset: int, limit: int) -> list[Take]:
+        return await self._store.most_agreed_takes(guild_id, article, offset=offset, limit=limit)
+
+    async def toggle_agreement(self, guild_id: int, take_id: int, member_id: int) -> tuple[bool, int]:
+        """The Agree button: agree, or withdraw an agreement already given; (agrees now, how many agree)."""
+        agrees = await self.agree(guild_id, take_id, member_id)
+        if not agrees:
+            await self.withdraw(guild_id, take_id, member_id)
+        counts = await self._store.agreement_counts(guild_id, [take_id])
+        return agrees, counts.get(take_id, 0)

@@ -271,11 +271,14 @@ ITEMS_EXPECTED: dict[str, tuple[str, ...]] = {
     # Under a question in a meeting's thread (a server's thread: nothing to click from a DM).
     "button next question": ("refused", "ok",   "ok",      "refused", "n/a",     "refused"),
     "button meeting take": ("ok",    "ok",      "ok",      "ok",      "n/a",     "ok"),
+    # Under a take shown with `show` (another member's: one's own is not agreed with).
+    "button agree":      ("ok",      "ok",      "ok",      "ok",      "refused", "ok"),
 }
 #: The registered dynamic item classes and the rows of the table they are exercised by.
 ITEM_ROWS = {"ArticleButton": ["button summary", "button citations", "button faq", "button take"],
              "FaqSelect": ["select faqpick"], "PagerButton": ["button pager"],
-             "NextQuestionButton": ["button next question"], "MeetingTakeButton": ["button meeting take"]}
+             "NextQuestionButton": ["button next question"], "MeetingTakeButton": ["button meeting take"],
+             "AgreeButton": ["button agree"]}
 LABELS = {"button summary": "Summary", "button citations": "Citations", "button faq": "FAQ",
           "button take": "Add your take"}
 REFUSALS = ("not in DMs", "works in a server", "belong to a server", "Only moderators")
@@ -328,7 +331,16 @@ async def test_item_table(world: World, role: str) -> None:
         pages = channel.last_message
         assert pages is not None and not world.env.errors
     question = None  # a meeting's first question, in a thread of the actor's channel
+    shown_take = None  # another member's take, shown where the actor is
     if channel is not None:
+        if role.startswith("other_"):
+            await scene.other.bob.send(channel, f"!{ARTICLE} take Another member's take in the other server.")
+            target = (await world.bot.store.member_takes(scene.other.bob.id))[0].id
+        else:
+            target = scene.bob_take
+        await actor.send(channel, f"!{ARTICLE} show {target}")
+        shown_take = channel.last_message
+        assert shown_take is not None and not world.env.errors
         moderator = scene.other.mod if role.startswith("other_") else world.mod
         await moderator.send(channel, f"!{ARTICLE} meeting start")
         question = channel.threads[0].last_message
@@ -345,6 +357,13 @@ async def test_item_table(world: World, role: str) -> None:
             result = await actor.click(overview, label=LABELS[row])
         elif row == "select faqpick":
             result = await actor.select(listing, ["1"], custom_id=f"cf:{ARTICLE}:faqpick:0")
+        elif row == "button agree":
+            if shown_take is None:  # in a DM there is no take to show: asking for one is refused
+                await actor.send_dm(f"!{ARTICLE} show {scene.bob_take}")
+                actual[row] = classify(env.errors_since(cursor))
+                env.errors.clear()
+                continue
+            result = await actor.click(shown_take, label="Agree")
         elif row in ("button next question", "button meeting take"):
             if question is None:
                 actual[row] = "n/a"

@@ -173,3 +173,39 @@ async def test_without_manage_events_the_meeting_runs_without_an_event(world: Wo
     assert "Manage Events" in world.channel.last_message.content
     assert events(world) == []
     assert (await stored_meeting(world)).state == "scheduled"
+
+
+async def test_agreeing_on_show_and_the_most_agreed_list(world: World) -> None:
+    await world.alice.send(world.channel, f"!{ARTICLE} take The alliance is built through the work.")
+    await world.bob.send(world.channel, f"!{ARTICLE} take Models give the alliance something to do.")
+    await world.env.advance_time(120)
+    await world.alice.send(world.channel, f"!{ARTICLE} take A second thought of mine.")
+    alice_first, alice_second = [t.id for t in await world.bot.store.member_takes(world.alice.id)]
+    [bob_take] = [t.id for t in await world.bot.store.member_takes(world.bob.id)]
+
+    shown = await world.bob.slash(world.channel, f"{ARTICLE} show", take_id=alice_first)
+    clicked = await world.bob.click(shown.response, label="Agree")
+    assert clicked.ephemeral and "You agree with take" in clicked.response.content
+    clicked = await world.mod.click(shown.response, label="Agree")
+    assert "2 members agree" in clicked.response.content
+    again = await world.mod.click(shown.response, label="Agree")  # a second click takes it back
+    assert "no longer agree" in again.response.content and "1 member agrees" in again.response.content
+    own = await world.alice.click(shown.response, label="Agree")
+    assert "your own take" in own.response.content
+    await world.bot.services.meetings.agree(world.guild.id, bob_take, world.alice.id)
+    await world.bot.services.meetings.agree(world.guild.id, bob_take, world.mod.id)
+
+    shown = await world.alice.slash(world.channel, f"{ARTICLE} show", take_id=alice_first)
+    assert any(f.name == "Agreed" and f.value == "👍 1" for f in shown.response.embeds[0].fields)
+    await world.alice.send(world.channel, f"!{ARTICLE} takes top")
+    listing = world.channel.last_message.embeds[0]
+    assert listing.title.startswith("Most agreed takes")
+    assert listing.description.index(f"#{bob_take}") < listing.description.index(f"#{alice_first}")
+    assert f"#{alice_second}" not in listing.description  # no one agrees with it (yet)
+    assert "👍 2" in listing.description and "most agreed first" in listing.footer.text
+    result = await world.alice.slash(world.channel, f"{ARTICLE} takes", sort="top")
+    assert "Most agreed" in (result.response.embeds[0].title or "")
+
+    # Erasure: Alice's agreements go with her.
+    await world.bot.services.takes.forget_member(world.alice.id)
+    assert await world.bot.store.agreement_counts(world.guild.id, [bob_take]) == {bob_take: 1}

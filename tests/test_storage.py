@@ -819,6 +819,10 @@ async def test_agreements_count_once_per_member_and_leave_with_the_member(store:
     assert not await store.add_agreement(OTHER_GUILD, take.id, ALICE + 0, T0)  # not another guild's take
     assert await store.agreement_counts(GUILD, [take.id, other.id, 999]) == {take.id: 2, other.id: 1}
     assert await store.agreement_counts(OTHER_GUILD, [take.id]) == {}
+    assert await store.count_agreed_takes(GUILD, ARTICLE) == 2
+    assert await store.most_agreed_takes(GUILD, ARTICLE) == [take, other]  # most agreed first
+    assert await store.most_agreed_takes(GUILD, ARTICLE, offset=1, limit=1) == [other]
+    assert await store.most_agreed_takes(GUILD, OTHER_ARTICLE) == []
 
     assert await store.remove_agreement(GUILD, take.id, BOB)
     assert not await store.remove_agreement(GUILD, take.id, BOB)

@@ -424,6 +424,15 @@ class Store(abc.ABC):
     async def agreement_counts(self, guild_id: int, take_ids: Sequence[int]) -> dict[int, int]:
         """How many members agree with each of these takes (takes with none are left out)."""
 
+    @abc.abstractmethod
+    async def count_agreed_takes(self, guild_id: int, article: str) -> int:
+        """How many of the article's takes here have at least one agreement."""
+
+    @abc.abstractmethod
+    async def most_agreed_takes(self, guild_id: int, article: str, *, offset: int = 0,
+                                limit: int = 10) -> list[Take]:
+        """The article's agreed takes, most agreed first (then newest): ``takes sort:top``."""
+
     # -- bot metadata ---------------------------------------------------------------------
     @abc.abstractmethod
     async def get_meta(self, key: str) -> str | None: ...

@@ -659,8 +659,9 @@ class PostgresStore(Store):
 
         async def add(conn: asyncpg.Connection) -> bool:
             return await conn.fetchval(
-                "INSERT INTO agreements (take_id, member_id, created_at) SELECT id, $1, $2 FROM takes "
-                "WHERE guild_id = $3 AND id = $4 ON CONFLICT DO NOTHING RETURNING take_id",
+                "INSERT INTO agreements (take_id, member_id, created_at, guild_id, article) "
+                "SELECT id, $1, $2, guild_id, article FROM takes WHERE guild_id = $3 AND id = $4 "
+                "ON CONFLICT DO NOTHING RETURNING take_id",
                 member_id, when, guild_id, take_id) is not None
 
         return await self._write(add)
@@ -678,10 +679,22 @@ class PostgresStore(Store):
         ids = sorted(set(take_ids))
         if not ids:
             return {}
-        rows = await self._fetch(
-            "SELECT a.take_id, COUNT(*) FROM agreements AS a JOIN takes AS t ON t.id = a.take_id "
-            "WHERE a.take_id = ANY($1::bigint[]) AND t.guild_id = $2 GROUP BY a.take_id", ids, guild_id)
+        rows = await self._fetch("SELECT take_id, COUNT(*) FROM agreements WHERE take_id = ANY($1::bigint[]) "
+                                 "AND guild_id = $2 GROUP BY take_id", ids, guild_id)
         return {int(row[0]): int(row[1]) for row in rows}
+
+    async def count_agreed_takes(self, guild_id: int, article: str) -> int:
+        rows = await self._fetch("SELECT COUNT(DISTINCT take_id) FROM agreements WHERE guild_id = $1 "
+                                 "AND article = $2", guild_id, article)
+        return int(rows[0][0])
+
+    async def most_agreed_takes(self, guild_id: int, article: str, *, offset: int = 0,
+                                limit: int = 10) -> list[Take]:
+        columns = ", ".join(f"t.{c.strip()}" for c in _TAKE_COLUMNS.split(","))
+        return await self._fetch_takes(
+            f"SELECT {columns} FROM (SELECT take_id, COUNT(*) AS agreed FROM agreements WHERE guild_id = $1 "
+            "AND article = $2 GROUP BY take_id) AS c JOIN takes AS t ON t.id = c.take_id "
+            "ORDER BY c.agreed DESC, t.id DESC LIMIT $3 OFFSET $4", guild_id, article, positive_limit(limit), offset)
 
     # -- guild settings -----------------------------------------------------------------------
     async def get_guild_settings(self, guild_id: int) -> GuildSettings:

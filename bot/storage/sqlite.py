@@ -772,8 +772,8 @@ class SqliteStore(Store):
     async def add_agreement(self, guild_id: int, take_id: int, member_id: int, at: dt.datetime) -> bool:
         when = time_to_db(at)
         return await self._write(lambda conn: conn.execute(
-            "INSERT INTO agreements (take_id, member_id, created_at) SELECT id, ?, ? FROM takes "
-            "WHERE guild_id = ? AND id = ? ON CONFLICT DO NOTHING",
+            "INSERT INTO agreements (take_id, member_id, created_at, guild_id, article) "
+            "SELECT id, ?, ?, guild_id, article FROM takes WHERE guild_id = ? AND id = ? ON CONFLICT DO NOTHING",
             (member_id, when, guild_id, take_id)).rowcount > 0)
 
     async def remove_agreement(self, guild_id: int, take_id: int, member_id: int) -> bool:
@@ -787,10 +787,22 @@ class SqliteStore(Store):
         if not ids:
             return {}
         marks = ", ".join("?" for _ in ids)
-        rows = await self._fetch(
-            f"SELECT a.take_id, COUNT(*) FROM agreements AS a JOIN takes AS t ON t.id = a.take_id "
-            f"WHERE a.take_id IN ({marks}) AND t.guild_id = ? GROUP BY a.take_id", (*ids, guild_id))
+        rows = await self._fetch(f"SELECT take_id, COUNT(*) FROM agreements WHERE take_id IN ({marks}) "
+                                 "AND guild_id = ? GROUP BY take_id", (*ids, guild_id))
         return {int(row[0]): int(row[1]) for row in rows}
+
+    async def count_agreed_takes(self, guild_id: int, article: str) -> int:
+        rows = await self._fetch("SELECT COUNT(DISTINCT take_id) FROM agreements WHERE guild_id = ? AND article = ?",
+                                 (guild_id, article))
+        return int(rows[0][0])
+
+    async def most_agreed_takes(self, guild_id: int, article: str, *, offset: int = 0,
+                                limit: int = 10) -> list[Take]:
+        columns = ", ".join(f"t.{c.strip()}" for c in _TAKE_COLUMNS.split(","))
+        return await self._fetch_takes(
+            f"SELECT {columns} FROM (SELECT take_id, COUNT(*) AS agreed FROM agreements WHERE guild_id = ? "
+            "AND article = ? GROUP BY take_id) AS c JOIN takes AS t ON t.id = c.take_id "
+            "ORDER BY c.agreed DESC, t.id DESC LIMIT ? OFFSET ?", (guild_id, article, positive_limit(limit), offset))
 
     # -- bot metadata -------------------------------------------------------------------------
     async def get_meta(self, key: str) -> str | None:

@@ -66,7 +66,8 @@ TABLES: tuple[Table, ...] = (
     # After takes: a meeting's takes and agreements point at both (and go with a take when it goes).
     Table("meetings", MEETING_COLUMNS, ("id",), integer_key=True, times=MEETING_TIMES),
     Table("meeting_takes", ("take_id", "meeting_id", "question", "message_id"), ("take_id",), integer_key=True),
-    Table("agreements", ("take_id", "member_id", "created_at"), ("take_id", "member_id"), times=("created_at",)),
+    Table("agreements", ("take_id", "member_id", "guild_id", "article", "created_at"), ("take_id", "member_id"),
+          times=("created_at",)),
 )
 #: Columns SQLite keeps as 0/1 and PostgreSQL as BOOLEAN.
 BOOLEANS = frozenset({"anonymous_lists", "meeting_reminders", "reminded_day", "reminded_hour"})

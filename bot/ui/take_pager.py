@@ -22,16 +22,17 @@ from bot.ui import rendering
 from bot.ui.base import ReportingItem
 from bot.ui.take_form import submitted_value
 
-#: ``all`` takes, one ``member``'s (``takes @member``), or the viewer's own (``mytakes``).
-ListKind = Literal["all", "member", "mine"]
-_KINDS: dict[str, ListKind] = {"a": "all", "m": "member", "y": "mine"}
+#: ``all`` takes, one ``member``'s (``takes @member``), the viewer's own (``mytakes``), or the most
+#: agreed first (``takes sort:top``).
+ListKind = Literal["all", "member", "mine", "top"]
+_KINDS: dict[str, ListKind] = {"a": "all", "m": "member", "y": "mine", "t": "top"}
 _CODES = {kind: code for code, kind in _KINDS.items()}
 #: The page indicator opens a "Go to page" form from this many pages up.
 JUMP_FROM_PAGES = 3
 
 #: The list: its article, kind, who may turn its pages, and its subject (the member whose takes a
 #: ``member`` list shows; the server of a ``mine`` list, which may be shown in a DM; 0 for ``all``).
-_LIST = r"(?P<article>[a-z0-9_-]{1,32}):tp:(?P<kind>[amy]):(?P<owner>[0-9]{1,20}):(?P<subject>[0-9]{1,20})"
+_LIST = r"(?P<article>[a-z0-9_-]{1,32}):tp:(?P<kind>[amyt]):(?P<owner>[0-9]{1,20}):(?P<subject>[0-9]{1,20})"
 JUMP_FORM_ID = re.compile(r"cf:" + _LIST.replace(":tp:", ":tpjump:"))
 
 
@@ -55,7 +56,7 @@ class TakeList:
     @property
     def author_id(self) -> int | None:
         """Whose takes the list shows (``None``: everyone's)."""
-        return {"all": None, "member": self.subject_id, "mine": self.owner_id}[self.kind]
+        return {"all": None, "member": self.subject_id, "mine": self.owner_id, "top": None}[self.kind]
 
     def guild_id(self, guild: discord.Guild | None) -> int:
         """The server of the list: a ``mine`` list says so itself (it may be shown in a DM)."""
@@ -81,14 +82,26 @@ class TakeList:
             show_names = (await takes.visibility(guild_id, viewer, can_be_private=private)).show_names
             if self.kind == "member" and not show_names:
                 raise NotAllowed("Takes are anonymous in this server now, so lists here never name anyone.")
-        total = await takes.count(guild_id, self.article, author_id=author)
+        total = await self.count(host, guild_id)
         pages = max(1, -(-total // rendering.TAKES_PER_PAGE))
         index = pages - 1 if page is None else min(max(page, 0), pages - 1)
-        shown = await takes.page(guild_id, self.article, author_id=author, before_id=None,
-                                 offset=index * rendering.TAKES_PER_PAGE, limit=rendering.TAKES_PER_PAGE)
+        offset = index * rendering.TAKES_PER_PAGE
+        meetings = host.services.meetings
+        if self.kind == "top":
+            shown = await meetings.most_agreed(guild_id, self.article, offset=offset, limit=rendering.TAKES_PER_PAGE)
+        else:
+            shown = await takes.page(guild_id, self.article, author_id=author, before_id=None, offset=offset,
+                                     limit=rendering.TAKES_PER_PAGE)
+        agreed = await meetings.agreement_counts(guild_id, [take.id for take in shown])
         embed = rendering.takes_page(self.title(guild, article, shown), shown, page=index, total=total,
-                                     show_names=show_names)
+                                     show_names=show_names, agreements=agreed,
+                                     order="most agreed first" if self.kind == "top" else "newest first")
         return embed, self.view(index, pages) if pages > 1 else None
+
+    async def count(self, host: ServiceHost, guild_id: int) -> int:
+        if self.kind == "top":
+            return await host.services.meetings.count_agreed(guild_id, self.article)
+        return await host.services.takes.count(guild_id, self.article, author_id=self.author_id)
 
     def title(self, guild: discord.Guild | None, article: Article, shown: list[Any]) -> str:
         if self.kind == "mine":
@@ -97,6 +110,8 @@ class TakeList:
             member = guild.get_member(self.subject_id) if guild is not None else None
             name = member.display_name if member else (shown[0].author_name if shown else "a member")
             return f"Takes by {name} on {article.title}"
+        if self.kind == "top":
+            return f"Most agreed takes on {article.title}"
         return f"Takes on {article.title}"
 
     def view(self, index: int, pages: int) -> discord.ui.View:
@@ -170,8 +185,7 @@ async def handle_jump_form(interaction: discord.Interaction[Any]) -> bool:
     listing = TakeList.from_match(match)
     text = (submitted_value(data.get("components"), "page") or "").strip()
     host = cast(ServiceHost, interaction.client)
-    total = await host.services.takes.count(listing.guild_id(interaction.guild), listing.article,
-                                            author_id=listing.author_id)
+    total = await listing.count(host, listing.guild_id(interaction.guild))
     pages = max(1, -(-total // rendering.TAKES_PER_PAGE))
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= pages:
         raise UserError(f"Pick a page from 1 to {pages}.")

@@ -53,11 +53,16 @@ CREATE INDEX meeting_takes_by_message ON meeting_takes (message_id) WHERE messag
 CREATE TABLE agreements (
     take_id    INTEGER NOT NULL REFERENCES takes (id) ON DELETE CASCADE,
     member_id  INTEGER NOT NULL,
+    -- The take's guild and article, copied from it: `takes sort:top` counts an article's
+    -- agreements from an index, without reading every take.
+    guild_id   INTEGER NOT NULL,
+    article    TEXT    NOT NULL,
     created_at TEXT    NOT NULL,
     PRIMARY KEY (take_id, member_id)
 ) WITHOUT ROWID;
 
 CREATE INDEX agreements_by_member ON agreements (member_id);
+CREATE INDEX agreements_by_article ON agreements (guild_id, article, take_id);
 
 -- Per-server meeting settings: the time zone `<when>` is read in (IANA name; NULL = UTC), and
 -- whether reminders are posted a day and an hour before.

@@ -40,11 +40,14 @@ CREATE INDEX meeting_takes_by_message ON meeting_takes (message_id) WHERE messag
 CREATE TABLE agreements (
     take_id    BIGINT      NOT NULL REFERENCES takes (id) ON DELETE CASCADE,
     member_id  BIGINT      NOT NULL,
+    guild_id   BIGINT      NOT NULL,
+    article    TEXT        NOT NULL,
     created_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (take_id, member_id)
 );
 
 CREATE INDEX agreements_by_member ON agreements (member_id);
+CREATE INDEX agreements_by_article ON agreements (guild_id, article, take_id);
 
 ALTER TABLE guild_settings ADD COLUMN timezone TEXT;
 ALTER TABLE guild_settings ADD COLUMN meeting_reminders BOOLEAN NOT NULL DEFAULT TRUE;
