@@ -27,7 +27,7 @@ from bot.storage.transfer import describe, transfer
 
 #: Exactly what the bot uses: read and answer in channels, embeds and files, react to confirm
 #: a reply-take, read history to find its pinned summary, pin it; a meeting's Discord event
-#: (Manage Events) and its discussion thread (Create Public Threads).
+#: (Manage Events), its discussion thread (Create Public Threads), the next-article poll (Create Polls).
 REQUIRED_PERMISSIONS = discord.Permissions(
     view_channel=True,
     send_messages=True,
@@ -39,6 +39,7 @@ REQUIRED_PERMISSIONS = discord.Permissions(
     pin_messages=True,
     manage_events=True,
     create_public_threads=True,
+    send_polls=True,
 )
 
 

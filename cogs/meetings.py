@@ -48,6 +48,7 @@ LOOP_MAX = dt.timedelta(hours=1)
 LOOP_MIN = dt.timedelta(seconds=1)
 MODERATOR_ACTIONS = ("schedule", "cancel", "start", "next", "end")
 AGREE = "👍"
+MAX_POLL_HOURS = 168
 _DURATION_TAIL = re.compile(r"^(?P<when>.+?)\s+for\s+(?P<duration>\S+(?:\s*\S+)?)$", re.IGNORECASE)
 NO_EVENTS = ("I couldn't create a Discord event for it: I'm missing **Manage Events**. The meeting runs all the "
              "same; grant it to my role to have the event too.")
@@ -136,6 +137,8 @@ class Meetings(ArticleCog):
 
     def __init__(self, bot: CommonFactorsBot) -> None:
         super().__init__(bot)
+        #: Closed polls whose result is posted (Discord may send the closed poll more than once).
+        self._polls_answered: set[int] = set()
 
     async def cog_load(self) -> None:
         await super().cog_load()
@@ -272,6 +275,39 @@ class Meetings(ArticleCog):
         if meeting is None or meeting.state != "running":
             raise MeetingRefused(f"No journal club on *{article.title}* is running here.")
         return meeting
+
+    @moderator_command(name="poll", usage="[hours]", description="A poll: which article next? (closes after [hours])")
+    @app_commands.describe(hours="How long the poll stays open, 1 to 168 hours (default 24)")
+    async def poll(self, ctx: GuildContext, hours: int = 24) -> None:
+        if not 1 <= hours <= MAX_POLL_HOURS:
+            raise UserError(f"A poll stays open from 1 to {MAX_POLL_HOURS} hours; `poll 24` is a day.")
+        permissions = ctx.channel.permissions_for(ctx.guild.me)
+        if not permissions.send_polls:
+            raise BotMissingPermission("I can't post a poll here: I'm missing **Create Polls**. Ask an admin to "
+                                       "grant it to my role, then try again.")
+        poll = discord.Poll(question=render.POLL_QUESTION, duration=dt.timedelta(hours=hours))
+        for answer in render.poll_answers(list(self.bot.articles.values())):
+            poll.add_answer(text=answer)
+        if ctx.interaction is not None:
+            await ctx.defer(ephemeral=True)
+        await ctx.channel.send(poll=poll)
+        await ctx.audit.record(ctx.guild.id, ctx.author.id, "poll", f"which article next, {hours} h")
+        await confirm_command(ctx, f"Posted the poll; it closes in {hours} hour{'s' if hours != 1 else ''}, "
+                                   "and I'll post the result here.")
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        """A poll of ours that Discord has just closed: post its result once."""
+        message = payload.message
+        poll = message.poll
+        if (poll is None or self.bot.user is None or message.author.id != self.bot.user.id
+                or poll.question != render.POLL_QUESTION or not poll.is_finalized()
+                or message.id in self._polls_answered):
+            return
+        self._polls_answered.add(message.id)
+        counts = [(answer.text, answer.vote_count) for answer in poll.answers]
+        await self._post(message.channel, render.poll_result(counts),
+                         reference=message.to_reference(fail_if_not_exists=False))
 
     # -- the Discord side ------------------------------------------------------------------
     async def _post(self, channel: Any, content: str, **kwargs: Any) -> discord.Message | None:

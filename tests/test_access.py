@@ -66,6 +66,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "mod meeting-start": ("hidden",  "ok",      "ok",      "hidden",  "hidden",  "hidden"),
     "mod meeting-next":  ("hidden",  "ok",      "ok",      "hidden",  "hidden",  "hidden"),
     "mod meeting-end":   ("hidden",  "ok",      "ok",      "hidden",  "hidden",  "hidden"),
+    "mod poll":          ("hidden",  "ok",      "ok",      "hidden",  "hidden",  "hidden"),
 }
 #: Where the prefix path differs beyond ``hidden`` → ``refused``: the moderator help is a list of
 #: commands (public in the README), shown to whoever types it; only the commands themselves refuse.

@@ -10,7 +10,7 @@ from typing import Any
 import discord
 from simcord import assert_error
 
-from bot.errors import NotAllowed
+from bot.errors import NotAllowed, UserError
 from bot.meetings import MeetingRefused
 from bot.storage import Meeting
 from bot.when import BadWhen
@@ -209,3 +209,26 @@ async def test_agreeing_on_show_and_the_most_agreed_list(world: World) -> None:
     # Erasure: Alice's agreements go with her.
     await world.bot.services.takes.forget_member(world.alice.id)
     assert await world.bot.store.agreement_counts(world.guild.id, [bob_take]) == {bob_take: 1}
+
+
+async def test_the_next_article_poll_and_its_result_after_a_restart(world: World) -> None:
+    await world.mod.send(world.channel, f"!{ARTICLE} poll 2")
+    assert "Posted the poll" in world.channel.last_message.content
+    poll_message = next(m for m in world.channel.history() if m.poll is not None)
+    assert poll_message.poll.question == "Which article next?"
+    titles = [a.text for a in poll_message.poll.answers]
+    assert len(titles) == len(world.bot.articles) and all(len(t) <= 55 for t in titles)
+    await world.alice.vote(poll_message, answer=2)
+    await world.bob.vote(poll_message, answer=2)
+    await world.mod.vote(poll_message, answer=1)
+    await world.restart()  # the poll closes after a restart all the same
+    await world.env.advance_time(2 * HOUR + 1)
+    result = world.channel.last_message.content
+    assert result.startswith("📊") and f"*{titles[1]}* won with 2 votes of 3" in result
+
+
+async def test_poll_refusals(world: World) -> None:
+    await world.alice.send(world.channel, f"!{ARTICLE} poll")
+    assert_error(world.env, NotAllowed)
+    await world.mod.send(world.channel, f"!{ARTICLE} poll 500")
+    assert_error(world.env, UserError, contains="from 1 to 168 hours")

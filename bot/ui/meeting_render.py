@@ -6,6 +6,7 @@ Times are Discord timestamps (``<t:…:F>``), so every reader sees them in their
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import discord
 
@@ -99,6 +100,38 @@ def digest_embed(digest: Digest, article: Article, *, anonymous: bool) -> discor
 def export_note(article: Article, takes: int) -> str:
     return (f"The takes of today's journal club on *{article.title}* ({plural(takes, 'take')}), "
             "with the question each answers.")
+
+
+#: Discord's limits for a poll: ten answers of at most 55 characters, a 300-character question.
+POLL_ANSWERS = 10
+POLL_ANSWER = 55
+POLL_QUESTION = "Which article next?"
+
+
+def poll_answers(articles: Sequence[Article]) -> list[str]:
+    """One answer per article (the first ten), each within Discord's 55 characters and distinct."""
+    answers: list[str] = []
+    for article in articles[:POLL_ANSWERS]:
+        text = _cut(article.title, POLL_ANSWER)
+        if text in answers:
+            text = _cut(f"{article.title[:40]} ({article.command})", POLL_ANSWER)
+        answers.append(text)
+    return answers
+
+
+def poll_result(counts: Sequence[tuple[str, int]]) -> str:
+    """The poll's result as one message: the winner (or the tie), then every answer's votes."""
+    total = sum(votes for _, votes in counts)
+    if total == 0:
+        return "📊 **Which article next?** The poll closed without a vote."
+    best = max(votes for _, votes in counts)
+    winners = [text for text, votes in counts if votes == best]
+    head = (f"📊 **Which article next?** *{winners[0]}* won with {plural(best, 'vote')} of {total}."
+            if len(winners) == 1 else
+            f"📊 **Which article next?** A tie at {plural(best, 'vote')} between "
+            + ", ".join(f"*{w}*" for w in winners) + ".")
+    lines = [f"• {text}: {votes}" for text, votes in sorted(counts, key=lambda c: -c[1])]
+    return _cut("\n".join([head, *lines]), 2000)
 
 
 def start_of(meeting: Meeting) -> dt.datetime:
