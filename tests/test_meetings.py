@@ -5,12 +5,15 @@ moved on, ended (digest, archived thread, completed event, takes by DM), across 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import discord
+import pytest
 from simcord import assert_error
 
-from bot.errors import NotAllowed, UserError
+from bot import Settings
+from bot.errors import BotMissingPermission, NotAllowed, UserError
 from bot.meetings import MeetingRefused
 from bot.storage import Meeting
 from bot.when import BadWhen
@@ -232,3 +235,53 @@ async def test_poll_refusals(world: World) -> None:
     assert_error(world.env, NotAllowed)
     await world.mod.send(world.channel, f"!{ARTICLE} poll 500")
     assert_error(world.env, UserError, contains="from 1 to 168 hours")
+
+
+async def test_without_create_public_threads_the_refusal_names_it(world: World) -> None:
+    me = world.guild.me
+    assert me is not None
+    locked = world.guild.create_text_channel(
+        "no-threads", overwrites={me: discord.PermissionOverwrite(create_public_threads=False)})
+    result = await world.mod.slash(locked, f"{MOD} meeting-start")
+    assert result.ephemeral
+    assert_error(world.env, BotMissingPermission, contains="Create Public Threads")
+    assert locked.threads == []
+
+    # A meeting due to start there says so in the channel, once, instead of a traceback.
+    await world.mod.send(locked, f"!{ARTICLE} meeting schedule in 30 minutes")
+    await world.env.advance_time(31 * 60)
+    notes = [t for t in texts(locked) if "Create Public Threads" in t]
+    assert len(notes) == 1 and "couldn't start" in notes[0]
+    assert await world.bot.store.active_meeting(world.guild.id, locked.id, ARTICLE) is None
+
+
+async def test_a_restart_after_the_meeting_changes_nothing(world: World) -> None:
+    await world.mod.send(world.channel, f"!{ARTICLE} meeting start")
+    [thread] = world.channel.threads
+    await world.alice.send(thread, "A take in the thread.")
+    await world.mod.send(thread, f"!{ARTICLE} meeting end")  # from inside the thread
+    digests = len([m for m in world.channel.history() if m.embeds and "digest" in (m.embeds[0].title or "")])
+    await world.restart()
+    await world.env.advance_time(3 * HOUR)
+    assert len([m for m in world.channel.history() if m.embeds and "digest" in (m.embeds[0].title or "")]) == digests
+    await world.alice.send(world.channel, f"!{ARTICLE} meeting")
+    assert "No journal club" in world.channel.last_message.content
+    [take] = await world.bot.store.export_takes(world.guild.id, ARTICLE)
+    assert take.content == "A take in the thread."
+
+
+class TestWithoutMessageContent:
+    @pytest.fixture
+    def settings(self, data_dir: Path, database_url: str) -> Settings:
+        return Settings(data_dir=data_dir, database_url=database_url, message_content_intent=False)
+
+    async def test_members_answer_with_take_in_the_thread(self, world: World) -> None:
+        await world.mod.slash(world.channel, f"{MOD} meeting-start")
+        [thread] = world.channel.threads
+        question = thread.last_message
+        assert "`/commonfactors take <your text>`" in question.content or "take <your text>" in question.content
+        assert "Add your take" in [c.label for row in question.components for c in row.children]
+        await world.alice.slash(thread, f"{ARTICLE} take", text="Taken with the command in the thread.")
+        meeting = await stored_meeting(world)
+        [(take, number)] = await world.bot.store.meeting_takes(world.guild.id, meeting.id)
+        assert take.content == "Taken with the command in the thread." and number == 1

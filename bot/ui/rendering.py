@@ -337,13 +337,16 @@ def privacy_embed(article: Article, *, retention_days: int | None, prefix: str) 
         "• Your display name at the time: shown beside the take in lists.\n"
         "• The server, channel and article, and a link to the message it came from (if any): so takes stay "
         "in their server and can be found in context.\n"
-        "• When it was written and last edited (UTC), and how it arrived (command, form, button, reply).\n\n"
+        "• When it was written and last edited (UTC), and how it arrived (command, form, button, reply).\n"
+        "• In a journal-club meeting's thread: the meeting, the question it answers and your message's id.\n"
+        "• When you agree with a take (👍 or Agree): your user id, that take, and when; to count you once.\n\n"
         "Nothing else about you is stored: no messages other than takes, no roles, no activity.\n\n"
         "**Who sees it** Members of this server, in takes lists (without names if its moderators made lists "
         "anonymous); moderators can export this server's takes. Other servers never see them.\n\n"
         f"**How long** {keep}\n\n"
         f"**Your control** `{c} mytakes` shows yours and downloads them (in a DM with me: from every "
-        f"server); `{c} delete <id>` deletes one; `{c} forgetme` deletes all of your takes in every server."
+        f"server); `{c} delete <id>` deletes one; `{c} forgetme` deletes all of your takes, and your "
+        "agreements, in every server."
     )
     return discord.Embed(title="Your data and this bot", description=text, colour=COLOUR)
 
