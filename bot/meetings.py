@@ -35,9 +35,9 @@ REMINDERS: tuple[tuple[Literal["day", "hour"], dt.timedelta], ...] = (
     ("day", dt.timedelta(days=1)), ("hour", dt.timedelta(hours=1)))
 #: A reminder found due later than this after its moment (the bot was down) is not posted.
 REMINDER_GRACE = dt.timedelta(minutes=10)
-#: A scheduled start found due later than this (the bot was down through the whole meeting) is
-#: not started: the meeting is marked ended without a discussion.
 TOP_TAKES = 3
+#: How long the loop waits before trying a meeting again whose work failed unexpectedly.
+RETRY_AFTER = dt.timedelta(minutes=5)
 
 DueAction = Literal["remind_day", "remind_hour", "start", "end", "nothing"]
 
@@ -286,6 +286,10 @@ class MeetingService:
             raise MeetingRefused("The meeting has already ended.")
         return await self._save(dataclasses.replace(meeting, state="ended", next_due_at=None,
                                                     ended_at=self._clock()))
+
+    async def retry_later(self, meeting: Meeting) -> Meeting:
+        """Work on this meeting failed unexpectedly: look at it again in a while, not in a tight loop."""
+        return await self._save(dataclasses.replace(meeting, next_due_at=self._clock() + RETRY_AFTER))
 
     async def abandon(self, meeting: Meeting) -> Meeting:
         """A meeting that could not start (a missing permission): it is over, without a discussion."""

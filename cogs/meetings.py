@@ -545,7 +545,10 @@ class Meetings(ArticleCog):
             try:
                 await self._do(due)
             except Exception as error:  # one meeting's failure must not stop the others
-                log.exception("meetings: meeting %s (%s) failed: %s", due.meeting.id, due.action, error)
+                log.exception("meetings: meeting %s (%s) failed: %s; trying again in a few minutes",
+                              due.meeting.id, due.action, error)
+                with contextlib.suppress(UserError, StorageError):
+                    await self.bot.services.meetings.retry_later(due.meeting)
             handled += 1
         return handled
 

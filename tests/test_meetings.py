@@ -285,3 +285,16 @@ class TestWithoutMessageContent:
         meeting = await stored_meeting(world)
         [(take, number)] = await world.bot.store.meeting_takes(world.guild.id, meeting.id)
         assert take.content == "Taken with the command in the thread." and number == 1
+
+
+async def test_times_are_read_in_the_servers_zone_and_reminders_can_be_turned_off(world: World) -> None:
+    await world.admin.send(world.channel, f"!{ARTICLE} settings timezone america/new_york")
+    await world.admin.send(world.channel, f"!{ARTICLE} settings meeting_reminders off")
+    await world.mod.send(world.channel, f"!{ARTICLE} meeting schedule 2026-01-03 19:00")
+    meeting = await stored_meeting(world)
+    assert meeting.starts_at == dt.datetime(2026, 1, 4, 0, 0, tzinfo=dt.UTC)  # 19:00 in New York (UTC-5)
+    await world.env.advance_time(3 * 24 * HOUR + 60)
+    assert not any(t.startswith("⏰") for t in texts(world.channel))  # no reminders
+    assert world.channel.threads  # but the meeting started
+    await world.admin.send(world.channel, f"!{ARTICLE} settings timezone Mars/Olympus_Mons")
+    assert_error(world.env, UserError, contains="not a time zone I know")
