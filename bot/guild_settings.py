@@ -139,13 +139,17 @@ def parse_channels(text: str, guild: Any, _: Settings) -> frozenset[int]:
     return frozenset(ids)
 
 
-def parse_anonymous(text: str, _: Any, __: Settings) -> bool:
+def _on_or_off(text: str, meaning: str) -> bool:
     word = text.strip().lower()
     if word in TRUE_WORDS:
         return True
     if word in FALSE_WORDS:
         return False
-    raise InvalidSetting("Say `on` (lists hide names from members) or `off` (lists show names).")
+    raise InvalidSetting(f"Say {meaning}.")
+
+
+def parse_anonymous(text: str, _: Any, __: Settings) -> bool:
+    return _on_or_off(text, "`on` (lists hide names from members) or `off` (lists show names)")
 
 
 def parse_prefix(text: str, _: Any, __: Settings) -> str:
@@ -171,12 +175,7 @@ def parse_zone(text: str, _: Any, __: Settings) -> str:
 
 
 def parse_reminders(text: str, _: Any, __: Settings) -> bool:
-    word = text.strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise InvalidSetting("Say `on` (reminders a day and an hour before a meeting) or `off`.")
+    return _on_or_off(text, "`on` (reminders a day and an hour before a meeting) or `off`")
 
 
 def _shown(text: str) -> str:

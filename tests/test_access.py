@@ -282,6 +282,8 @@ ITEM_ROWS = {"ArticleButton": ["button summary", "button citations", "button faq
              "AgreeButton": ["button agree"]}
 LABELS = {"button summary": "Summary", "button citations": "Citations", "button faq": "FAQ",
           "button take": "Add your take"}
+#: Rows whose message cannot exist in a DM: the command that would post it, tried there instead.
+DM_INSTEAD = {"button agree": "show {take}", "button pager": "takes"}
 REFUSALS = ("not in DMs", "works in a server", "belong to a server", "Only moderators")
 
 
@@ -358,12 +360,13 @@ async def test_item_table(world: World, role: str) -> None:
             result = await actor.click(overview, label=LABELS[row])
         elif row == "select faqpick":
             result = await actor.select(listing, ["1"], custom_id=f"cf:{ARTICLE}:faqpick:0")
+        elif row in DM_INSTEAD and (shown_take if row == "button agree" else pages) is None:
+            # In a DM there is no take to show or list to page: asking for one is refused.
+            await actor.send_dm(f"!{ARTICLE} {DM_INSTEAD[row].format(take=scene.bob_take)}")
+            actual[row] = classify(env.errors_since(cursor))
+            env.errors.clear()
+            continue
         elif row == "button agree":
-            if shown_take is None:  # in a DM there is no take to show: asking for one is refused
-                await actor.send_dm(f"!{ARTICLE} show {scene.bob_take}")
-                actual[row] = classify(env.errors_since(cursor))
-                env.errors.clear()
-                continue
             result = await actor.click(shown_take, label="Agree")
         elif row in ("button next question", "button meeting take"):
             if question is None:
@@ -372,11 +375,6 @@ async def test_item_table(world: World, role: str) -> None:
             label = "Next question" if row == "button next question" else "Add your take"
             result = await actor.click(question, label=label)
         elif row == "button pager":
-            if pages is None:  # in a DM there is no list to page: asking for one is refused
-                await actor.send_dm(f"!{ARTICLE} takes")
-                actual[row] = classify(env.errors_since(cursor))
-                env.errors.clear()
-                continue
             result = await actor.click(pages, label="Next ›")
         else:
             shown = await actor.click(overview, label=LABELS["button take"])
