@@ -213,7 +213,10 @@ class Takes(ArticleCog):
         article = ctx.article
         leftover = " ".join(unread_words(ctx))
         if sort not in ("new", "top"):
-            raise UserError("Sort by `new` (newest first) or `top` (most agreed first).")
+            if member is not None:
+                raise UserError("Sort by `new` (newest first) or `top` (most agreed first).")
+            # On the prefix path a word that is no member lands here: it was meant as one.
+            leftover, sort = f"{sort} {leftover}".strip(), "new"
         if member is None and leftover:
             # An unresolvable member is skipped, not refused; listing everyone instead would mislead.
             shown = leftover[:40].replace("`", "'")

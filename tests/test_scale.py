@@ -170,7 +170,7 @@ async def test_a_database_from_a_newer_bot_is_refused_on_postgresql(postgres_url
     store = await PostgresStore.open(url)
     await store._the_pool().execute("INSERT INTO schema_migrations VALUES (99, 'future', 'x')")
     await store.close()
-    with pytest.raises(StorageError, match="schema version 99, but this bot only knows up to 4"):
+    with pytest.raises(StorageError, match="schema version 99, but this bot only knows up to 6"):
         await PostgresStore.open(url)
 
 
@@ -189,7 +189,8 @@ class PostgresCountersMachine(CountersMachine):
 
     async def fresh(self) -> Store:
         store = await PostgresStore.open(self.url)
-        await store.write_raw([("TRUNCATE takes, take_counts, take_member_counts, take_day_counts", [])])
+        await store.write_raw([("TRUNCATE takes, meeting_takes, agreements, take_counts, take_member_counts, "
+                                 "take_day_counts", [])])
         return store
 
 

@@ -160,6 +160,9 @@ async def test_a_database_from_before_the_counters_is_counted_when_it_migrates(t
                            "DROP TABLE take_day_counts; DROP INDEX takes_by_guild_author_time; "
                            "DROP INDEX takes_by_guild_article_author; DROP INDEX takes_by_guild_article_time; "
                            "CREATE INDEX takes_by_guild_author ON takes (guild_id, author_id, id); "
+                           "DROP TABLE agreements; DROP TABLE meeting_takes; DROP TABLE meetings; "
+                           "ALTER TABLE guild_settings DROP COLUMN timezone; "
+                           "ALTER TABLE guild_settings DROP COLUMN meeting_reminders; "
                            "DELETE FROM schema_migrations WHERE version >= 3;")
 
     store = await SqliteStore.open(path)
