@@ -18,7 +18,7 @@ from typing import Any
 import discord
 
 from bot.audit import AuditLog
-from bot.errors import NotAllowed, NotSaved, UserError
+from bot.errors import NotAllowed, NotSaved, UserError, refuse_if_unreachable
 from bot.locks import KeyedLocks
 from bot.settings import Settings
 from bot.storage import GuildSettings, StorageError, Store
@@ -312,6 +312,7 @@ class GuildSettingsService:
             try:
                 before, after = await self._store.update_guild_settings(guild.id, changed)
             except StorageError as exc:
+                refuse_if_unreachable(exc)
                 log.error("settings not saved for guild %s: %s", guild.id, exc, exc_info=exc)
                 raise NotSaved("Nothing changed: the database could not be written. Please try again.") from exc
             result = made[0]

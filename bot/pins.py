@@ -21,7 +21,7 @@ import discord
 
 from bot.article import Article
 from bot.clock import Clock
-from bot.errors import BotMissingPermission, NotFound, NotSaved, PinLimitReached
+from bot.errors import BotMissingPermission, NotFound, NotSaved, PinLimitReached, refuse_if_unreachable
 from bot.locks import KeyedLocks
 from bot.storage import PinRecord, StorageError, Store
 
@@ -175,6 +175,7 @@ class PinService:
                 await stack.enter_async_context(
                     self._store.exclusive("pin", channel.guild.id, channel.id, article.command))
             except StorageError as exc:
+                refuse_if_unreachable(exc)
                 log.error("pin lock not taken (channel=%s article=%s): %s", channel.id, article.command, exc)
                 raise NotSaved("The database could not be reached, so nothing was pinned or changed. "
                                "Please try again in a moment.") from exc

@@ -19,7 +19,7 @@ import discord
 from bot.article import Article
 from bot.audit import AuditLog
 from bot.clock import Clock
-from bot.errors import GuildOnly, NotAllowed, NotFound, NotSaved, TakeRejected, TooSoon
+from bot.errors import GuildOnly, NotAllowed, NotFound, NotSaved, TakeRejected, TooSoon, refuse_if_unreachable
 from bot.guild_settings import GuildSettingsService
 from bot.locks import KeyedLocks
 from bot.permissions import is_moderator
@@ -142,6 +142,7 @@ class TakeService:
             return await self._validate_and_add(guild_id=guild_id, channel=channel, article=article, author=author,
                                                 content=content, source=source, message_url=message_url)
         except StorageError as exc:
+            refuse_if_unreachable(exc)
             # A foreseeable condition (the file gone, logged once by the store) needs no traceback.
             log.error("take NOT saved (guild=%s article=%s author=%s source=%s): %s", guild_id, article.command,
                       author.id, source, exc, exc_info=None if isinstance(exc, DatabaseFileGone) else exc)
@@ -195,6 +196,7 @@ class TakeService:
         try:
             edited = await self._store.edit_take(guild_id, take_id, content, self._clock())
         except StorageError as exc:
+            refuse_if_unreachable(exc)
             log.error("edit NOT saved (guild=%s take=%s): %s", guild_id, take_id, exc, exc_info=exc)
             raise NotSaved("Your edit was **not saved**: the database refused the write. The take still reads as "
                            "before; please try again in a moment.") from exc
@@ -217,6 +219,7 @@ class TakeService:
         try:
             deleted = await self._store.delete_take(guild_id, take_id)
         except StorageError as exc:
+            refuse_if_unreachable(exc)
             log.error("delete failed (guild=%s take=%s): %s", guild_id, take_id, exc, exc_info=exc)
             raise NotSaved("The take was **not deleted**: the database refused the write. Please try again.") from exc
         if not deleted:
@@ -230,6 +233,7 @@ class TakeService:
         try:
             return await self._store.delete_member_data(author_id)
         except StorageError as exc:
+            refuse_if_unreachable(exc)
             log.error("forgetme failed for %s: %s", author_id, exc, exc_info=exc)
             raise NotSaved("Nothing was deleted: the database refused the write. Please try again.") from exc
 

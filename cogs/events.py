@@ -9,7 +9,7 @@ from discord.ext import commands
 from rapidfuzz import process
 
 from bot.context import Context
-from bot.ui.reporting import answer_interaction, log, unexpected_answer, user_message
+from bot.ui.reporting import answer_interaction, expired_interaction, log, unexpected_answer, user_message
 from bot.ui.take_form import with_draft
 from bot.ui.views import is_expired_component
 
@@ -25,6 +25,8 @@ class Events(commands.Cog):
     async def on_command_error(self, ctx: Context, error: commands.CommandError) -> None:
         if isinstance(error, commands.CommandNotFound):
             await self._suggest_article(ctx)
+            return
+        if expired_interaction(error, where=f"command {ctx.command.qualified_name if ctx.command else '?'}"):
             return
         usage = None
         if ctx.command is not None:

@@ -17,7 +17,7 @@ from bot.context import Context, GuildContext
 from bot.errors import NotAllowed, TooSoon, UserError
 from bot.export import pack_stream
 from bot.services import ServiceHost
-from bot.storage import StorageError
+from bot.storage import DatabaseUnreachable, StorageError
 from bot.takes import NameVisibility, saved_message
 from bot.ui import rendering
 from bot.ui.agree import agree_view
@@ -384,6 +384,8 @@ class Takes(ArticleCog):
     async def retention(self) -> None:
         try:
             await self.purge_expired()
+        except DatabaseUnreachable:
+            return  # an outage, logged once by the store; the next run catches up
         except StorageError:
             log.exception("retention purge failed; will try again in an hour")
 

@@ -436,7 +436,7 @@ def test_check_accepts_a_postgresql_url_and_hides_its_password(
     monkeypatch.setenv("DATABASE_URL", "postgresql://bot:hunter2@db.example:6543/community")
     monkeypatch.setenv("SHARD_COUNT", "2")
     monkeypatch.setenv("SHARD_IDS", "1")
-    assert main(["check"]) == 0
+    assert main(["check", "--files-only"]) == 0
     out = capsys.readouterr().out
     assert "hunter2" not in out and "database_url = postgresql://bot:***@db.example:6543/community" in out
     assert "PostgreSQL database 'community' on db.example:6543" in out and "shard_ids = (1,)" in out

@@ -42,6 +42,11 @@ class DatabaseFileGone(StorageError):
     file no one will ever open again, so nothing is written until the file is back."""
 
 
+class DatabaseUnreachable(StorageError):
+    """The database server cannot be reached (refused, lost, shutting down, timed out): an outage,
+    not a bug. The store logs the outage once; members are told plainly, without an error id."""
+
+
 @dataclass(frozen=True, slots=True)
 class TakeChecks:
     """The rules a new take must pass, checked in the transaction that inserts it, so two takes

@@ -17,6 +17,10 @@ Same contract as :class:`~bot.storage.sqlite.SqliteStore`, and the same promises
   (migration V3 in ``migrations_postgres/``).
 * A deadlock or serialization failure (PostgreSQL rolls the whole transaction back) is retried
   a few times before the caller hears "not saved".
+* An outage (the server refused, lost, shutting down) raises :class:`DatabaseUnreachable`, and the
+  log says so once: one WARNING when the database is lost, one INFO when it answers again. The
+  pool reconnects by itself; a pooled connection found dead before anything was sent on it is
+  replaced and the work tried again, so the first request after the outage does not fail.
 
 Messages and logs never repeat the URL, which may carry a password: the store names its
 database as ``db on host:port``.
@@ -46,6 +50,7 @@ from .base import (
     MEETING_MUTABLE,
     AuditEntry,
     CounterCheck,
+    DatabaseUnreachable,
     GuildSettings,
     Meeting,
     MeetingExists,
@@ -89,6 +94,14 @@ _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, ValueE
 #: Errors that belong to one statement's values: inside a group they cost only that take.
 _VALUE_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError, OverflowError)
 _RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+#: What an outage looks like: the server refused or dropped the connection, or is shutting down.
+_UNREACHABLE = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
+                asyncpg.AdminShutdownError, asyncpg.CrashShutdownError, asyncpg.TooManyConnectionsError)
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the server cannot be reached (an outage), not a refused statement."""
+    return isinstance(exc, _UNREACHABLE) or (isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc))
 
 _TAKE_COLUMNS = (
     "id, guild_id, channel_id, article, author_id, author_name, content, source, "
@@ -215,6 +228,8 @@ class PostgresStore(Store):
         self._local_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         #: Settings reads in flight, shared by the callers that ask meanwhile.
         self._settings_reads: dict[int, asyncio.Future[GuildSettings]] = {}
+        #: The database stopped answering (logged once); cleared, and logged, when it answers again.
+        self._lost = False
 
     @classmethod
     async def open(cls, url: str, *, pool_size: int = 10, sslmode: str | None = None,
@@ -231,18 +246,28 @@ class PostgresStore(Store):
             kwargs["ssl"] = sslmode
         lock_size = max(1, pool_size // 4)  # of the pool_size connections, for exclusive()
         try:
-            pool = await asyncpg.create_pool(target.dsn, min_size=1, max_size=pool_size - lock_size,
+            # No floor (min_size=0): asyncpg would keep reconnecting a floor during an outage, logging a
+            # traceback each time; connections are made when needed and kept while in use.
+            pool = await asyncpg.create_pool(target.dsn, min_size=0, max_size=pool_size - lock_size,
                                              timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT, **kwargs)
+            try:
+                async with pool.acquire():  # the first connection: is the database there at all?
+                    pass
+            except BaseException:
+                pool.terminate()
+                raise
         except (*_DRIVER_ERRORS, ssl.SSLError) as exc:
             # asyncpg's messages name the host and user at most, never the password; the URL is not repeated.
-            raise StorageError(f"cannot connect to the {target.label}: {describe(exc)}") from None
+            kind = DatabaseUnreachable if unreachable(exc) else StorageError
+            raise kind(f"cannot connect to the {target.label}: {describe(exc)}") from None
         try:
             version = await _migrate(pool, scripts)
             lock_pool = await asyncpg.create_pool(target.dsn, min_size=0, max_size=lock_size,
                                                   timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT, **kwargs)
         except (*_DRIVER_ERRORS, ssl.SSLError) as exc:
             await pool.close()
-            raise StorageError(f"cannot connect to the {target.label}: {describe(exc)}") from None
+            kind = DatabaseUnreachable if unreachable(exc) else StorageError
+            raise kind(f"cannot connect to the {target.label}: {describe(exc)}") from None
         except BaseException:
             await pool.close()
             raise
@@ -255,6 +280,21 @@ class PostgresStore(Store):
             raise StorageError("the store is closed")
         return self._pool
 
+    def _outage(self, exc: BaseException, doing: str) -> DatabaseUnreachable:
+        """The error for an outage, logged once when it begins (one line, no traceback)."""
+        if not self._lost:
+            self._lost = True
+            log.warning("lost the connection to the %s (%s): members are told nothing is saved or read until it "
+                        "answers again; the bot reconnects by itself", self.label, describe(exc))
+        error = DatabaseUnreachable(f"the database is unreachable ({describe(exc)}); {doing}")
+        error.__cause__ = exc
+        return error
+
+    def _answered(self) -> None:
+        if self._lost:
+            self._lost = False
+            log.info("the %s answers again: saving and reading resume", self.label)
+
     async def _write(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         """``fn`` in one transaction, retried on a deadlock; StorageError if it did not commit.
 
@@ -262,24 +302,40 @@ class PostgresStore(Store):
         """
         pool = self._the_pool()
         for attempt in range(RETRIES):
+            started = False
             try:
                 async with pool.acquire() as conn, conn.transaction():
-                    return await fn(conn)
+                    started = True
+                    result = await fn(conn)
+                self._answered()
+                return result
             except _RETRYABLE as exc:
                 if attempt == RETRIES - 1:
                     raise _storage_error(exc) from exc
                 await asyncio.sleep(0.01 * (attempt + 1))
             except _DRIVER_ERRORS as exc:
-                raise _storage_error(exc) from exc
+                if not unreachable(exc):
+                    raise _storage_error(exc) from exc
+                # A pooled connection that died (the server restarted) before anything was sent on it:
+                # another connection, unless the database is known to be down.
+                if started or self._lost or attempt == RETRIES - 1:
+                    raise self._outage(exc, "nothing was saved") from exc
         raise AssertionError("unreachable")
 
     async def _read(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         pool = self._the_pool()
-        try:
-            async with pool.acquire() as conn:
-                return await fn(conn)
-        except _DRIVER_ERRORS as exc:
-            raise StorageError(f"the database could not be read: {describe(exc)}") from exc
+        for attempt in range(2):
+            try:
+                async with pool.acquire() as conn:
+                    result = await fn(conn)
+                self._answered()
+                return result
+            except _DRIVER_ERRORS as exc:
+                if not unreachable(exc):
+                    raise StorageError(f"the database could not be read: {describe(exc)}") from exc
+                if self._lost or attempt == 1:  # reading again is harmless: once, on a fresh connection
+                    raise self._outage(exc, "nothing could be read") from exc
+        raise AssertionError("unreachable")
 
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         return await self._read(lambda conn: conn.fetch(sql, *args))
@@ -321,11 +377,15 @@ class PostgresStore(Store):
             try:
                 conn = await pool.acquire()
             except _DRIVER_ERRORS as exc:
+                if unreachable(exc):
+                    raise self._outage(exc, "nothing was changed") from exc
                 raise StorageError(f"the database could not be reached: {describe(exc)}") from exc
             try:
                 try:
                     await conn.execute("SELECT pg_advisory_lock($1)", number)
                 except _DRIVER_ERRORS as exc:
+                    if unreachable(exc):
+                        raise self._outage(exc, "nothing was changed") from exc
                     raise StorageError(f"the database lock could not be taken: {describe(exc)}") from exc
                 try:
                     yield
@@ -859,6 +919,26 @@ async def recount(conn: asyncpg.Connection) -> None:
     for table, query in _RECOUNT.items():
         await conn.execute(f"DELETE FROM {table}")
         await conn.execute(f"INSERT INTO {table} {query}")
+
+
+async def probe(url: str, *, sslmode: str | None = None) -> tuple[str, int]:
+    """Connect once, read the schema version, change nothing (``python -m bot check``): the
+    database's label and its version. Refused if the schema is newer than this code knows."""
+    target = parse_postgres_url(url)
+    try:
+        conn = await asyncpg.connect(target.dsn, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT,
+                                     **({"ssl": sslmode} if sslmode is not None else {}))
+        try:
+            version = await _recorded_version(conn)
+        finally:
+            await conn.close()
+    except (*_DRIVER_ERRORS, ssl.SSLError) as exc:
+        kind = DatabaseUnreachable if unreachable(exc) else StorageError
+        raise kind(f"cannot connect to the {target.label}: {describe(exc)}") from None
+    supported = discover_scripts(bundled_postgres_migrations_dir())[-1][0]
+    if version > supported:
+        raise SchemaTooNewError(version, supported)
+    return target.label, version
 
 
 async def _recorded_version(conn: asyncpg.Connection) -> int:

@@ -18,6 +18,10 @@ Counts. ``count_takes`` and ``take_stats`` read counter tables that triggers kee
 same transaction as every insert and delete (migration V3); :meth:`SqliteStore.check_counters`
 and :meth:`SqliteStore.rebuild_counters` recount from the rows.
 
+Why ``secure_delete=ON``: a member who deletes a take or asks to be forgotten expects the words
+gone from the file, not left in free pages until SQLite happens to reuse them (builds from
+python.org and macOS do not turn it on by default).
+
 Why ``synchronous=FULL`` (not NORMAL) under WAL: with NORMAL a commit can be lost to a power
 cut, and a take the bot has acknowledged must survive one. Group commit pays for the fsync.
 
@@ -240,6 +244,8 @@ class SqliteStore(Store):
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await conn.execute("PRAGMA foreign_keys = ON")
             await conn.execute("PRAGMA synchronous = FULL")
+            # Deleted words are overwritten with zeros, not left in free pages (and every later backup).
+            await conn.execute("PRAGMA secure_delete = ON")
             version = await apply_migrations(conn, migrations)
             if not in_memory:
                 rows = await conn.execute_fetchall("PRAGMA journal_mode = WAL")
@@ -250,6 +256,7 @@ class SqliteStore(Store):
                     reader = await SqliteThread.connect(path, name="db-read")
                     await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                     await reader.execute("PRAGMA query_only = ON")
+                    await reader.execute("PRAGMA secure_delete = ON")
         except _DRIVER_ERRORS as exc:
             await _close_quietly(conn, reader)
             if owner is not None:
@@ -977,6 +984,10 @@ def _meeting_from_row(row: sqlite3.Row) -> Meeting:
     return Meeting(**values)
 
 
+class DatabaseInUse(StorageError):
+    """Another process holds the database's lock (a bot is running on it)."""
+
+
 class ProcessLock:
     """An exclusive ``flock`` on ``<database>.lock`` beside the file, held while a store has the
     database open. SQLite serves one process: a second bot (another shard, a second copy started
@@ -989,7 +1000,9 @@ class ProcessLock:
 
     @classmethod
     def take(cls, database: Path) -> ProcessLock:
-        path = database.with_name(database.name + ".lock")
+        """Keyed by the file itself (links resolved): no spelling or link opens it twice."""
+        real = Path(os.path.realpath(database))
+        path = real.with_name(real.name + ".lock")
         try:
             handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
@@ -998,7 +1011,7 @@ class ProcessLock:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(handle)
-            raise StorageError(
+            raise DatabaseInUse(
                 f"the database {database} is already open in another bot process (it holds {path.name}); "
                 "SQLite serves one process: stop the other one, or run several processes (shards) on "
                 "PostgreSQL (README: Running at scale)") from None

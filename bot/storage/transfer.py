@@ -11,6 +11,12 @@ are compared, not copied blindly).
   after the last committed row (inserting what is already there is a no-op).
 * **Refuses a non-empty target** (anything but its own unfinished copy of this source) unless
   ``--force`` is given, which empties the target first.
+* **Never the same database twice.** Whether source and target are one database is decided by
+  identity, never by how the URL is spelled: a SQLite file by its device and inode (after links
+  are resolved), a PostgreSQL database by its cluster's ``system_identifier`` and its name. The
+  same database is refused, ``--force`` or not; the resume marker names the source the same way.
+* **Verified means complete.** The copy is blessed only if every table of the target holds as many
+  rows as the source held before the copy began, and their checksums agree.
 * **Ids are kept**, and so is each id sequence's high-water mark: a take deleted before the
   move does not lend its number to a new take after it.
 
@@ -24,8 +30,9 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .base import MEETING_COLUMNS, MEETING_TIMES, StorageError, Store
@@ -105,10 +112,18 @@ class TransferReport:
     copied: dict[str, int]
     checks: tuple[TableCheck, ...]
     resumed: bool
+    #: Each table's rows in the source before anything was copied.
+    source_before: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def shrunk(self) -> list[str]:
+        """Tables whose source now holds fewer rows than before the copy (it changed underneath)."""
+        after = {check.table: check.source_rows for check in self.checks}
+        return [name for name, rows in self.source_before.items() if after.get(name, rows) < rows]
 
     @property
     def ok(self) -> bool:
-        return all(check.ok for check in self.checks)
+        return all(check.ok for check in self.checks) and not self.shrunk
 
 
 class TransferRefused(StorageError):
@@ -119,6 +134,26 @@ def describe(store: Store) -> str:
     """A store as the operator should read it: a path or ``db on host:port``, never a password."""
     label = getattr(store, "label", None)
     return str(label) if label else f"SQLite file {getattr(store, 'path', '?')}"
+
+
+def sqlite_file_identity(path: os.PathLike[str] | str) -> str | None:
+    """A SQLite file as itself, whatever the spelling or link that names it; None if there is none yet."""
+    if str(path) == ":memory:":
+        return None
+    try:
+        status = os.stat(os.path.realpath(path))
+    except OSError:
+        return None
+    return f"sqlite:{status.st_dev}:{status.st_ino}"
+
+
+async def identity(store: Store) -> str:
+    """Which database ``store`` is: equal for two stores exactly when they are one database."""
+    if store.dialect == "sqlite":
+        found = sqlite_file_identity(getattr(store, "path", ":memory:"))
+        return found if found is not None else f"sqlite-memory:{id(store)}"
+    rows = await store.fetch_raw("SELECT system_identifier::text, current_database() FROM pg_control_system()")
+    return f"postgresql:{rows[0][0]}:{rows[0][1]}"
 
 
 # -- one form for both backends -------------------------------------------------------------------
@@ -255,15 +290,18 @@ async def transfer(source: Store, target: Store, *, force: bool = False, batch_s
     """Copy ``source`` into ``target`` and verify it; see the module's description."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    source_label = describe(source)
-    if source_label == describe(target):
-        raise TransferRefused("the source and the target are the same database")
+    source_label = await identity(source)
+    if source_label == await identity(target):
+        raise TransferRefused(f"the source and the target are the same database ({describe(source)}); nothing was "
+                              "copied, with or without --force")
+    before = {table.name: await _count(source, table) for table in TABLES}
     held = {table.name: await _count(target, table) for table in TABLES}
     resumed = False
     if any(held.values()):
-        if await target.get_meta(SOURCE_KEY) == source_label:
+        # Older copies named their source by its label; either way it is this source's unfinished copy.
+        if await target.get_meta(SOURCE_KEY) in {source_label, describe(source)}:
             resumed = True
-            progress(f"resuming the copy from {source_label} (the target holds part of it already)")
+            progress(f"resuming the copy from {describe(source)} (the target holds part of it already)")
         elif force:
             progress(f"--force: emptying {describe(target)} first "
                      f"({', '.join(f'{n} {t}' for t, n in held.items() if n)})")
@@ -295,7 +333,9 @@ async def transfer(source: Store, target: Store, *, force: bool = False, batch_s
     checks = tuple([await table_check(source, target, table, size=batch_size) for table in (*TABLES, *COUNTERS)])
     for check in checks:
         progress(check.line())
-    report = TransferReport(copied, checks, resumed)
+    report = TransferReport(copied, checks, resumed, before)
+    for name in report.shrunk:
+        progress(f"{name}: MISMATCH the source held {before[name]} rows before the copy and fewer now")
     if report.ok:
         await target.write_raw(_marker_steps(target, "verified", source_label))
     return report

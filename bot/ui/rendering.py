@@ -142,13 +142,16 @@ def overview_embed(article: Article) -> discord.Embed:
 
 
 def reading_counts(article: Article) -> list[str]:
-    """The reading list counted by group, so the post's own references are never inflated by
-    the moderators' further reading."""
+    """The reading list counted group by group, so the post's own references are never inflated
+    by the works its comments name or by the moderators' further reading."""
     noun = work_noun(article.citations)
-    cited = sum(c.role == "cited" for c in article.citations)
-    others = sum(c.role in {"mentioned", "background"} for c in article.citations)
-    counts = [f"{plural(cited, 'reference')} cited by the {noun}"] if cited else []
-    return counts + ([plural(others, "further work")] if others else [])
+    count = {role: sum(c.role == role for c in article.citations) for role in ("cited", "mentioned", "background")}
+    named = f"named in the {noun} or its comments" if noun == "post" else f"named in the {noun}"
+    counts = [f"{plural(count['cited'], 'reference')} cited by the {noun}" if count["cited"] else "",
+              f"{plural(count['mentioned'], 'work')} {named}" if count["mentioned"] else "",
+              f"{plural(count['background'], 'work')} of further reading added by the moderators"
+              if count["background"] else ""]
+    return [text for text in counts if text]
 
 
 def title_caveat(article: Article) -> str:
@@ -157,8 +160,13 @@ def title_caveat(article: Article) -> str:
 
 
 def summary_embeds(article: Article) -> list[discord.Embed]:
-    blocks = [f"**{article.title}**\n{byline(article)}\n<{article.url}>{title_caveat(article)}", article.summary,
-              "**Key points**\n" + "\n".join(f"• {p}" for p in article.key_points)]
+    blocks = [f"**{article.title}**\n{byline(article)}\n<{article.url}>{title_caveat(article)}"]
+    if article.comments_summary:  # what the article says, then what its comments added
+        blocks += [f"**The {work_noun(article.citations)}**\n{article.summary}",
+                   f"**In the comments**\n{article.comments_summary}"]
+    else:
+        blocks.append(article.summary)
+    blocks.append("**Key points**\n" + "\n".join(f"• {p}" for p in article.key_points))
     if article.discussion_questions:
         blocks.append("**For discussion**\n" + "\n".join(
             f"{n}. {q}" for n, q in enumerate(article.discussion_questions, start=1)))
@@ -321,7 +329,7 @@ def stats_embed(article: Article, stats: Any) -> discord.Embed:
     embed.add_field(name="Members", value=str(stats.members))
     if stats.per_day:
         first, last = stats.per_day[0][0], stats.per_day[-1][0]
-        embed.add_field(name=f"Last {len(counts)} days ({sum(counts)} takes)",
+        embed.add_field(name=f"Last {plural(len(counts), 'day')} ({plural(sum(counts), 'take')})",
                         value=f"`{sparkline(counts)}`\n{first:%d %b} → {last:%d %b} (UTC)", inline=False)
     return embed
 
