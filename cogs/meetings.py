@@ -60,6 +60,12 @@ def split_duration(text: str) -> tuple[str, str | None]:
     return (match["when"], match["duration"]) if match else (text, None)
 
 
+def not_in_thread(ctx: GuildContext) -> None:
+    if isinstance(ctx.channel, discord.Thread) or not isinstance(ctx.channel, discord.TextChannel):
+        raise MeetingRefused("Meetings are held in a text channel (their discussion gets its own thread); "
+                             "run this in the channel itself.")
+
+
 def can_manage_events(guild: discord.Guild) -> bool:
     return guild.me is not None and guild.me.guild_permissions.manage_events
 
@@ -202,6 +208,7 @@ class Meetings(ArticleCog):
                                 "add `for 90m` (default 60 min)")
     async def schedule(self, ctx: GuildContext, *, when: str) -> None:
         article = ctx.article
+        not_in_thread(ctx)
         if ctx.interaction is not None:
             await ctx.defer(ephemeral=True)
         when_text, duration = split_duration(when)
@@ -236,6 +243,7 @@ class Meetings(ArticleCog):
     @moderator_command(name="meeting-start", description="Start the journal-club meeting here now")
     async def start(self, ctx: GuildContext) -> None:
         article = ctx.article
+        not_in_thread(ctx)
         if ctx.interaction is not None:
             await ctx.defer(ephemeral=True)
         missing = thread_permissions_missing(ctx.channel, ctx.guild)
@@ -417,7 +425,7 @@ class Meetings(ArticleCog):
         for where in (thread, channel):
             if where is not None:
                 with contextlib.suppress(discord.HTTPException):
-                    await cast(Any, where).send(embed=embed)
+                    self.digest_posted(await cast(Any, where).send(embed=embed), digest.quoted_take_ids)
         if isinstance(thread, discord.Thread):
             try:
                 await thread.edit(archived=True)
@@ -426,6 +434,11 @@ class Meetings(ArticleCog):
         if guild is not None:
             await self._event_step(guild, meeting, "end")
         await self._send_export(meeting, article, moderator)
+
+    def digest_posted(self, message: discord.Message, take_ids: tuple[int, ...]) -> None:
+        """Every digest message, with the takes it quotes: the one place to record bot messages that
+        quote takes (so erasing a take can redraw them)."""
+        log.debug("digest %s quotes takes %s", message.id, take_ids)
 
     async def _send_export(self, meeting: Meeting, article: Article, moderator: Any) -> None:
         takes = await self.bot.services.meetings.takes_of(meeting)

@@ -298,3 +298,10 @@ async def test_times_are_read_in_the_servers_zone_and_reminders_can_be_turned_of
     assert world.channel.threads  # but the meeting started
     await world.admin.send(world.channel, f"!{ARTICLE} settings timezone Mars/Olympus_Mons")
     assert_error(world.env, UserError, contains="not a time zone I know")
+
+
+async def test_meetings_are_scheduled_in_the_channel_not_in_a_thread(world: World) -> None:
+    await world.mod.send(world.channel, f"!{ARTICLE} meeting start")
+    [thread] = world.channel.threads
+    await world.mod.send(thread, f"!{ARTICLE} meeting schedule tomorrow 19:00")
+    assert_error(world.env, MeetingRefused, contains="in the channel itself")
