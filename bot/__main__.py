@@ -33,7 +33,8 @@ from bot.storage import StorageError, is_postgres_url, open_store, sqlite_path_f
 from bot.storage.transfer import describe, sqlite_file_identity, transfer
 
 #: Exactly what the bot uses: read and answer in channels, embeds and files, react to confirm
-#: a reply-take, read history to find its pinned summary, pin it.
+#: a reply-take, read history to find its pinned summary, pin it; a meeting's Discord event
+#: (Manage Events), its discussion thread (Create Public Threads), the next-article poll (Create Polls).
 REQUIRED_PERMISSIONS = discord.Permissions(
     view_channel=True,
     send_messages=True,
@@ -43,6 +44,9 @@ REQUIRED_PERMISSIONS = discord.Permissions(
     read_message_history=True,
     add_reactions=True,
     pin_messages=True,
+    manage_events=True,
+    create_public_threads=True,
+    send_polls=True,
 )
 
 

@@ -39,6 +39,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.reading",
     "cogs.takes",
     "cogs.moderation",
+    "cogs.meetings",
     "cogs.admin",
 )
 

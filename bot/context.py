@@ -10,6 +10,7 @@ from discord.ext import commands
 from bot.article import Article
 from bot.audit import AuditLog
 from bot.guild_settings import GuildSettingsService
+from bot.meetings import MeetingService
 from bot.pins import PinService
 from bot.quotes import QuoteService
 from bot.takes import TakeService
@@ -52,6 +53,10 @@ class Context(commands.Context[Any]):
     @property
     def guild_settings(self) -> GuildSettingsService:
         return self.bot.services.guild_settings
+
+    @property
+    def meetings(self) -> MeetingService:
+        return self.bot.services.meetings
 
     @property
     def audit(self) -> AuditLog:

@@ -209,6 +209,10 @@ class PinService:
                       record.channel_id, record.article, exc, exc_info=exc)
             raise NotSaved(failed) from exc
 
+    async def record(self, guild_id: int, channel_id: int, article: str) -> PinRecord | None:
+        """The pinned summary's record here, if any (a meeting opens its thread on that message)."""
+        return await self._store.get_pin(guild_id, channel_id, article)
+
     async def unpin(self, channel: Any, article: Article, *, permissions: discord.Permissions) -> bool:
         """Unpin and delete this channel's pinned summary; ``False`` if the message was already gone."""
         async with self._locks("pin", channel.id, article.command), self._exclusive(channel, article):

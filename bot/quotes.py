@@ -32,8 +32,11 @@ log = logging.getLogger("bot.quotes")
 
 #: How a message quotes takes; what redrawing it means is in ``bot.ui.quote_redraw``.
 SHOW = "show"
-#: A page of a list: ``listing-all``, ``listing-member`` (one member's), ``listing-mine`` (the reader's own).
+#: A page of a list: ``listing-all``, ``listing-member`` (one member's), ``listing-mine`` (the reader's own),
+#: ``listing-top`` (the most agreed first).
 LISTING = "listing"
+#: A meeting's digest, ``digest-<meeting id>``: it counts, names and quotes the meeting's takes.
+DIGEST = "digest"
 #: A redraw that failed this many times (Discord unavailable, rate limits) is given up and the
 #: message forgotten (logged). Failed ones wait behind the others, so one cannot hold the queue.
 MAX_ATTEMPTS = 30
@@ -41,6 +44,16 @@ MAX_ATTEMPTS = 30
 
 def listing_kind(list_kind: str) -> str:
     return f"{LISTING}-{list_kind}"
+
+
+def digest_kind(meeting_id: int) -> str:
+    return f"{DIGEST}-{meeting_id}"
+
+
+def digest_meeting_id(kind: str) -> int | None:
+    """The meeting a ``digest-<id>`` kind names (``None`` for any other kind)."""
+    prefix, _, rest = kind.partition("-")
+    return int(rest) if prefix == DIGEST and rest.isdigit() else None
 
 
 class QuoteService:

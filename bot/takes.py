@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,10 @@ from bot.text import discord_length, has_visible_content, printable, unstorable_
 log = logging.getLogger("bot.takes")
 
 GUILD_ONLY = "Takes belong to a server's discussion, so this works in a server channel, not in DMs."
+
+
+#: (guild id, channel, article) -> (meeting id, question) when the channel is a running meeting's thread.
+MeetingLink = Callable[[int, Any, str], Awaitable[tuple[int, int] | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +97,10 @@ class TakeService:
     """Members' takes in every server: the one door to them for commands, buttons and forms."""
 
     def __init__(self, store: Store, clock: Clock, guild_settings: GuildSettingsService, audit: AuditLog,
-                 locks: KeyedLocks) -> None:
+                 locks: KeyedLocks, meeting_link: MeetingLink | None = None) -> None:
         self._store = store
+        #: Which meeting (and question) a take written in this channel belongs to, if any.
+        self._meeting_link = meeting_link
         self._clock = clock
         self._settings = guild_settings
         self._audit = audit
@@ -149,6 +155,7 @@ class TakeService:
         check_text(content, rules)
         if not rules.allows_channel(channel):
             raise TakeRejected(f"Takes on this article are collected in {channels_text(rules)}.")
+        link = None if self._meeting_link is None else await self._meeting_link(guild_id, channel, article.command)
         now = self._clock()
         # One trip to the store: the duplicate and cooldown rules are checked in the transaction
         # that inserts the take, so two takes at once cannot both pass the cooldown.
@@ -156,7 +163,8 @@ class TakeService:
             return await self._store.add_take(
                 NewTake(guild_id=guild_id, channel_id=channel.id, article=article.command, author_id=author.id,
                         author_name=printable(getattr(author, "display_name", author.name)), content=content,
-                        source=source, created_at=now, message_url=message_url),
+                        source=source, created_at=now, message_url=message_url,
+                        meeting_id=link[0] if link else None, question=link[1] if link else None),
                 checks=TakeChecks(duplicate_since=now - rules.duplicate_window, cooldown_since=now - rules.cooldown))
         except TakeRefused as refused:
             if refused.rule == "duplicate":

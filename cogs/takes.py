@@ -22,12 +22,13 @@ from bot.services import ServiceHost
 from bot.storage import DatabaseUnreachable, StorageError
 from bot.takes import NameVisibility, saved_message
 from bot.ui import rendering
+from bot.ui.agree import agree_view
 from bot.ui.delivery import confirm_command, confirm_reply_take, tell_reply_author
 from bot.ui.files import discord_files
 from bot.ui.quote_redraw import redraw_quoting_message
 from bot.ui.reporting import handle_interaction_error, unexpected_answer
 from bot.ui.take_form import TakeModal, article_of_message, handle_take_form, submitted_value, with_draft
-from bot.ui.take_pager import TakeList, handle_jump_form
+from bot.ui.take_pager import ListKind, TakeList, handle_jump_form
 from bot.ui.views import TransientView
 
 if TYPE_CHECKING:
@@ -227,12 +228,19 @@ class Takes(ArticleCog):
             raise
         await confirm_command(ctx, saved_message(saved, article, ctx.invoked_prefix))
 
-    @article_command(name="takes", usage="[member]", description="The takes so far, newest first")
-    @app_commands.describe(member="Only this member's takes")
+    @article_command(name="takes", usage="[member] [top]", description="The takes so far, newest first")
+    @app_commands.describe(member="Only this member's takes", sort="`top`: the most agreed first")
+    @app_commands.choices(sort=[app_commands.Choice(name="newest first", value="new"),
+                                app_commands.Choice(name="most agreed first", value="top")])
     @guild_only()
-    async def takes(self, ctx: GuildContext, member: discord.User | None = None) -> None:
+    async def takes(self, ctx: GuildContext, member: discord.User | None = None, sort: str = "new") -> None:
         article = ctx.article
         leftover = " ".join(unread_words(ctx))
+        if sort not in ("new", "top"):
+            if member is not None:
+                raise UserError("Sort by `new` (newest first) or `top` (most agreed first).")
+            # On the prefix path a word that is no member lands here: it was meant as one.
+            leftover, sort = f"{sort} {leftover}".strip(), "new"
         if member is None and leftover:
             # An unresolvable member is skipped, not refused; listing everyone instead would mislead.
             shown = leftover[:40].replace("`", "'")
@@ -242,7 +250,8 @@ class Takes(ArticleCog):
             # Even one's own list, posted here, would say who wrote those takes.
             raise NotAllowed("Takes are anonymous in this server, so lists here never name anyone; `mytakes` "
                              f"lists your own privately (moderators: `/{article.command} takes` answers privately).")
-        listing = TakeList(article.command, "member" if member else "all", ctx.author.id, member.id if member else 0)
+        kind: ListKind = "member" if member else "top" if sort == "top" else "all"
+        listing = TakeList(article.command, kind, ctx.author.id, member.id if member else 0)
         drawn = await listing.draw(self.bot, ctx.guild, ctx.author, 0, private=seen.private)
         sent = await send_listing(ctx, drawn.embed, drawn.view, ephemeral=seen.private)
         if not seen.private:
@@ -257,8 +266,10 @@ class Takes(ArticleCog):
         # Members see their own name on their own take only where no one else does (slash).
         own = found.author_id == ctx.author.id and ctx.interaction is not None
         private = seen.private or (own and not seen.show_names)
+        agreed = (await ctx.meetings.agreement_counts(ctx.guild.id, [found.id])).get(found.id, 0)
         card = await ctx.send(embed=rendering.take_embed(found, self.bot.articles.get(found.article, ctx.article),
-                                                         show_name=own or seen.show_names), ephemeral=private)
+                                                         show_name=own or seen.show_names, agreed=agreed),
+                              view=agree_view(found.id), ephemeral=private)
         if not private:  # a card in the channel: deleting or editing the take must reach it
             await ctx.quotes.remember(card, [found.id], SHOW)
 

@@ -65,6 +65,14 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "mod export":        ("hidden",  "ok",      "ok",      "hidden",  "hidden",  "hidden"),
     "mod pin":           ("hidden",  "ok",      "ok",      "hidden",  "hidden",  "hidden"),
     "mod unpin":         ("hidden",  "ok",      "ok",      "hidden",  "hidden",  "hidden"),
+    # Meetings, in the order a meeting goes: scheduled, called off, started, moved on, ended.
+    "meeting":           ("ok",      "ok",      "ok",      "ok",      "refused", "ok"),
+    "mod meeting-schedule": ("hidden", "ok",    "ok",      "hidden",  "hidden",  "hidden"),
+    "mod meeting-cancel": ("hidden", "ok",      "ok",      "hidden",  "hidden",  "hidden"),
+    "mod meeting-start": ("hidden",  "ok",      "ok",      "hidden",  "hidden",  "hidden"),
+    "mod meeting-next":  ("hidden",  "ok",      "ok",      "hidden",  "hidden",  "hidden"),
+    "mod meeting-end":   ("hidden",  "ok",      "ok",      "hidden",  "hidden",  "hidden"),
+    "mod poll":          ("hidden",  "ok",      "ok",      "hidden",  "hidden",  "hidden"),
 }
 #: Where the prefix path differs beyond ``hidden`` → ``refused``: the moderator help is a list of
 #: commands (public in the README), shown to whoever types it; only the commands themselves refuse.
@@ -119,6 +127,7 @@ def slash_options(scene: Scene, command: str) -> dict[str, Any]:
         "show": {"take_id": scene.alice_take},
         "edit": {"take_id": scene.alice_take, "text": "Edited by the access table."},
         "delete": {"take_id": scene.bob_take},
+        "mod meeting-schedule": {"when": "tomorrow 19:00"},
     }.get(command, {})
 
 
@@ -128,6 +137,7 @@ def prefix_words(scene: Scene, command: str) -> str:
         "show": f"show {scene.alice_take}",
         "edit": f"edit {scene.alice_take} Edited by the access table.",
         "delete": f"delete {scene.bob_take}",
+        "meeting-schedule": "meeting-schedule tomorrow 19:00",
     }.get(command, command)
 
 
@@ -265,13 +275,22 @@ ITEMS_EXPECTED: dict[str, tuple[str, ...]] = {
     "form take":         ("ok",      "ok",      "ok",      "ok",      "refused", "ok"),
     # A takes list's pages, turned by the member who asked (takes are listed in servers only).
     "button pager":      ("ok",      "ok",      "ok",      "ok",      "refused", "ok"),
+    # Under a question in a meeting's thread (a server's thread: nothing to click from a DM).
+    "button next question": ("refused", "ok",   "ok",      "refused", "n/a",     "refused"),
+    "button meeting take": ("ok",    "ok",      "ok",      "ok",      "n/a",     "ok"),
+    # Under a take shown with `show` (another member's: one's own is not agreed with).
+    "button agree":      ("ok",      "ok",      "ok",      "ok",      "refused", "ok"),
 }
 #: The registered dynamic item classes and the rows of the table they are exercised by.
 ITEM_ROWS = {"ArticleButton": ["button summary", "button citations", "button faq", "button take"],
-             "FaqSelect": ["select faqpick"], "PagerButton": ["button pager"]}
+             "FaqSelect": ["select faqpick"], "PagerButton": ["button pager"],
+             "NextQuestionButton": ["button next question"], "MeetingTakeButton": ["button meeting take"],
+             "AgreeButton": ["button agree"]}
 LABELS = {"button summary": "Summary", "button citations": "Citations", "button faq": "FAQ",
           "button take": "Add your take"}
-REFUSALS = ("not in DMs", "works in a server", "belong to a server")
+#: Rows whose message cannot exist in a DM: the command that would post it, tried there instead.
+DM_INSTEAD = {"button agree": "show {take}", "button pager": "takes"}
+REFUSALS = ("not in DMs", "works in a server", "belong to a server", "Only moderators")
 
 
 def registered_items(world: World) -> set[str]:
@@ -320,6 +339,21 @@ async def test_item_table(world: World, role: str) -> None:
         await actor.send(channel, f"!{ARTICLE} takes")
         pages = channel.last_message
         assert pages is not None and not world.env.errors
+    question = None  # a meeting's first question, in a thread of the actor's channel
+    shown_take = None  # another member's take, shown where the actor is
+    if channel is not None:
+        if role.startswith("other_"):
+            await scene.other.bob.send(channel, f"!{ARTICLE} take Another member's take in the other server.")
+            target = (await world.bot.store.member_takes(scene.other.bob.id))[0].id
+        else:
+            target = scene.bob_take
+        await actor.send(channel, f"!{ARTICLE} show {target}")
+        shown_take = channel.last_message
+        assert shown_take is not None and not world.env.errors
+        moderator = scene.other.mod if role.startswith("other_") else world.mod
+        await moderator.send(channel, f"!{ARTICLE} meeting start")
+        question = channel.threads[0].last_message
+        assert question is not None and not world.env.errors
     if role == "restarted":
         await world.restart()
         await world.env.advance_time(60)
@@ -332,12 +366,21 @@ async def test_item_table(world: World, role: str) -> None:
             result = await actor.click(overview, label=LABELS[row])
         elif row == "select faqpick":
             result = await actor.select(listing, ["1"], custom_id=f"cf:{ARTICLE}:faqpick:0")
-        elif row == "button pager":
-            if pages is None:  # in a DM there is no list to page: asking for one is refused
-                await actor.send_dm(f"!{ARTICLE} takes")
-                actual[row] = classify(env.errors_since(cursor))
-                env.errors.clear()
+        elif row in DM_INSTEAD and (shown_take if row == "button agree" else pages) is None:
+            # In a DM there is no take to show or list to page: asking for one is refused.
+            await actor.send_dm(f"!{ARTICLE} {DM_INSTEAD[row].format(take=scene.bob_take)}")
+            actual[row] = classify(env.errors_since(cursor))
+            env.errors.clear()
+            continue
+        elif row == "button agree":
+            result = await actor.click(shown_take, label="Agree")
+        elif row in ("button next question", "button meeting take"):
+            if question is None:
+                actual[row] = "n/a"
                 continue
+            label = "Next question" if row == "button next question" else "Add your take"
+            result = await actor.click(question, label=label)
+        elif row == "button pager":
             result = await actor.click(pages, label="Next ›")
         else:
             shown = await actor.click(overview, label=LABELS["button take"])

@@ -190,7 +190,8 @@ class PostgresCountersMachine(CountersMachine):
 
     async def fresh(self) -> Store:
         store = await PostgresStore.open(self.url)
-        await store.write_raw([("TRUNCATE takes, take_counts, take_member_counts, take_day_counts", [])])
+        await store.write_raw([("TRUNCATE takes, meeting_takes, agreements, take_counts, take_member_counts, "
+                                 "take_day_counts", [])])
         return store
 
 

@@ -354,3 +354,23 @@ def test_a_database_url_of_another_kind_is_refused_in_one_line(data_dir: Path) -
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr == ("commonfactors-bot: --database takes a SQLite file or a postgresql:// URL, "
                            "not mysql://me:***@db/x\n")
+
+
+MEETING = """\
+/as mod
+!commonfactors meeting schedule in 2 hours
+/wait 3700
+/wait 3700
+/quit
+"""
+
+
+def test_waiting_in_the_try_out_brings_a_scheduled_meeting_and_its_reminder(tmp_path: Path, data_dir: Path) -> None:
+    done = tryout(MEETING, "--database", str(tmp_path / "tried.db"), data_dir=data_dir)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Traceback" not in done.stderr + out
+    assert "Scheduled the journal club" in section(out, "!commonfactors meeting schedule in 2 hours")
+    waited = out[out.index("> /wait 3700"):]
+    assert "Journal club in an hour" in waited  # the reminder an hour before
+    assert "Therapeutic relationship vs. treatment model · 2026-01-01" in waited  # the meeting's thread opened

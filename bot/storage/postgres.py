@@ -46,10 +46,15 @@ from typing import Any, TypeVar, cast
 import asyncpg
 
 from .base import (
+    MEETING_COLUMNS,
+    MEETING_MUTABLE,
     AuditEntry,
     CounterCheck,
     DatabaseUnreachable,
     GuildSettings,
+    Meeting,
+    MeetingExists,
+    NewMeeting,
     NewTake,
     PinRecord,
     QuoteRedraw,
@@ -63,6 +68,7 @@ from .base import (
     TakeStats,
     assemble_stats,
     first_stats_day,
+    message_id_of,
     positive_limit,
 )
 from .group_commit import GroupCommitQueue, Pending
@@ -452,6 +458,10 @@ class PostgresStore(Store):
                     "FROM takes WHERE guild_id = $1 AND author_id = $2",
                     take.guild_id, take.author_id, duplicate, take.article, take.content)
                 raise TakeRefused("duplicate" if duplicate is not None and row[1] else "cooldown", _from_db(row[0]))
+        if take.meeting_id is not None:  # in the take's own (sub)transaction: kept or lost together
+            await conn.execute("INSERT INTO meeting_takes (take_id, meeting_id, question, message_id) "
+                               "SELECT $1, id, $2, $3 FROM meetings WHERE id = $4", take_id, take.question or 0,
+                               message_id_of(take.message_url), take.meeting_id)
         return Take(id=take_id, guild_id=take.guild_id, channel_id=take.channel_id, article=take.article,
                     author_id=take.author_id, author_name=take.author_name, content=take.content,
                     source=take.source, created_at=created_at, edited_at=None, message_url=take.message_url)
@@ -590,7 +600,11 @@ class PostgresStore(Store):
         return await self._write(delete)
 
     async def delete_member_data(self, author_id: int) -> int:
-        return await self._write(lambda conn: _deleted(conn, "DELETE FROM takes WHERE author_id = $1", author_id))
+        async def forget(conn: asyncpg.Connection) -> int:
+            await conn.execute("DELETE FROM agreements WHERE member_id = $1", author_id)
+            return await _deleted(conn, "DELETE FROM takes WHERE author_id = $1", author_id)
+
+        return await self._write(forget)
 
     async def purge_takes_before(self, cutoff: dt.datetime) -> int:
         limit = _utc(cutoff)
@@ -622,6 +636,126 @@ class PostgresStore(Store):
         await self._write(lambda conn: conn.execute(
             "INSERT INTO bot_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
             key, value))
+
+    # -- meetings -------------------------------------------------------------------------------
+    async def add_meeting(self, meeting: NewMeeting) -> Meeting:
+        starts = _utc(meeting.starts_at)
+        due = None if meeting.next_due_at is None else _utc(meeting.next_due_at)
+
+        async def add(conn: asyncpg.Connection) -> int:
+            try:
+                return int(await conn.fetchval(
+                    "INSERT INTO meetings (guild_id, channel_id, article, starts_at, duration_minutes, state, "
+                    "moderator_id, next_due_at) VALUES ($1, $2, $3, $4, $5, 'scheduled', $6, $7) RETURNING id",
+                    meeting.guild_id, meeting.channel_id, meeting.article, starts, meeting.duration_minutes,
+                    meeting.moderator_id, due))
+            except asyncpg.UniqueViolationError as exc:
+                raise MeetingExists(str(exc)) from None
+
+        meeting_id = await self._write(add)
+        return Meeting(id=meeting_id, guild_id=meeting.guild_id, channel_id=meeting.channel_id,
+                       article=meeting.article, starts_at=starts, duration_minutes=meeting.duration_minutes,
+                       state="scheduled", moderator_id=meeting.moderator_id, next_due_at=due)
+
+    async def save_meeting(self, meeting: Meeting) -> None:
+        values = [_utc(v) if isinstance(v, dt.datetime) else v for v in
+                  (getattr(meeting, name) for name in MEETING_MUTABLE)]
+        assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(MEETING_MUTABLE, start=1))
+        count = len(MEETING_MUTABLE)
+
+        async def save(conn: asyncpg.Connection) -> None:
+            try:
+                await conn.execute(f"UPDATE meetings SET {assignments} WHERE guild_id = ${count + 1} "
+                                   f"AND id = ${count + 2}", *values, meeting.guild_id, meeting.id)
+            except asyncpg.UniqueViolationError as exc:
+                raise MeetingExists(str(exc)) from None
+
+        await self._write(save)
+
+    async def _meetings(self, where: str, *args: Any) -> list[Meeting]:
+        rows = await self._fetch(f"SELECT {', '.join(MEETING_COLUMNS)} FROM meetings WHERE {where}", *args)
+        return [_meeting_from_row(row) for row in rows]
+
+    async def get_meeting(self, guild_id: int, meeting_id: int) -> Meeting | None:
+        found = await self._meetings("guild_id = $1 AND id = $2", guild_id, meeting_id)
+        return found[0] if found else None
+
+    async def active_meeting(self, guild_id: int, channel_id: int, article: str) -> Meeting | None:
+        found = await self._meetings("guild_id = $1 AND channel_id = $2 AND article = $3 "
+                                     "AND state IN ('scheduled', 'running')", guild_id, channel_id, article)
+        return found[0] if found else None
+
+    async def upcoming_meetings(self, guild_id: int, article: str, *, limit: int = 5) -> list[Meeting]:
+        return await self._meetings("guild_id = $1 AND article = $2 AND state IN ('scheduled', 'running') "
+                                    "ORDER BY starts_at, id LIMIT $3", guild_id, article, positive_limit(limit))
+
+    async def meeting_in_thread(self, guild_id: int, thread_id: int) -> Meeting | None:
+        found = await self._meetings("thread_id = $1 AND guild_id = $2 ORDER BY id DESC LIMIT 1",
+                                     thread_id, guild_id)
+        return found[0] if found else None
+
+    async def due_meetings(self, now: dt.datetime, *, limit: int = 100) -> list[Meeting]:
+        return await self._meetings("state IN ('scheduled', 'running') AND next_due_at <= $1 "
+                                    "ORDER BY next_due_at LIMIT $2", _utc(now), positive_limit(limit))
+
+    async def next_meeting_due_at(self) -> dt.datetime | None:
+        rows = await self._fetch("SELECT MIN(next_due_at) FROM meetings WHERE state IN ('scheduled', 'running')")
+        return _from_db(rows[0][0])
+
+    async def meeting_takes(self, guild_id: int, meeting_id: int) -> list[tuple[Take, int]]:
+        columns = ", ".join(f"t.{c.strip()}" for c in _TAKE_COLUMNS.split(","))
+        rows = await self._fetch(
+            f"SELECT {columns}, m.question FROM meeting_takes AS m JOIN takes AS t ON t.id = m.take_id "
+            "WHERE m.meeting_id = $1 AND t.guild_id = $2 ORDER BY t.created_at, t.id", meeting_id, guild_id)
+        return [(_take_from_row(row), int(row[11])) for row in rows]
+
+    async def take_of_message(self, guild_id: int, message_id: int) -> int | None:
+        rows = await self._fetch("SELECT m.take_id FROM meeting_takes AS m JOIN takes AS t ON t.id = m.take_id "
+                                 "WHERE m.message_id = $1 AND t.guild_id = $2", message_id, guild_id)
+        return int(rows[0][0]) if rows else None
+
+    # -- agreements -----------------------------------------------------------------------------
+    async def add_agreement(self, guild_id: int, take_id: int, member_id: int, at: dt.datetime) -> bool:
+        when = _utc(at)
+
+        async def add(conn: asyncpg.Connection) -> bool:
+            return await conn.fetchval(
+                "INSERT INTO agreements (take_id, member_id, created_at, guild_id, article) "
+                "SELECT id, $1, $2, guild_id, article FROM takes WHERE guild_id = $3 AND id = $4 "
+                "ON CONFLICT DO NOTHING RETURNING take_id",
+                member_id, when, guild_id, take_id) is not None
+
+        return await self._write(add)
+
+    async def remove_agreement(self, guild_id: int, take_id: int, member_id: int) -> bool:
+        async def remove(conn: asyncpg.Connection) -> bool:
+            return await conn.fetchval(
+                "DELETE FROM agreements WHERE take_id = $1 AND member_id = $2 "
+                "AND take_id IN (SELECT id FROM takes WHERE guild_id = $3 AND id = $1) RETURNING take_id",
+                take_id, member_id, guild_id) is not None
+
+        return await self._write(remove)
+
+    async def agreement_counts(self, guild_id: int, take_ids: Sequence[int]) -> dict[int, int]:
+        ids = sorted(set(take_ids))
+        if not ids:
+            return {}
+        rows = await self._fetch("SELECT take_id, COUNT(*) FROM agreements WHERE take_id = ANY($1::bigint[]) "
+                                 "AND guild_id = $2 GROUP BY take_id", ids, guild_id)
+        return {int(row[0]): int(row[1]) for row in rows}
+
+    async def count_agreed_takes(self, guild_id: int, article: str) -> int:
+        rows = await self._fetch("SELECT COUNT(DISTINCT take_id) FROM agreements WHERE guild_id = $1 "
+                                 "AND article = $2", guild_id, article)
+        return int(rows[0][0])
+
+    async def most_agreed_takes(self, guild_id: int, article: str, *, offset: int = 0,
+                                limit: int = 10) -> list[Take]:
+        columns = ", ".join(f"t.{c.strip()}" for c in _TAKE_COLUMNS.split(","))
+        return await self._fetch_takes(
+            f"SELECT {columns} FROM (SELECT take_id, COUNT(*) AS agreed FROM agreements WHERE guild_id = $1 "
+            "AND article = $2 GROUP BY take_id) AS c JOIN takes AS t ON t.id = c.take_id "
+            "ORDER BY c.agreed DESC, t.id DESC LIMIT $3 OFFSET $4", guild_id, article, positive_limit(limit), offset)
 
     # -- guild settings -----------------------------------------------------------------------
     async def get_guild_settings(self, guild_id: int) -> GuildSettings:
@@ -780,6 +914,15 @@ class PostgresStore(Store):
 
         await self._write(forget)
 
+
+def _meeting_from_row(row: asyncpg.Record) -> Meeting:
+    values = dict(zip(MEETING_COLUMNS, tuple(row), strict=True))
+    for name, value in values.items():
+        if isinstance(value, dt.datetime):
+            values[name] = value.astimezone(dt.UTC)
+    return Meeting(**values)
+
+
 async def _deleted(conn: asyncpg.Connection, sql: str, *args: Any) -> int:
     status = await conn.execute(sql, *args)  # "DELETE <n>"
     return int(status.rsplit(" ", 1)[-1])
@@ -788,24 +931,27 @@ async def _deleted(conn: asyncpg.Connection, sql: str, *args: Any) -> int:
 async def _read_settings(conn: asyncpg.Connection, guild_id: int) -> GuildSettings:
     row = await conn.fetchrow(
         "SELECT moderator_role_id, take_max_length, take_cooldown_seconds, take_channel_ids, anonymous_lists, "
-        "prefix FROM guild_settings WHERE guild_id = $1", guild_id)
+        "prefix, timezone, meeting_reminders FROM guild_settings WHERE guild_id = $1", guild_id)
     if row is None:
         return GuildSettings(guild_id=guild_id)
     return GuildSettings(guild_id=guild_id, moderator_role_id=row[0], take_max_length=row[1],
                          take_cooldown_seconds=row[2], take_channel_ids=frozenset(int(c) for c in row[3]),
-                         anonymous_lists=bool(row[4]), prefix=row[5])
+                         anonymous_lists=bool(row[4]), prefix=row[5], timezone=row[6],
+                         meeting_reminders=bool(row[7]))
 
 
 async def _save_settings(conn: asyncpg.Connection, settings: GuildSettings) -> None:
     await conn.execute(
         "INSERT INTO guild_settings (guild_id, moderator_role_id, take_max_length, take_cooldown_seconds, "
-        "take_channel_ids, anonymous_lists, prefix) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+        "take_channel_ids, anonymous_lists, prefix, timezone, meeting_reminders) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
         "ON CONFLICT (guild_id) DO UPDATE SET moderator_role_id = EXCLUDED.moderator_role_id, "
         "take_max_length = EXCLUDED.take_max_length, take_cooldown_seconds = EXCLUDED.take_cooldown_seconds, "
         "take_channel_ids = EXCLUDED.take_channel_ids, anonymous_lists = EXCLUDED.anonymous_lists, "
-        "prefix = EXCLUDED.prefix",
+        "prefix = EXCLUDED.prefix, timezone = EXCLUDED.timezone, meeting_reminders = EXCLUDED.meeting_reminders",
         settings.guild_id, settings.moderator_role_id, settings.take_max_length, settings.take_cooldown_seconds,
-        sorted(settings.take_channel_ids), settings.anonymous_lists, settings.prefix)
+        sorted(settings.take_channel_ids), settings.anonymous_lists, settings.prefix, settings.timezone,
+        settings.meeting_reminders)
 
 
 async def _count_mismatches(conn: asyncpg.Connection) -> CounterCheck:

@@ -50,10 +50,16 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from .base import (
+    MEETING_COLUMNS,
+    MEETING_MUTABLE,
+    MEETING_TIMES,
     AuditEntry,
     CounterCheck,
     DatabaseFileGone,
     GuildSettings,
+    Meeting,
+    MeetingExists,
+    NewMeeting,
     NewTake,
     PinRecord,
     QuoteRedraw,
@@ -66,6 +72,7 @@ from .base import (
     TakeStats,
     assemble_stats,
     first_stats_day,
+    message_id_of,
     positive_limit,
 )
 from .connection import SqliteThread
@@ -183,6 +190,8 @@ class _Pending:
     outcome: Take | BaseException | None = None
     #: Its caller stopped waiting (cancelled): never handed the lead.
     abandoned: bool = False
+    #: (meeting id, question) for a take written in a meeting's thread.
+    link: tuple[int, int] | None = None
 
 
 class SqliteStore(Store):
@@ -402,7 +411,8 @@ class SqliteStore(Store):
                     time_to_db(moment)
         self._connection()
         loop = asyncio.get_running_loop()
-        pending = _Pending(params, checks, loop.create_future(), loop.create_future())
+        pending = _Pending(params, checks, loop.create_future(), loop.create_future(),
+                           link=None if take.meeting_id is None else (take.meeting_id, take.question or 0))
         self._pending.append(pending)
         try:
             while not pending.future.done():
@@ -504,6 +514,10 @@ class SqliteStore(Store):
                 raise TakeRefused("duplicate" if is_duplicate else "cooldown", last_at)
         take_id = cursor.lastrowid
         assert take_id is not None  # an INSERT always sets it
+        if pending.link is not None:  # in the take's own transaction: the two are kept or lost together
+            conn.execute("INSERT INTO meeting_takes (take_id, meeting_id, question, message_id) SELECT ?, id, ?, ? "
+                         "FROM meetings WHERE id = ?",
+                         (take_id, pending.link[1], message_id_of(params[7]), pending.link[0]))
         return Take(id=take_id, guild_id=guild_id, channel_id=params[1], article=params[2], author_id=author_id,
                     author_name=params[4], content=params[5], source=params[6], created_at=time_from_db(created_at),
                     edited_at=None, message_url=params[7])
@@ -654,8 +668,11 @@ class SqliteStore(Store):
             "DELETE FROM takes WHERE guild_id = ? AND id = ?", (guild_id, take_id)).rowcount > 0)
 
     async def delete_member_data(self, author_id: int) -> int:
-        return await self._write(lambda conn: conn.execute(
-            "DELETE FROM takes WHERE author_id = ?", (author_id,)).rowcount)
+        def forget(conn: sqlite3.Connection) -> int:
+            conn.execute("DELETE FROM agreements WHERE member_id = ?", (author_id,))
+            return conn.execute("DELETE FROM takes WHERE author_id = ?", (author_id,)).rowcount
+
+        return await self._write(forget)
 
     async def purge_takes_before(self, cutoff: dt.datetime) -> int:
         limit = time_to_db(cutoff)
@@ -676,6 +693,124 @@ class SqliteStore(Store):
         if not found.ok:
             log.warning("take counters disagreed with the rows (%s) and were recounted", found)
         return found
+
+    # -- meetings -------------------------------------------------------------------------------
+    async def add_meeting(self, meeting: NewMeeting) -> Meeting:
+        starts = time_to_db(meeting.starts_at)
+        due = None if meeting.next_due_at is None else time_to_db(meeting.next_due_at)
+
+        def add(conn: sqlite3.Connection) -> int:
+            try:
+                cursor = conn.execute(
+                    "INSERT INTO meetings (guild_id, channel_id, article, starts_at, duration_minutes, state, "
+                    "moderator_id, next_due_at) VALUES (?, ?, ?, ?, ?, 'scheduled', ?, ?)",
+                    (meeting.guild_id, meeting.channel_id, meeting.article, starts, meeting.duration_minutes,
+                     meeting.moderator_id, due))
+            except sqlite3.IntegrityError as exc:
+                if "meetings.guild_id" in str(exc) or "UNIQUE" in str(exc):
+                    raise MeetingExists(str(exc)) from None
+                raise
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+        meeting_id = await self._write(add)
+        return Meeting(id=meeting_id, guild_id=meeting.guild_id, channel_id=meeting.channel_id,
+                       article=meeting.article, starts_at=time_from_db(starts),
+                       duration_minutes=meeting.duration_minutes, state="scheduled",
+                       moderator_id=meeting.moderator_id,
+                       next_due_at=None if due is None else time_from_db(due))
+
+    async def save_meeting(self, meeting: Meeting) -> None:
+        values = [_meeting_value_to_db(getattr(meeting, name)) for name in MEETING_MUTABLE]
+
+        def save(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute(f"UPDATE meetings SET {', '.join(f'{n} = ?' for n in MEETING_MUTABLE)} "
+                             "WHERE guild_id = ? AND id = ?", (*values, meeting.guild_id, meeting.id))
+            except sqlite3.IntegrityError as exc:
+                if "UNIQUE" in str(exc):
+                    raise MeetingExists(str(exc)) from None
+                raise
+
+        await self._write(save)
+
+    async def _meetings(self, where: str, params: Sequence[Any]) -> list[Meeting]:
+        rows = await self._fetch(f"SELECT {', '.join(MEETING_COLUMNS)} FROM meetings WHERE {where}", params)
+        return [_meeting_from_row(row) for row in rows]
+
+    async def get_meeting(self, guild_id: int, meeting_id: int) -> Meeting | None:
+        found = await self._meetings("guild_id = ? AND id = ?", (guild_id, meeting_id))
+        return found[0] if found else None
+
+    async def active_meeting(self, guild_id: int, channel_id: int, article: str) -> Meeting | None:
+        found = await self._meetings("guild_id = ? AND channel_id = ? AND article = ? "
+                                     "AND state IN ('scheduled', 'running')", (guild_id, channel_id, article))
+        return found[0] if found else None
+
+    async def upcoming_meetings(self, guild_id: int, article: str, *, limit: int = 5) -> list[Meeting]:
+        return await self._meetings("guild_id = ? AND article = ? AND state IN ('scheduled', 'running') "
+                                    "ORDER BY starts_at, id LIMIT ?", (guild_id, article, positive_limit(limit)))
+
+    async def meeting_in_thread(self, guild_id: int, thread_id: int) -> Meeting | None:
+        found = await self._meetings("thread_id = ? AND guild_id = ? ORDER BY id DESC LIMIT 1",
+                                     (thread_id, guild_id))
+        return found[0] if found else None
+
+    async def due_meetings(self, now: dt.datetime, *, limit: int = 100) -> list[Meeting]:
+        return await self._meetings("state IN ('scheduled', 'running') AND next_due_at <= ? "
+                                    "ORDER BY next_due_at LIMIT ?", (time_to_db(now), positive_limit(limit)))
+
+    async def next_meeting_due_at(self) -> dt.datetime | None:
+        rows = await self._fetch("SELECT MIN(next_due_at) FROM meetings WHERE state IN ('scheduled', 'running')")
+        return None if rows[0][0] is None else time_from_db(rows[0][0])
+
+    async def meeting_takes(self, guild_id: int, meeting_id: int) -> list[tuple[Take, int]]:
+        columns = ", ".join(f"t.{c.strip()}" for c in _TAKE_COLUMNS.split(","))
+        rows = await self._fetch(
+            f"SELECT {columns}, m.question FROM meeting_takes AS m JOIN takes AS t ON t.id = m.take_id "
+            "WHERE m.meeting_id = ? AND t.guild_id = ? ORDER BY t.created_at, t.id", (meeting_id, guild_id))
+        return [(_take_from_row(row), int(row[11])) for row in rows]
+
+    async def take_of_message(self, guild_id: int, message_id: int) -> int | None:
+        rows = await self._fetch("SELECT m.take_id FROM meeting_takes AS m JOIN takes AS t ON t.id = m.take_id "
+                                 "WHERE m.message_id = ? AND t.guild_id = ?", (message_id, guild_id))
+        return int(rows[0][0]) if rows else None
+
+    # -- agreements -----------------------------------------------------------------------------
+    async def add_agreement(self, guild_id: int, take_id: int, member_id: int, at: dt.datetime) -> bool:
+        when = time_to_db(at)
+        return await self._write(lambda conn: conn.execute(
+            "INSERT INTO agreements (take_id, member_id, created_at, guild_id, article) "
+            "SELECT id, ?, ?, guild_id, article FROM takes WHERE guild_id = ? AND id = ? ON CONFLICT DO NOTHING",
+            (member_id, when, guild_id, take_id)).rowcount > 0)
+
+    async def remove_agreement(self, guild_id: int, take_id: int, member_id: int) -> bool:
+        return await self._write(lambda conn: conn.execute(
+            "DELETE FROM agreements WHERE take_id = ? AND member_id = ? "
+            "AND take_id IN (SELECT id FROM takes WHERE guild_id = ? AND id = ?)",
+            (take_id, member_id, guild_id, take_id)).rowcount > 0)
+
+    async def agreement_counts(self, guild_id: int, take_ids: Sequence[int]) -> dict[int, int]:
+        ids = sorted(set(take_ids))
+        if not ids:
+            return {}
+        marks = ", ".join("?" for _ in ids)
+        rows = await self._fetch(f"SELECT take_id, COUNT(*) FROM agreements WHERE take_id IN ({marks}) "
+                                 "AND guild_id = ? GROUP BY take_id", (*ids, guild_id))
+        return {int(row[0]): int(row[1]) for row in rows}
+
+    async def count_agreed_takes(self, guild_id: int, article: str) -> int:
+        rows = await self._fetch("SELECT COUNT(DISTINCT take_id) FROM agreements WHERE guild_id = ? AND article = ?",
+                                 (guild_id, article))
+        return int(rows[0][0])
+
+    async def most_agreed_takes(self, guild_id: int, article: str, *, offset: int = 0,
+                                limit: int = 10) -> list[Take]:
+        columns = ", ".join(f"t.{c.strip()}" for c in _TAKE_COLUMNS.split(","))
+        return await self._fetch_takes(
+            f"SELECT {columns} FROM (SELECT take_id, COUNT(*) AS agreed FROM agreements WHERE guild_id = ? "
+            "AND article = ? GROUP BY take_id) AS c JOIN takes AS t ON t.id = c.take_id "
+            "ORDER BY c.agreed DESC, t.id DESC LIMIT ? OFFSET ?", (guild_id, article, positive_limit(limit), offset))
 
     # -- bot metadata -------------------------------------------------------------------------
     async def get_meta(self, key: str) -> str | None:
@@ -708,7 +843,8 @@ class SqliteStore(Store):
     def _read_settings(conn: sqlite3.Connection, guild_id: int) -> GuildSettings:
         row = conn.execute(
             "SELECT moderator_role_id, take_max_length, take_cooldown_seconds, take_channel_ids, "
-            "anonymous_lists, prefix FROM guild_settings WHERE guild_id = ?", (guild_id,)).fetchone()
+            "anonymous_lists, prefix, timezone, meeting_reminders FROM guild_settings WHERE guild_id = ?",
+            (guild_id,)).fetchone()
         if row is None:
             return GuildSettings(guild_id=guild_id)
         # Decoding here turns a corrupt JSON value into a StorageError.
@@ -721,21 +857,23 @@ class SqliteStore(Store):
             take_channel_ids=channels,
             anonymous_lists=bool(row["anonymous_lists"]),
             prefix=row["prefix"],
+            timezone=row["timezone"],
+            meeting_reminders=bool(row["meeting_reminders"]),
         )
 
     @staticmethod
     def _save_settings(conn: sqlite3.Connection, settings: GuildSettings) -> None:
         conn.execute(
             "INSERT INTO guild_settings (guild_id, moderator_role_id, take_max_length, "
-            "take_cooldown_seconds, take_channel_ids, anonymous_lists, prefix) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
+            "take_cooldown_seconds, take_channel_ids, anonymous_lists, prefix, timezone, meeting_reminders) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
             "moderator_role_id = excluded.moderator_role_id, take_max_length = excluded.take_max_length, "
             "take_cooldown_seconds = excluded.take_cooldown_seconds, "
             "take_channel_ids = excluded.take_channel_ids, anonymous_lists = excluded.anonymous_lists, "
-            "prefix = excluded.prefix",
+            "prefix = excluded.prefix, timezone = excluded.timezone, meeting_reminders = excluded.meeting_reminders",
             (settings.guild_id, settings.moderator_role_id, settings.take_max_length,
              settings.take_cooldown_seconds, json.dumps(sorted(settings.take_channel_ids)),
-             int(settings.anonymous_lists), settings.prefix))
+             int(settings.anonymous_lists), settings.prefix, settings.timezone, int(settings.meeting_reminders)))
 
     async def update_guild_settings(
         self, guild_id: int, change: Callable[[GuildSettings], GuildSettings]
@@ -879,6 +1017,24 @@ class SqliteStore(Store):
             conn.execute("DELETE FROM quote_redraws WHERE message_id = ?", (message_id,))
 
         await self._write(forget)
+
+
+def _meeting_value_to_db(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return time_to_db(value)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _meeting_from_row(row: sqlite3.Row) -> Meeting:
+    values = dict(zip(MEETING_COLUMNS, tuple(row), strict=True))
+    for name in MEETING_TIMES:
+        if values[name] is not None:
+            values[name] = time_from_db(values[name])
+    values["reminded_day"] = bool(values["reminded_day"])
+    values["reminded_hour"] = bool(values["reminded_hour"])
+    return Meeting(**values)
 
 
 class DatabaseInUse(StorageError):

@@ -35,7 +35,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .base import StorageError, Store
+from .base import MEETING_COLUMNS, MEETING_TIMES, StorageError, Store
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,8 @@ class Table:
 
 TABLES: tuple[Table, ...] = (
     Table("guild_settings", ("guild_id", "moderator_role_id", "take_max_length", "take_cooldown_seconds",
-                             "take_channel_ids", "anonymous_lists", "prefix"), ("guild_id",), integer_key=True),
+                             "take_channel_ids", "anonymous_lists", "prefix", "timezone", "meeting_reminders"),
+          ("guild_id",), integer_key=True),
     Table("takes", ("id", "guild_id", "channel_id", "article", "author_id", "author_name", "content", "source",
                     "message_url", "created_at", "edited_at"), ("id",), integer_key=True,
           times=("created_at", "edited_at")),
@@ -75,7 +76,14 @@ TABLES: tuple[Table, ...] = (
           ("message_id", "take_id"), times=("created_at",)),
     Table("quote_redraws", ("message_id", "guild_id", "channel_id", "kind", "attempts"), ("message_id",),
           integer_key=True),
+    # After takes: a meeting's takes and agreements point at both (and go with a take when it goes).
+    Table("meetings", MEETING_COLUMNS, ("id",), integer_key=True, times=MEETING_TIMES),
+    Table("meeting_takes", ("take_id", "meeting_id", "question", "message_id"), ("take_id",), integer_key=True),
+    Table("agreements", ("take_id", "member_id", "guild_id", "article", "created_at"), ("take_id", "member_id"),
+          times=("created_at",)),
 )
+#: Columns SQLite keeps as 0/1 and PostgreSQL as BOOLEAN.
+BOOLEANS = frozenset({"anonymous_lists", "meeting_reminders", "reminded_day", "reminded_hour"})
 COUNTERS: tuple[Table, ...] = (
     Table("take_counts", ("guild_id", "article", "takes", "members"), ("guild_id", "article"), counter=True),
     Table("take_member_counts", ("guild_id", "article", "author_id", "takes"), ("guild_id", "article", "author_id"),
@@ -83,7 +91,7 @@ COUNTERS: tuple[Table, ...] = (
     Table("take_day_counts", ("guild_id", "article", "day", "takes"), ("guild_id", "article", "day"), counter=True),
 )
 #: Tables with an id sequence whose high-water mark moves with the rows.
-SEQUENCED = ("takes", "audit_log")
+SEQUENCED = ("takes", "audit_log", "meetings")
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +178,8 @@ def _canonical(store: Store, table: Table, row: Sequence[Any]) -> tuple[Any, ...
         raw = values["take_channel_ids"]
         channels = json.loads(raw) if isinstance(raw, str) else list(raw or [])
         values["take_channel_ids"] = tuple(sorted(int(channel) for channel in channels))
-    if "anonymous_lists" in values:
-        values["anonymous_lists"] = bool(values["anonymous_lists"])
+    for column in BOOLEANS.intersection(values):
+        values[column] = bool(values[column])
     if table.name == "take_day_counts" and isinstance(values["day"], str):
         values["day"] = dt.date.fromisoformat(values["day"])
     return tuple(values[column] for column in table.columns)
@@ -187,7 +195,7 @@ def _for_target(store: Store, table: Table, row: tuple[Any, ...]) -> tuple[Any, 
             value = value.astimezone(dt.UTC).isoformat(timespec="microseconds")
         elif column == "take_channel_ids":
             value = json.dumps(list(value))
-        elif column == "anonymous_lists":
+        elif column in BOOLEANS:
             value = int(value)
         converted.append(value)
     return tuple(converted)

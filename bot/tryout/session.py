@@ -34,7 +34,7 @@ Session commands:
                     start is enough: /click add)
   /select OPTION    choose in the newest menu that offers it: a number, an option's
                     text, or a role (@moderators), channel (#journal-club) or person
-  /wait SECONDS     let simulated time pass (cooldowns, expiring buttons)
+  /wait SECONDS     let simulated time pass (cooldowns, expiring buttons, meetings and reminders)
   /commands         the slash commands the current member can use here
   /pins             the channel's pinned messages
   /help             this text

@@ -20,7 +20,7 @@ from bot import quotes
 from bot.errors import NotFound
 from bot.services import ServiceHost
 from bot.storage import QuoteRedraw, Take
-from bot.ui import rendering
+from bot.ui import meeting_render, rendering
 from bot.ui.take_pager import WITHDRAWN
 
 log = logging.getLogger("bot.quotes")
@@ -62,7 +62,7 @@ async def redraw_listing(host: ServiceHost, message: discord.PartialMessage, red
     shown = await message.fetch()
     in_server = await _in_server(host, redraw.channel_id)
     anonymous = await host.services.takes.anonymous(takes[0].guild_id)
-    if in_server and anonymous and redraw.kind != quotes.listing_kind("all"):
+    if in_server and anonymous and redraw.kind not in {quotes.listing_kind("all"), quotes.listing_kind("top")}:
         await message.edit(content=WITHDRAWN, embed=None, view=None, allowed_mentions=NO_PINGS)
         return False
     title = shown.embeds[0].title if shown.embeds and shown.embeds[0].title else "Takes"
@@ -75,10 +75,33 @@ async def redraw_listing(host: ServiceHost, message: discord.PartialMessage, red
     return True
 
 
-#: How each kind of message is redrawn (``listing-…`` kinds share one).
+async def redraw_digest(host: ServiceHost, message: discord.PartialMessage, redraw: QuoteRedraw,
+                        takes: list[Take]) -> bool:
+    """A meeting's digest, counted again from the takes that are left: an erased take is no longer
+    counted, named or quoted. A digest whose meeting or article is gone is deleted."""
+    meeting_id = quotes.digest_meeting_id(redraw.kind)
+    article = None
+    meeting = None
+    if meeting_id is not None and redraw.guild_id is not None:
+        try:
+            meeting = await host.services.meetings.get(redraw.guild_id, meeting_id)
+        except NotFound:
+            meeting = None
+        article = host.articles.get(meeting.article) if meeting is not None else None
+    if meeting is None or article is None:
+        return await delete_message(host, message, redraw, takes)
+    digest = await host.services.meetings.digest(meeting, article)
+    anonymous = await host.services.takes.anonymous(meeting.guild_id)
+    await message.edit(embed=meeting_render.digest_embed(digest, article, anonymous=anonymous),
+                       allowed_mentions=NO_PINGS)
+    return bool(digest.quoted_take_ids)
+
+
+#: How each kind of message is redrawn (``listing-…`` and ``digest-…`` kinds share one each).
 REDRAWERS: dict[str, Redrawer] = {
     quotes.SHOW: redraw_show,
     quotes.LISTING: redraw_listing,
+    quotes.DIGEST: redraw_digest,
 }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import discord
@@ -279,30 +279,35 @@ def take_preview(content: str, take_id: int) -> str:
     return head + f" … (`show {take_id}` for the rest)"
 
 
-def take_line(take: Any, *, show_name: bool) -> str:
+def take_line(take: Any, *, show_name: bool, agreed: int = 0) -> str:
     who = take.author_name if show_name else ANONYMOUS
     edited = " (edited)" if take.edited_at else ""
+    edited += f" · 👍 {agreed}" if agreed else ""
     # The link leads to the author's own message, so an anonymous list leaves it out.
     link = f" · [jump]({take.message_url})" if take.message_url and show_name else ""
     head = f"**#{take.id}** · {discord.utils.escape_markdown(who)} · {relative_time(take.created_at)}{edited}{link}"
     return f"{head}\n{_quote(take_preview(take.content, take.id))}"
 
 
-def takes_page(title: str, takes: Sequence[Any], *, page: int, total: int, show_names: bool) -> discord.Embed:
-    body = "\n\n".join(take_line(t, show_name=show_names) for t in takes) or "No takes yet."
+def takes_page(title: str, takes: Sequence[Any], *, page: int, total: int, show_names: bool,
+               agreements: Mapping[int, int] | None = None, order: str = "newest first") -> discord.Embed:
+    agreed = agreements or {}
+    body = "\n\n".join(take_line(t, show_name=show_names, agreed=agreed.get(t.id, 0)) for t in takes) or "No takes yet."
     embed = discord.Embed(title=_cut(title, EMBED_TITLE), description=body[:EMBED_DESCRIPTION], colour=COLOUR)
     first = page * TAKES_PER_PAGE + 1
     shown = f"{first}–{first + len(takes) - 1} of {total}" if takes else f"0 of {total}"
-    embed.set_footer(text=f"Takes {shown} · newest first")
+    embed.set_footer(text=f"Takes {shown} · {order}")
     return embed
 
 
-def take_embed(take: Any, article: Article, *, show_name: bool) -> discord.Embed:
+def take_embed(take: Any, article: Article, *, show_name: bool, agreed: int = 0) -> discord.Embed:
     embed = discord.Embed(title=_cut(f"Take #{take.id} on {article.title}", EMBED_TITLE),
                           description=take.content[:EMBED_DESCRIPTION], colour=COLOUR, timestamp=take.created_at)
     embed.set_author(name=_cut(take.author_name if show_name else ANONYMOUS, EMBED_AUTHOR))
     if take.edited_at:
         embed.add_field(name="Edited", value=relative_time(take.edited_at))
+    if agreed:
+        embed.add_field(name="Agreed", value=f"👍 {agreed}")
     if take.message_url and show_name:
         embed.add_field(name="Posted in", value=f"[the original message]({take.message_url})")
     embed.set_footer(text=f"Added by {take.source}")
@@ -340,13 +345,16 @@ def privacy_embed(article: Article, *, retention_days: int | None, prefix: str) 
         "• Your display name at the time: shown beside the take in lists.\n"
         "• The server, channel and article, and a link to the message it came from (if any): so takes stay "
         "in their server and can be found in context.\n"
-        "• When it was written and last edited (UTC), and how it arrived (command, form, button, reply).\n\n"
+        "• When it was written and last edited (UTC), and how it arrived (command, form, button, reply).\n"
+        "• In a journal-club meeting's thread: the meeting, the question it answers and your message's id.\n"
+        "• When you agree with a take (👍 or Agree): your user id, that take, and when; to count you once.\n\n"
         "Nothing else about you is stored: no messages other than takes, no roles, no activity.\n\n"
         "**Who sees it** Members of this server, in takes lists (without names if its moderators made lists "
         "anonymous); moderators can export this server's takes. Other servers never see them.\n\n"
         f"**How long** {keep}\n\n"
         f"**Your control** `{c} mytakes` shows yours and downloads them (in a DM with me: from every "
-        f"server); `{c} delete <id>` deletes one; `{c} forgetme` deletes all of your takes in every server.\n\n"
+        f"server); `{c} delete <id>` deletes one; `{c} forgetme` deletes all of your takes, and your "
+        "agreements, in every server.\n\n"
         "**What deleting reaches** The take, and my own messages that showed it: I remember which of my "
         "lists and `show` cards (in channels and DMs) quote a take, and within a minute of a deletion or an "
         "edit I redraw them without it, or delete them. That record goes with the take. It cannot reach "

@@ -31,9 +31,10 @@ from bot.ui.base import ReportingItem
 from bot.ui.reporting import answer_interaction as answer_privately
 from bot.ui.take_form import submitted_value
 
-#: ``all`` takes, one ``member``'s (``takes @member``), or the viewer's own (``mytakes``).
-ListKind = Literal["all", "member", "mine"]
-_KINDS: dict[str, ListKind] = {"a": "all", "m": "member", "y": "mine"}
+#: ``all`` takes, one ``member``'s (``takes @member``), the viewer's own (``mytakes``), or the most
+#: agreed first (``takes sort:top``).
+ListKind = Literal["all", "member", "mine", "top"]
+_KINDS: dict[str, ListKind] = {"a": "all", "m": "member", "y": "mine", "t": "top"}
 _CODES = {kind: code for code, kind in _KINDS.items()}
 #: The page indicator opens a "Go to page" form from this many pages up.
 JUMP_FROM_PAGES = 3
@@ -45,9 +46,9 @@ _ID36 = r"[0-9a-z]{1,13}"
 _ARTICLE = r"(?P<article>[a-z0-9_-]{1,32})"
 _WHO = rf"(?P<owner>{_ID36}):(?P<subject>{_ID36})"
 #: A button's id, once its signature is checked: the list, the button's role and its page.
-BUTTON_BODY = re.compile(rf"cf:{_ARTICLE}:tp:(?P<kind>[amy])(?P<role>[fpjnl]):{_WHO}:(?P<page>[0-9]{{1,7}})")
+BUTTON_BODY = re.compile(rf"cf:{_ARTICLE}:tp:(?P<kind>[amyt])(?P<role>[fpjnl]):{_WHO}:(?P<page>[0-9]{{1,7}})")
 #: A "Go to page" form's id, once its signature is checked.
-JUMP_FORM_BODY = re.compile(rf"cf:{_ARTICLE}:tpjump:(?P<kind>[amy]):{_WHO}")
+JUMP_FORM_BODY = re.compile(rf"cf:{_ARTICLE}:tpjump:(?P<kind>[amyt]):{_WHO}")
 #: What is recognised as ours before the signature is checked (and then refused if it fails).
 BUTTON_FAMILY = r"cf:[a-z0-9_-]{1,32}:tp:[!-~]{1,80}"
 JUMP_FORM_FAMILY = re.compile(r"cf:[a-z0-9_-]{1,32}:tpjump:[!-~]{1,80}")
@@ -93,7 +94,7 @@ class TakeList:
     @property
     def author_id(self) -> int | None:
         """Whose takes the list shows (``None``: everyone's)."""
-        return {"all": None, "member": self.subject_id, "mine": self.owner_id}[self.kind]
+        return {"all": None, "member": self.subject_id, "mine": self.owner_id, "top": None}[self.kind]
 
     def guild_id(self, guild: discord.Guild | None) -> int:
         """The server of the list: where it is pressed. Only a ``mine`` list shown in a DM (where
@@ -130,13 +131,20 @@ class TakeList:
             show_names = (await takes.visibility(guild_id, viewer, can_be_private=private)).show_names
             if self.kind == "member" and not show_names:
                 raise NotAllowed("Takes are anonymous in this server now, so lists here never name anyone.")
-        total = await takes.count(guild_id, self.article, author_id=author)
+        total = await self.count(host, guild_id)
         pages = max(1, -(-total // rendering.TAKES_PER_PAGE))
         index = pages - 1 if page is None else min(max(page, 0), pages - 1)
-        shown = await takes.page(guild_id, self.article, author_id=author, before_id=None,
-                                 offset=index * rendering.TAKES_PER_PAGE, limit=rendering.TAKES_PER_PAGE)
+        offset = index * rendering.TAKES_PER_PAGE
+        meetings = host.services.meetings
+        if self.kind == "top":
+            shown = await meetings.most_agreed(guild_id, self.article, offset=offset, limit=rendering.TAKES_PER_PAGE)
+        else:
+            shown = await takes.page(guild_id, self.article, author_id=author, before_id=None, offset=offset,
+                                     limit=rendering.TAKES_PER_PAGE)
+        agreed = await meetings.agreement_counts(guild_id, [take.id for take in shown])
         embed = rendering.takes_page(self.title(guild, article, shown), shown, page=index, total=total,
-                                     show_names=show_names)
+                                     show_names=show_names, agreements=agreed,
+                                     order="most agreed first" if self.kind == "top" else "newest first")
         view = self.view(host.services.signer, index, pages) if pages > 1 else None
         return DrawnPage(embed, view, [take.id for take in shown])
 
@@ -155,6 +163,11 @@ class TakeList:
         "Your takes" list, once the server has made takes anonymous."""
         return self.kind == "mine" and guild is not None and await host.services.takes.anonymous(guild.id)
 
+    async def count(self, host: ServiceHost, guild_id: int) -> int:
+        if self.kind == "top":
+            return await host.services.meetings.count_agreed(guild_id, self.article)
+        return await host.services.takes.count(guild_id, self.article, author_id=self.author_id)
+
     def title(self, guild: discord.Guild | None, article: Article, shown: list[Any]) -> str:
         if self.kind == "mine":
             return f"Your takes on {article.title}"
@@ -162,6 +175,8 @@ class TakeList:
             member = guild.get_member(self.subject_id) if guild is not None else None
             name = member.display_name if member else (shown[0].author_name if shown else "a member")
             return f"Takes by {name} on {article.title}"
+        if self.kind == "top":
+            return f"Most agreed takes on {article.title}"
         return f"Takes on {article.title}"
 
     def view(self, signer: IdSigner, index: int, pages: int) -> discord.ui.View:
@@ -289,8 +304,7 @@ async def handle_jump_form(interaction: discord.Interaction[Any]) -> bool:
         return True
     text = (submitted_value(data.get("components"), "page") or "").strip()
     host = cast(ServiceHost, interaction.client)
-    total = await host.services.takes.count(listing.guild_id(interaction.guild), listing.article,
-                                            author_id=listing.author_id)
+    total = await listing.count(host, listing.guild_id(interaction.guild))
     pages = max(1, -(-total // rendering.TAKES_PER_PAGE))
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= pages:
         raise UserError(f"Pick a page from 1 to {pages}.")
