@@ -305,3 +305,30 @@ async def test_meetings_are_scheduled_in_the_channel_not_in_a_thread(world: Worl
     [thread] = world.channel.threads
     await world.mod.send(thread, f"!{ARTICLE} meeting schedule tomorrow 19:00")
     assert_error(world.env, MeetingRefused, contains="in the channel itself")
+
+
+async def test_erasing_a_take_redraws_the_meetings_digest_without_it(world: World) -> None:
+    from tests.test_erasure import bot_posts, confirm_forgetme
+
+    await world.mod.send(world.channel, f"!{ARTICLE} meeting start")
+    [thread] = world.channel.threads
+    alice_words = "Alice reads the alliance as a product of early progress."
+    await world.alice.send(thread, alice_words)
+    await world.bob.send(thread, "Bob keeps his view on allegiance.")
+    alices = next(m for m in thread.history() if m.content == alice_words)
+    await world.bob.react(alices, "👍")
+    await world.mod.send(world.channel, f"!{ARTICLE} meeting end")
+    posted = bot_posts(world)
+    assert alice_words in posted and world.alice.name in posted  # quoted and named in the digest
+
+    await world.restart()  # the digests are remembered in the database, not in memory
+    await confirm_forgetme(world, world.alice)
+    posted = bot_posts(world)
+    assert alice_words not in posted and world.alice.name not in posted
+    digests = [m for channel in (world.channel, thread) for m in channel.history()
+               if m.author.bot and m.embeds and "digest" in (m.embeds[0].title or "")]
+    assert len(digests) == 2
+    for digest in digests:
+        assert "1 take" in (digest.embeds[0].description or "")
+        assert all(f.name != "Most agreed" for f in digest.embeds[0].fields)  # her take was the only agreed one
+    assert await world.bot.store.fetch_raw("SELECT COUNT(*) FROM quote_redraws") == [(0,)]

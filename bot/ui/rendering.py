@@ -356,8 +356,9 @@ def privacy_embed(article: Article, *, retention_days: int | None, prefix: str) 
         f"server); `{c} delete <id>` deletes one; `{c} forgetme` deletes all of your takes, and your "
         "agreements, in every server.\n\n"
         "**What deleting reaches** The take, and my own messages that showed it: I remember which of my "
-        "lists and `show` cards (in channels and DMs) quote a take, and within a minute of a deletion or an "
-        "edit I redraw them without it, or delete them. That record goes with the take. It cannot reach "
+        "lists, `show` cards and meeting digests (in channels and DMs) quote a take, and within a minute "
+        "of a deletion or an edit I redraw them without it, or delete them. That record goes with the "
+        "take. It cannot reach "
         "copies people made (quotes, screenshots, exports a moderator downloaded), nor what Discord itself "
         "keeps (notifications, caches, search), nor answers only you saw."
     )
