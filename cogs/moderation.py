@@ -7,8 +7,9 @@ Every command here is a :func:`~bot.commands.moderator_command`, so it is regist
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, cast
 
 import discord
@@ -24,7 +25,7 @@ from bot.export import PackedFile, pack_stream, parse_range
 from bot.permissions import is_moderator
 from bot.pins import PinResult
 from bot.services import ServiceHost
-from bot.storage import GuildSettings
+from bot.storage import DatabaseUnreachable, GuildSettings
 from bot.ui import rendering
 from bot.ui.delivery import confirm_command
 from bot.ui.files import discord_files
@@ -234,22 +235,37 @@ class Moderation(ArticleCog):
     # -- what Discord deletes, the settings forget ----------------------------------------------
     @commands.Cog.listener()
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
-        await self.bot.services.guild_settings.forget_channel(
-            channel.guild.id, channel.id, getattr(channel, "name", None), articles=self.bot.articles,
-            actor_id=self._own_id())
+        async with forgetting("channel", channel.id):
+            await self.bot.services.guild_settings.forget_channel(
+                channel.guild.id, channel.id, getattr(channel, "name", None), articles=self.bot.articles,
+                actor_id=self._own_id())
 
     @commands.Cog.listener()
     async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
-        await self.bot.services.guild_settings.forget_channel(payload.guild_id, payload.thread_id, None,
-                                                              articles=self.bot.articles, actor_id=self._own_id())
+        async with forgetting("thread", payload.thread_id):
+            await self.bot.services.guild_settings.forget_channel(payload.guild_id, payload.thread_id, None,
+                                                                  articles=self.bot.articles, actor_id=self._own_id())
 
     @commands.Cog.listener()
     async def on_guild_role_delete(self, role: discord.Role) -> None:
-        await self.bot.services.guild_settings.forget_role(role.guild.id, role.id, role.name, actor_id=self._own_id())
+        async with forgetting("role", role.id):
+            await self.bot.services.guild_settings.forget_role(role.guild.id, role.id, role.name,
+                                                               actor_id=self._own_id())
 
     def _own_id(self) -> int:
         """Changes the bot makes itself are audited under its own id."""
         return self.bot.user.id if self.bot.user else 0
+
+
+@contextlib.asynccontextmanager
+async def forgetting(what: str, object_id: int) -> AsyncIterator[None]:
+    """Settings that name a deleted channel or role are cleaned up; in a database outage that is one
+    warning, not a traceback."""
+    try:
+        yield
+    except DatabaseUnreachable:
+        log.warning("could not forget the deleted %s %s in the settings: the database is unreachable", what,
+                    object_id)
 
 
 def upload_limit(ctx: GuildContext) -> int:

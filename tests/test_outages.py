@@ -109,3 +109,30 @@ def test_check_reads_the_postgresql_database_without_changing_it_and_fails_when_
     assert main(["check"]) == 1
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith("commonfactors-bot: cannot connect to the PostgreSQL database")
+
+
+async def test_channels_and_roles_deleted_during_an_outage_are_one_warning_each(
+        world: World, postgres_server: PostgresServer, caplog: pytest.LogCaptureFixture) -> None:
+    room = world.guild.create_text_channel("reading-room")
+    facilitators = world.guild.create_role("Facilitators")
+    await world.admin.send(world.channel, f"!{ARTICLE} settings channels #reading-room #journal-club")
+    await world.admin.send(world.channel, f"!{ARTICLE} settings moderator_role @Facilitators")
+    await world.bot.store.get_guild_settings(world.guild.id)  # the pool has a connection to lose
+
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    await asyncio.to_thread(postgres_server.pause)
+    try:
+        world.env.backend.delete_channel(room.id)
+        world.env.backend.delete_role(world.guild.id, facilitators.id)
+        await world.env.settle()
+    finally:
+        await asyncio.to_thread(postgres_server.resume)
+
+    ours = [record for record in caplog.records if record.levelno >= logging.WARNING
+            and not record.name.startswith(("discord", "simcord"))]
+    assert not any(record.exc_info for record in ours), [r.getMessage() for r in ours]
+    assert not any(record.levelno >= logging.ERROR for record in ours), [r.getMessage() for r in ours]
+    forgotten = [r.getMessage() for r in ours if r.getMessage().startswith("could not forget the deleted")]
+    assert len(forgotten) == 2 and f"channel {room.id}" in forgotten[0] and f"role {facilitators.id}" in forgotten[1]
+    assert not world.env.errors
