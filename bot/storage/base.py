@@ -93,6 +93,23 @@ class NewTake:
     message_url: str | None = None
 
 
+#: The columns a new take's INSERT writes, each a :class:`NewTake` field of the same name, with
+#: its PostgreSQL type (the unnest arrays' element type; SQLite ignores it). Both backends build
+#: their INSERT from this list: a new column of ``takes`` that a member's take carries is one
+#: line here (plus the field on NewTake and Take, and the migrations).
+NEW_TAKE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("guild_id", "bigint"),
+    ("channel_id", "bigint"),
+    ("article", "text"),
+    ("author_id", "bigint"),
+    ("author_name", "text"),
+    ("content", "text"),
+    ("source", "text"),
+    ("message_url", "text"),
+    ("created_at", "timestamptz"),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Take:
     id: int
