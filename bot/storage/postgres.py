@@ -3,10 +3,11 @@
 Same contract as :class:`~bot.storage.sqlite.SqliteStore`, and the same promises:
 
 * Takes are group-committed: takes that arrive while a transaction is committing wait and the
-  next transaction inserts them all, each with its rules (duplicate, cooldown) checked in the
-  INSERT. Every ``add_take`` returns only after the COMMIT that holds its take; a failed COMMIT
-  fails every take in it with :class:`StorageError`. One take's bad value costs only that take
-  (each insert runs under a savepoint).
+  next transaction inserts them all in one statement (``INSERT … SELECT … FROM unnest(…)``,
+  :data:`_GROUP_INSERT`) that applies the rules (duplicate, cooldown) set-wise and returns each
+  take's outcome. Every ``add_take`` returns only after the COMMIT that holds its take; a failed
+  COMMIT fails every take in it with :class:`StorageError`. One take's bad value costs only that
+  take (the group is then inserted again a take at a time, each under a savepoint).
 * The rules hold across processes. Before inserting, the transaction takes a transaction-level
   advisory lock per (guild, member) with a rule to check, in ascending key order (so two
   processes never wait on each other in a circle); each INSERT then starts after the lock is
