@@ -8,35 +8,61 @@ person running the bot is a moderator, not necessarily a Python developer.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import binascii
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import discord
+from bot.settings import Settings
 
-from bot import logs
-from bot.article import ArticleError, load_articles
-from bot.backup import backup_database
-from bot.runner import Runner, StartupError
-from bot.settings import Settings, SettingsError, url_password
-from bot.storage import StorageError, is_postgres_url, open_store, sqlite_path_from_url
-from bot.storage.transfer import describe, transfer
+if TYPE_CHECKING:
+    import discord
 
-#: Exactly what the bot uses: read and answer in channels, embeds and files, react to confirm
-#: a reply-take, read history to find its pinned summary, pin it.
-REQUIRED_PERMISSIONS = discord.Permissions(
-    view_channel=True,
-    send_messages=True,
-    send_messages_in_threads=True,
-    embed_links=True,
-    attach_files=True,
-    read_message_history=True,
-    add_reactions=True,
-    pin_messages=True,
-)
+# Each command imports what it needs when it runs (``check`` never loads discord.py, the
+# bot's cogs or a database driver): ``python -m bot check`` starts in about the time of
+# ``import discord`` (BENCHMARKS.md; tests/test_lazy_imports.py holds the line).
+
+
+def required_permissions() -> discord.Permissions:
+    """Exactly what the bot uses: read and answer in channels, embeds and files, react to confirm
+    a reply-take, read history to find its pinned summary, pin it."""
+    import discord
+
+    return discord.Permissions(
+        view_channel=True,
+        send_messages=True,
+        send_messages_in_threads=True,
+        embed_links=True,
+        attach_files=True,
+        read_message_history=True,
+        add_reactions=True,
+        pin_messages=True,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name == "REQUIRED_PERMISSIONS":  # kept as a name, built on first use
+        return required_permissions()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _startup_error(message: str) -> Exception:
+    from bot.runner import StartupError
+
+    return StartupError(message)
+
+
+#: The errors a command reports as one line (each class named by its module, which is loaded
+#: whenever one of its errors can have been raised).
+_FORESEEABLE = (("bot.runner", "StartupError"), ("bot.settings", "SettingsError"), ("bot.article", "ArticleError"),
+                ("bot.storage.base", "StorageError"))
+
+
+def _foreseeable(exc: BaseException) -> bool:
+    return any(isinstance(exc, cls) for module, name in _FORESEEABLE
+               if isinstance(cls := getattr(sys.modules.get(module), name, None), type))
 
 
 def application_id_from_token(token: str) -> int | None:
@@ -49,20 +75,25 @@ def application_id_from_token(token: str) -> int | None:
 
 
 def invite_url(application_id: int) -> str:
-    return discord.utils.oauth_url(application_id, permissions=REQUIRED_PERMISSIONS,
+    import discord
+
+    return discord.utils.oauth_url(application_id, permissions=required_permissions(),
                                    scopes=("bot", "applications.commands"))
 
 
 def command_invite(settings: Settings) -> int:
     app_id = settings.application_id or (application_id_from_token(settings.token) if settings.token else None)
     if app_id is None:
-        raise StartupError("set APPLICATION_ID (or DISCORD_TOKEN) in .env to print the invite; see .env.example")
+        raise _startup_error("set APPLICATION_ID (or DISCORD_TOKEN) in .env to print the invite; see .env.example")
     print(invite_url(app_id))
     return 0
 
 
 def command_check(settings: Settings) -> int:
     """Validate settings and every article file, without a token and without connecting."""
+    from bot.article import load_articles
+    from bot.storage import is_postgres_url, sqlite_path_from_url
+
     articles = load_articles(settings.data_dir)
     print("settings:")
     for line in settings.describe():
@@ -81,15 +112,25 @@ def command_check(settings: Settings) -> int:
 
 
 def configure_logging(settings: Settings) -> None:
+    from bot import logs
+
     logs.configure(level=settings.log_level, fmt=settings.log_format, secrets=settings.secrets)
 
 
 def command_run(settings: Settings) -> int:
+    import asyncio
+
+    from bot.runner import Runner
+
     configure_logging(settings)
     return asyncio.run(Runner(settings).run())
 
 
 def command_backup(settings: Settings, destination: str) -> int:
+    import asyncio
+
+    from bot.backup import backup_database
+
     configure_logging(settings)
     result = asyncio.run(backup_database(settings.database_url, Path(destination)))
     print(result.describe())
@@ -98,6 +139,9 @@ def command_backup(settings: Settings, destination: str) -> int:
 
 async def _migrate_data(source_url: str, target_url: str, *, force: bool, batch_size: int, pool_size: int,
                         sslmode: str | None) -> int:
+    from bot.storage import open_store
+    from bot.storage.transfer import describe, transfer
+
     source = await open_store(source_url, pool_size=pool_size, sslmode=sslmode)
     try:
         target = await open_store(target_url, pool_size=pool_size, sslmode=sslmode)
@@ -110,18 +154,23 @@ async def _migrate_data(source_url: str, target_url: str, *, force: bool, batch_
     finally:
         await source.close()
     if not report.ok:
-        raise StartupError("the copy does NOT match the source (see the MISMATCH lines above); the source is "
-                           "unchanged. Run the command again to resume, or with --force to start over")
+        raise _startup_error("the copy does NOT match the source (see the MISMATCH lines above); the source is "
+                             "unchanged. Run the command again to resume, or with --force to start over")
     print("verified: every table's rows and checksums match; point DATABASE_URL at the target and start the bot")
     return 0
 
 
 def command_migrate_data(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot import logs
+    from bot.settings import url_password
+
     if not args.source or not args.target:
-        raise StartupError("migrate-data needs --from URL and --to URL (e.g. --from sqlite:///data/commonfactors.db "
-                           "--to postgresql://user:password@host/database)")
+        raise _startup_error("migrate-data needs --from URL and --to URL (e.g. --from sqlite:///data/commonfactors.db "
+                             "--to postgresql://user:password@host/database)")
     if args.batch_size < 1:
-        raise StartupError("--batch-size must be at least 1")
+        raise _startup_error("--batch-size must be at least 1")
     passwords = [p for p in (url_password(args.source), url_password(args.target)) if p]
     logs.configure(level="WARNING", fmt=settings.log_format, secrets=[*settings.secrets, *passwords])
     return asyncio.run(_migrate_data(args.source, args.target, force=args.force, batch_size=args.batch_size,
@@ -134,12 +183,12 @@ def command_try(settings: Settings, args: argparse.Namespace) -> int:
     except ImportError as exc:
         if (exc.name or "").split(".")[0] != "simcord":
             raise
-        raise StartupError('the try-out needs SimCord, which is not installed: run pip install -e ".[try]" '
-                           "in the bot's folder") from None
+        raise _startup_error('the try-out needs SimCord, which is not installed: run pip install -e ".[try]" '
+                             "in the bot's folder") from None
     try:
         return run_tryout(settings, database=args.database, article=args.article, browser=args.browser)
     except TryOutUnavailable as exc:
-        raise StartupError(str(exc)) from None
+        raise _startup_error(str(exc)) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -179,7 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "migrate-data":
             return command_migrate_data(settings, args)
         return command_run(settings)
-    except (StartupError, SettingsError, ArticleError, StorageError) as exc:
+    except Exception as exc:
+        if not _foreseeable(exc):
+            raise
         print(f"commonfactors-bot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
