@@ -46,6 +46,7 @@ from .base import (
     NEW_TAKE_COLUMNS,
     AuditEntry,
     CounterCheck,
+    ExportChunk,
     GuildSettings,
     NewTake,
     PinRecord,
@@ -61,6 +62,7 @@ from .base import (
     first_stats_day,
     positive_limit,
 )
+from .export_rows import POSTGRES, chunk_of, export_query, export_where
 from .group_commit import GroupCommitQueue, Pending
 from .schema import discover_scripts
 
@@ -622,6 +624,36 @@ class PostgresStore(Store):
             if len(rows) < size:
                 return
             after = (rows[-1]["created_at"], rows[-1]["id"])
+
+    async def iter_export(
+        self,
+        guild_id: int | None,
+        *,
+        article: str | None = None,
+        author_id: int | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        chunk_size: int = 1000,
+    ) -> AsyncIterator[ExportChunk]:
+        """Keyset pages like :meth:`_chunks`, each row the export's text (:mod:`.export_rows`)."""
+        where, args = export_where(lambda n: f"${n}", guild_id=guild_id, article=article, author_id=author_id,
+                                   since=None if since is None else _utc(since),
+                                   until=None if until is None else _utc(until))
+        size = positive_limit(chunk_size)
+        n = len(args)
+        first = export_query(POSTGRES, " AND ".join(where), f"${n + 1}")
+        following = export_query(POSTGRES, " AND ".join([*where, f"(created_at, id) > (${n + 1}, ${n + 2})"]),
+                                 f"${n + 3}")
+        after: tuple[dt.datetime, int] | None = None
+        while True:
+            rows = await (self._fetch(first, *args, size) if after is None
+                          else self._fetch(following, *args, *after, size))
+            if not rows:
+                return
+            yield chunk_of(rows, _take_from_row)
+            if len(rows) < size:
+                return
+            after = (rows[-1][8], rows[-1][0])
 
     # -- takes: changing ------------------------------------------------------------------------
     async def edit_take(self, guild_id: int, take_id: int, content: str, edited_at: dt.datetime) -> Take | None:

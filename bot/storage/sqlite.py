@@ -49,6 +49,7 @@ from .base import (
     AuditEntry,
     CounterCheck,
     DatabaseFileGone,
+    ExportChunk,
     GuildSettings,
     NewTake,
     PinRecord,
@@ -64,6 +65,7 @@ from .base import (
     positive_limit,
 )
 from .connection import SqliteThread
+from .export_rows import SQLITE, chunk_of, export_query, export_where
 from .group_commit import fail as _fail
 from .group_commit import storage_error as _storage_error
 from .schema import apply_migrations, discover_migrations, recorded_version
@@ -627,6 +629,34 @@ class SqliteStore(Store):
             if len(rows) < size:
                 return
             after = (rows[-1]["created_at"], rows[-1]["id"])
+
+    async def iter_export(
+        self,
+        guild_id: int | None,
+        *,
+        article: str | None = None,
+        author_id: int | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        chunk_size: int = 1000,
+    ) -> AsyncIterator[ExportChunk]:
+        """Keyset pages like :meth:`_chunks`, each row the export's text (:mod:`.export_rows`)."""
+        where, params = export_where(lambda _: "?", guild_id=guild_id, article=article, author_id=author_id,
+                                     since=None if since is None else time_to_db(since),
+                                     until=None if until is None else time_to_db(until))
+        size = positive_limit(chunk_size)
+        first = export_query(SQLITE, " AND ".join(where), "?")
+        following = export_query(SQLITE, " AND ".join([*where, "(created_at, id) > (?, ?)"]), "?")
+        after: tuple[str, int] | None = None
+        while True:
+            sql, args = (first, [*params, size]) if after is None else (following, [*params, *after, size])
+            rows = await self._fetch(sql, args)
+            if not rows:
+                return
+            yield chunk_of(rows, _take_from_row)
+            if len(rows) < size:
+                return
+            after = (rows[-1][8], rows[-1][0])
 
     # -- takes: changing ------------------------------------------------------------------------
     async def edit_take(
