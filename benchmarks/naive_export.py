@@ -56,27 +56,56 @@ def write_json(takes: Iterable[Take]) -> bytes:
     return json.dumps(rows, ensure_ascii=False, indent=2).encode("utf-8") if rows else b"[\n]"
 
 
+_SELECT = ("SELECT id, guild_id, channel_id, article, author_id, author_name, content, source, created_at, "
+           "edited_at, message_url FROM takes WHERE guild_id = {0} AND article = {1} ORDER BY created_at, id")
+
+
+class _Files:
+    """The CSV and the JSON, a row at a time, zipped at the end."""
+
+    def __init__(self) -> None:
+        self.csv_text = io.StringIO(newline="")
+        self.writer = csv.writer(self.csv_text, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+        self.writer.writerow(CSV_COLUMNS)
+        self.elements: list[str] = []
+
+    def add(self, take: Take) -> None:
+        values = cells(take)
+        self.writer.writerow([safe_cell(values[column]) for column in CSV_COLUMNS])
+        self.elements.append(json.dumps(values, ensure_ascii=False, indent=2))
+
+    def zip(self, target: Path) -> int:
+        with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=3) as archive:
+            archive.writestr("export.csv", self.csv_text.getvalue().encode("utf-8-sig"))
+            archive.writestr("export.json", ("[\n" + ",\n".join(self.elements) + "\n]").encode("utf-8"))
+        return len(self.elements)
+
+
+async def export_postgres(url: str, guild_id: int, article: str, target: Path) -> int:
+    """The baseline on PostgreSQL: a row at a time from an asyncpg cursor."""
+    import asyncpg
+
+    files = _Files()
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction():
+            async for row in conn.cursor(_SELECT.format("$1", "$2"), guild_id, article):
+                files.add(Take(id=row[0], guild_id=row[1], channel_id=row[2], article=row[3], author_id=row[4],
+                               author_name=row[5], content=row[6], source=row[7],
+                               created_at=row[8].astimezone(dt.UTC),
+                               edited_at=None if row[9] is None else row[9].astimezone(dt.UTC), message_url=row[10]))
+    finally:
+        await conn.close()
+    return files.zip(target)
+
+
 def export_file(database: Path, guild_id: int, article: str, target: Path) -> int:
     """The baseline: a row at a time from ``sqlite3`` into a zip of the CSV and the JSON."""
     conn = sqlite3.connect(database)
-    csv_text = io.StringIO(newline="")
-    writer = csv.writer(csv_text, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    elements: list[str] = []
-    count = 0
-    for row in conn.execute("SELECT id, guild_id, channel_id, article, author_id, author_name, content, source, "
-                            "created_at, edited_at, message_url FROM takes WHERE guild_id = ? AND article = ? "
-                            "ORDER BY created_at, id", (guild_id, article)):
-        take = Take(id=row[0], guild_id=row[1], channel_id=row[2], article=row[3], author_id=row[4],
-                    author_name=row[5], content=row[6], source=row[7],
-                    created_at=dt.datetime.fromisoformat(row[8]),
-                    edited_at=None if row[9] is None else dt.datetime.fromisoformat(row[9]), message_url=row[10])
-        values = cells(take)
-        writer.writerow([safe_cell(values[column]) for column in CSV_COLUMNS])
-        elements.append(json.dumps(values, ensure_ascii=False, indent=2))
-        count += 1
+    files = _Files()
+    for row in conn.execute(_SELECT.format("?", "?"), (guild_id, article)):
+        files.add(Take(id=row[0], guild_id=row[1], channel_id=row[2], article=row[3], author_id=row[4],
+                       author_name=row[5], content=row[6], source=row[7], created_at=dt.datetime.fromisoformat(row[8]),
+                       edited_at=None if row[9] is None else dt.datetime.fromisoformat(row[9]), message_url=row[10]))
     conn.close()
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=3) as archive:
-        archive.writestr("export.csv", csv_text.getvalue().encode("utf-8-sig"))
-        archive.writestr("export.json", ("[\n" + ",\n".join(elements) + "\n]").encode("utf-8"))
-    return count
+    return files.zip(target)

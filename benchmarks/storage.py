@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bot.storage import NewTake, TakeChecks
+from bot.storage import NewTake, Store, TakeChecks
 from bot.storage.sqlite import BUSY_TIMEOUT_MS, SqliteStore
 
 from .data import ARTICLE, GUILD, MEMBERS, create_empty
@@ -86,7 +86,7 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 Action = Callable[[], Awaitable[Any]]
 
 
-def read_actions(store: SqliteStore, size: int) -> dict[str, Action]:
+def read_actions(store: Store, size: int) -> dict[str, Action]:
     """What the reading commands ask of the store."""
     rng = random.Random(7)
     page = 10
@@ -113,13 +113,19 @@ def read_actions(store: SqliteStore, size: int) -> dict[str, Action]:
     return {"takes": listing, "jump to page 500": jump_to_page, "mytakes": mytakes, "stats": stats, "show": show}
 
 
-async def compare_reads(small: tuple[Path, int], large: tuple[Path, int], repeat: int
+async def compare_reads(small: tuple[Path | str, int], large: tuple[Path | str, int], repeat: int
                         ) -> dict[str, dict[str, dict[str, float]]]:
-    """p50/p99 of each read at both sizes, measured alternately so a busy moment of the machine
-    falls on both sides alike."""
-    for path, _ in (small, large):  # in the page cache, as a running bot's database is: time the query, not the disk
-        await asyncio.to_thread(warm, path)
-    stores = [await SqliteStore.open(small[0]), await SqliteStore.open(large[0])]
+    """p50/p99 of each read at both sizes (SQLite files or PostgreSQL URLs), measured
+    alternately so a busy moment of the machine falls on both sides alike."""
+    from bot.storage import open_store
+
+    stores: list[Store] = []
+    for where, _ in (small, large):
+        if isinstance(where, Path):  # in the page cache, as a running bot's database is: time the query, not the disk
+            await asyncio.to_thread(warm, where)
+            stores.append(await SqliteStore.open(where))
+        else:
+            stores.append(await open_store(where))
     try:
         actions = [read_actions(stores[0], small[1]), read_actions(stores[1], large[1])]
         results: dict[str, dict[str, dict[str, float]]] = {"small": {}, "large": {}}
@@ -138,3 +144,62 @@ async def compare_reads(small: tuple[Path, int], large: tuple[Path, int], repeat
     finally:
         for store in stores:
             await store.close()
+
+
+# -- PostgreSQL beside SQLite ----------------------------------------------------------------------
+
+_RAW_PG = ("INSERT INTO takes (guild_id, channel_id, article, author_id, author_name, content, source, created_at) "
+           "VALUES ($1, 42, $2, $3, 'Member', $4, 'command', $5)")
+
+
+async def raw_pg_autocommit(url: str, count: int) -> float:
+    """Baseline: plain asyncpg on one connection, each row its own autocommitted INSERT."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        start = time.perf_counter()
+        for n in range(count):
+            await conn.execute(_RAW_PG, GUILD, ARTICLE, n, f"raw take {n}", T0 + dt.timedelta(microseconds=n))
+        return count / (time.perf_counter() - start)
+    finally:
+        await conn.close()
+
+
+async def raw_pg_executemany(url: str, count: int) -> float:
+    """Baseline: every row in one ``executemany`` in one transaction (what no bot answering
+    members one by one can do; the ceiling)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        start = time.perf_counter()
+        async with conn.transaction():
+            await conn.executemany(_RAW_PG, [(GUILD, ARTICLE, n, f"raw take {n}", T0 + dt.timedelta(microseconds=n))
+                                             for n in range(count)])
+        return count / (time.perf_counter() - start)
+    finally:
+        await conn.close()
+
+
+async def url_writers(url: str, count: int, writers: int) -> float:
+    """:func:`store_writers` on any store (PostgreSQL's URL)."""
+    from bot.storage import open_store
+
+    store = await open_store(url)
+    share = max(1, count // writers)
+
+    async def member(author: int) -> None:
+        for n in range(share):
+            when = T0 + dt.timedelta(seconds=n)
+            await store.add_take(
+                NewTake(guild_id=GUILD, channel_id=42, article=ARTICLE, author_id=author, author_name="Member",
+                        content=f"take {author}-{n}", source="command", created_at=when),
+                checks=TakeChecks(duplicate_since=when - dt.timedelta(minutes=10), cooldown_since=when))
+
+    try:
+        start = time.perf_counter()
+        await asyncio.gather(*(member(10_000 + w) for w in range(writers)))
+        return share * writers / (time.perf_counter() - start)
+    finally:
+        await store.close()

@@ -537,9 +537,11 @@ class PostgresStore(Store):
             args.append(before_id)
             where.append(f"id < ${len(args)}")
         args += [positive_limit(limit), offset]
+        # As on SQLite: the inner query skips ``offset`` entries of the index (ids only, an
+        # index-only scan where the visibility map allows), the outer one reads the page's rows.
         return await self._fetch_takes(
-            f"SELECT {_TAKE_COLUMNS} FROM takes WHERE {' AND '.join(where)} ORDER BY id DESC "
-            f"LIMIT ${len(args) - 1} OFFSET ${len(args)}", *args)
+            f"SELECT {_TAKE_COLUMNS} FROM takes WHERE id IN (SELECT id FROM takes WHERE {' AND '.join(where)} "
+            f"ORDER BY id DESC LIMIT ${len(args) - 1} OFFSET ${len(args)}) ORDER BY id DESC", *args)
 
     async def count_takes(self, guild_id: int, article: str, *, author_id: int | None = None) -> int:
         if author_id is None:
