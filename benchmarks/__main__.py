@@ -138,7 +138,7 @@ def run(config: Config, work: Path, postgres: Postgres) -> tuple[dict[str, Any],
             writes.setdefault(f"postgresql-{writers}", []).append(
                 {"autocommit": asyncio.run(storage.raw_pg_autocommit(postgres.migrated(), count)),
                  "executemany": asyncio.run(storage.raw_pg_executemany(postgres.migrated(), count)),
-                 "ours": asyncio.run(storage.url_writers(postgres.migrated(), count, writers))})
+                 "ours": asyncio.run(storage.store_writers(postgres.migrated(), count, writers))})
     results["add_take_per_second"] = writes
     for writers in config.writers:
         measured = writes[f"sqlite-{writers}"]

@@ -37,10 +37,13 @@ def raw_per_row(path: Path, count: int) -> float:
         conn.close()
 
 
-async def store_writers(path: Path, count: int, writers: int) -> float:
+async def store_writers(where: Path | str, count: int, writers: int) -> float:
     """``Store.add_take`` as the bot calls it (rules checked in the insert), from ``writers``
-    members at once, each adding its share one after another."""
-    store = await SqliteStore.open(path)
+    members at once, each adding its share one after another; ``where`` a SQLite file or a
+    PostgreSQL URL."""
+    from bot.storage import open_store
+
+    store = await SqliteStore.open(where) if isinstance(where, Path) else await open_store(where)
     share = max(1, count // writers)
 
     async def member(author: int) -> None:
@@ -180,26 +183,3 @@ async def raw_pg_executemany(url: str, count: int) -> float:
         return count / (time.perf_counter() - start)
     finally:
         await conn.close()
-
-
-async def url_writers(url: str, count: int, writers: int) -> float:
-    """:func:`store_writers` on any store (PostgreSQL's URL)."""
-    from bot.storage import open_store
-
-    store = await open_store(url)
-    share = max(1, count // writers)
-
-    async def member(author: int) -> None:
-        for n in range(share):
-            when = T0 + dt.timedelta(seconds=n)
-            await store.add_take(
-                NewTake(guild_id=GUILD, channel_id=42, article=ARTICLE, author_id=author, author_name="Member",
-                        content=f"take {author}-{n}", source="command", created_at=when),
-                checks=TakeChecks(duplicate_since=when - dt.timedelta(minutes=10), cooldown_since=when))
-
-    try:
-        start = time.perf_counter()
-        await asyncio.gather(*(member(10_000 + w) for w in range(writers)))
-        return share * writers / (time.perf_counter() - start)
-    finally:
-        await store.close()

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import logging
 import re
@@ -210,6 +211,10 @@ def parse_postgres_url(url: str) -> PostgresTarget:
     host = parts.hostname or "localhost"
     label = f"PostgreSQL database {database!r} on {host}:{port or 5432}"
     return PostgresTarget(dsn="postgresql://" + rest, label=label)
+
+
+def _plain_page(where: str, limit: str) -> str:
+    return f"SELECT {_TAKE_COLUMNS} FROM takes WHERE {where} ORDER BY created_at, id LIMIT {limit}"
 
 
 def lock_key(*parts: object) -> int:
@@ -610,22 +615,8 @@ class PostgresStore(Store):
             yield chunk
 
     async def _chunks(self, where: list[str], args: list[Any], chunk_size: int) -> AsyncIterator[list[Take]]:
-        size = positive_limit(chunk_size)
-        n = len(args)
-        first = (f"SELECT {_TAKE_COLUMNS} FROM takes WHERE {' AND '.join(where)} ORDER BY created_at, id "
-                 f"LIMIT ${n + 1}")
-        following = (f"SELECT {_TAKE_COLUMNS} FROM takes WHERE {' AND '.join(where)} "
-                     f"AND (created_at, id) > (${n + 1}, ${n + 2}) ORDER BY created_at, id LIMIT ${n + 3}")
-        after: tuple[dt.datetime, int] | None = None
-        while True:
-            rows = await (self._fetch(first, *args, size) if after is None
-                          else self._fetch(following, *args, *after, size))
-            if not rows:
-                return
+        async for rows in self._pages(_plain_page, where, args, chunk_size):
             yield [_take_from_row(row) for row in rows]
-            if len(rows) < size:
-                return
-            after = (rows[-1]["created_at"], rows[-1]["id"])
 
     async def iter_export(
         self,
@@ -641,18 +632,24 @@ class PostgresStore(Store):
         where, args = export_where(lambda n: f"${n}", guild_id=guild_id, article=article, author_id=author_id,
                                    since=None if since is None else _utc(since),
                                    until=None if until is None else _utc(until))
+        async for rows in self._pages(functools.partial(export_query, POSTGRES), where, args, chunk_size):
+            yield chunk_of(rows, _take_from_row)
+
+    async def _pages(self, query: Callable[[str, str], str], where: list[str], args: list[Any], chunk_size: int
+                     ) -> AsyncIterator[list[asyncpg.Record]]:
+        """Keyset pages on (created_at, id), oldest first; ``query(conditions, limit)`` writes
+        the SELECT, whose rows hold the id first and ``created_at`` ninth."""
         size = positive_limit(chunk_size)
         n = len(args)
-        first = export_query(POSTGRES, " AND ".join(where), f"${n + 1}")
-        following = export_query(POSTGRES, " AND ".join([*where, f"(created_at, id) > (${n + 1}, ${n + 2})"]),
-                                 f"${n + 3}")
+        first = query(" AND ".join(where), f"${n + 1}")
+        following = query(" AND ".join([*where, f"(created_at, id) > (${n + 1}, ${n + 2})"]), f"${n + 3}")
         after: tuple[dt.datetime, int] | None = None
         while True:
             rows = await (self._fetch(first, *args, size) if after is None
                           else self._fetch(following, *args, *after, size))
             if not rows:
                 return
-            yield chunk_of(rows, _take_from_row)
+            yield rows
             if len(rows) < size:
                 return
             after = (rows[-1][8], rows[-1][0])

@@ -118,6 +118,10 @@ _RECOUNT = {
 }
 
 
+def _plain_page(where: str, limit: str) -> str:
+    return f"SELECT {_TAKE_COLUMNS} FROM takes WHERE {where} ORDER BY created_at, id LIMIT {limit}"
+
+
 def time_to_db(value: dt.datetime) -> str:
     """UTC ISO-8601 text with microseconds: fixed width, so text order is time order."""
     if value.tzinfo is None or value.utcoffset() is None:
@@ -614,21 +618,8 @@ class SqliteStore(Store):
             yield chunk
 
     async def _chunks(self, where: list[str], params: list[Any], chunk_size: int) -> AsyncIterator[list[Take]]:
-        """Keyset pages on (created_at, id), oldest first; each page one short read."""
-        size = positive_limit(chunk_size)
-        first = f"SELECT {_TAKE_COLUMNS} FROM takes WHERE {' AND '.join(where)} ORDER BY created_at, id LIMIT ?"
-        following = (f"SELECT {_TAKE_COLUMNS} FROM takes WHERE {' AND '.join(where)} AND (created_at, id) > (?, ?) "
-                     "ORDER BY created_at, id LIMIT ?")
-        after: tuple[str, int] | None = None
-        while True:
-            sql, args = (first, [*params, size]) if after is None else (following, [*params, *after, size])
-            rows = await self._fetch(sql, args)
-            if not rows:
-                return
+        async for rows in self._pages(_plain_page, where, params, chunk_size):
             yield [_take_from_row(row) for row in rows]
-            if len(rows) < size:
-                return
-            after = (rows[-1]["created_at"], rows[-1]["id"])
 
     async def iter_export(
         self,
@@ -644,16 +635,24 @@ class SqliteStore(Store):
         where, params = export_where(lambda _: "?", guild_id=guild_id, article=article, author_id=author_id,
                                      since=None if since is None else time_to_db(since),
                                      until=None if until is None else time_to_db(until))
+        async for rows in self._pages(functools.partial(export_query, SQLITE), where, params, chunk_size):
+            yield chunk_of(rows, _take_from_row)
+
+    async def _pages(self, query: Callable[[str, str], str], where: list[str], params: list[Any], chunk_size: int
+                     ) -> AsyncIterator[list[sqlite3.Row]]:
+        """Keyset pages on (created_at, id), oldest first; each page one short read.
+        ``query(conditions, limit)`` writes the SELECT, whose rows hold the id first and
+        ``created_at`` ninth (the take's columns in order)."""
         size = positive_limit(chunk_size)
-        first = export_query(SQLITE, " AND ".join(where), "?")
-        following = export_query(SQLITE, " AND ".join([*where, "(created_at, id) > (?, ?)"]), "?")
+        first = query(" AND ".join(where), "?")
+        following = query(" AND ".join([*where, "(created_at, id) > (?, ?)"]), "?")
         after: tuple[str, int] | None = None
         while True:
             sql, args = (first, [*params, size]) if after is None else (following, [*params, *after, size])
             rows = await self._fetch(sql, args)
             if not rows:
                 return
-            yield chunk_of(rows, _take_from_row)
+            yield rows
             if len(rows) < size:
                 return
             after = (rows[-1][8], rows[-1][0])
