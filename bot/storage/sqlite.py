@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from .base import (
+    NEW_TAKE_COLUMNS,
     AuditEntry,
     CounterCheck,
     DatabaseFileGone,
@@ -89,16 +90,16 @@ _TAKE_COLUMNS = (
     "created_at, edited_at, message_url"
 )
 
-_INSERT_TAKE = (
-    "INSERT INTO takes (guild_id, channel_id, article, author_id, author_name, content, source, "
-    "message_url, created_at) "
-)
+#: Where each of :data:`NEW_TAKE_COLUMNS` sits in a new take's parameters.
+_AT = {name: n for n, (name, _) in enumerate(NEW_TAKE_COLUMNS)}
+_INSERT_TAKE = f"INSERT INTO takes ({', '.join(_AT)}) "
+_ROW = ", ".join("?" * len(_AT))
 #: One statement: the insert happens only if neither rule objects. A NULL bound for a rule
 #: (no check asked) makes its EXISTS false. Both read the member's own (guild_id, author_id,
 #: created_at) index; the unary ``+article`` keeps SQLite from scanning the whole article's recent
 #: takes instead (measured: 20× slower with a busy article).
 _INSERT_CHECKED = (
-    _INSERT_TAKE + "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS ("
+    _INSERT_TAKE + f"SELECT {_ROW} WHERE NOT EXISTS ("
     "SELECT 1 FROM takes WHERE guild_id = ? AND author_id = ? AND created_at >= ? AND +article = ? AND content = ?"
     ") AND NOT EXISTS (SELECT 1 FROM takes WHERE guild_id = ? AND author_id = ? AND created_at > ?)"
 )
@@ -391,9 +392,9 @@ class SqliteStore(Store):
 
     # -- takes: group commit --------------------------------------------------------------------
     async def add_take(self, take: NewTake, *, checks: TakeChecks | None = None) -> Take:
-        created_at = time_to_db(take.created_at)
-        params = (take.guild_id, take.channel_id, take.article, take.author_id, take.author_name,
-                  take.content, take.source, take.message_url, created_at)
+        # In NEW_TAKE_COLUMNS order, times as the text SQLite keeps.
+        params = tuple(time_to_db(value) if kind == "timestamptz" else value
+                       for value, kind in ((getattr(take, name), kind) for name, kind in NEW_TAKE_COLUMNS))
         if checks is not None:  # a naive time is the caller's bug: raise it here, not on the writer thread
             for moment in (checks.duplicate_since, checks.cooldown_since):
                 if moment is not None:
@@ -483,28 +484,28 @@ class SqliteStore(Store):
     @staticmethod
     def _insert(conn: sqlite3.Connection, pending: _Pending) -> Take:
         params, checks = pending.params, pending.checks
-        guild_id, author_id, created_at = params[0], params[3], params[8]
+        guild_id, author_id, article, content = (params[_AT[name]] for name in ("guild_id", "author_id", "article",
+                                                                                   "content"))
         if checks is None:
-            cursor = conn.execute(_INSERT_TAKE + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", params)
+            cursor = conn.execute(_INSERT_TAKE + f"VALUES ({_ROW})", params)
         else:
             duplicate = None if checks.duplicate_since is None else time_to_db(checks.duplicate_since)
             cooldown = None if checks.cooldown_since is None else time_to_db(checks.cooldown_since)
             cursor = conn.execute(_INSERT_CHECKED, (
-                *params, guild_id, author_id, duplicate, params[2], params[5], guild_id, author_id, cooldown))
+                *params, guild_id, author_id, duplicate, article, content, guild_id, author_id, cooldown))
             if cursor.rowcount == 0:
                 last = conn.execute("SELECT MAX(created_at) FROM takes WHERE guild_id = ? AND author_id = ?",
                                     (guild_id, author_id)).fetchone()[0]
                 last_at = None if last is None else time_from_db(last)
                 is_duplicate = duplicate is not None and conn.execute(
                     "SELECT EXISTS (SELECT 1 FROM takes WHERE guild_id = ? AND author_id = ? AND created_at >= ? "
-                    "AND +article = ? AND content = ?)", (guild_id, author_id, duplicate, params[2], params[5]),
+                    "AND +article = ? AND content = ?)", (guild_id, author_id, duplicate, article, content),
                 ).fetchone()[0]
                 raise TakeRefused("duplicate" if is_duplicate else "cooldown", last_at)
         take_id = cursor.lastrowid
         assert take_id is not None  # an INSERT always sets it
-        return Take(id=take_id, guild_id=guild_id, channel_id=params[1], article=params[2], author_id=author_id,
-                    author_name=params[4], content=params[5], source=params[6], created_at=time_from_db(created_at),
-                    edited_at=None, message_url=params[7])
+        return Take(id=take_id, edited_at=None, **{name: params[n] for name, n in _AT.items()}
+                    | {"created_at": time_from_db(params[_AT["created_at"]])})
 
     # -- takes: reading -------------------------------------------------------------------------
     async def get_take(self, guild_id: int, take_id: int) -> Take | None:
