@@ -104,7 +104,7 @@ _RULES = len(NEW_TAKE_COLUMNS)
 _INSERT_CHECKED = (
     _INSERT_TAKE + f"SELECT {_VALUES} WHERE NOT EXISTS ("
     f"SELECT 1 FROM takes WHERE guild_id = {_GUILD} AND author_id = {_AUTHOR} "
-    f"AND created_at >= ${_RULES + 1}::timestamptz AND article = {_ARTICLE} AND content = {_CONTENT}"
+    f"AND created_at >= ${_RULES + 1}::timestamptz AND article || '' = {_ARTICLE} AND content = {_CONTENT}"
     f") AND NOT EXISTS (SELECT 1 FROM takes WHERE guild_id = {_GUILD} AND author_id = {_AUTHOR} "
     f"AND created_at > ${_RULES + 2}::timestamptz) RETURNING id"
 )
@@ -118,7 +118,9 @@ _INSERT_CHECKED = (
 #: process, and are inserted; the statement returns every take's outcome: its id, or the rule
 #: that refused it and the member's latest take before it. The caller holds the members'
 #: advisory locks (taken in an earlier statement, so this statement's snapshot sees every take
-#: committed under them).
+#: committed under them). Both rules read the member's (guild_id, author_id, created_at) index:
+#: ``article || ''`` keeps the planner from walking the article's recent takes instead (measured:
+#: 0.2 ms a take with a busy article, 20 ms for a group of 100).
 _GROUP_INSERT = f"""
 WITH RECURSIVE given AS (
     SELECT * FROM unnest({", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(NEW_TAKE_COLUMNS, 1))},
@@ -127,7 +129,7 @@ WITH RECURSIVE given AS (
 ), member AS (
     SELECT g.*, row_number() OVER (PARTITION BY g.guild_id, g.author_id ORDER BY g.position) AS rank,
            EXISTS (SELECT 1 FROM takes t WHERE t.guild_id = g.guild_id AND t.author_id = g.author_id
-                   AND t.created_at >= g.duplicate_since AND t.article = g.article
+                   AND t.created_at >= g.duplicate_since AND t.article || '' = g.article
                    AND t.content = g.content) AS duplicate_before,
            EXISTS (SELECT 1 FROM takes t WHERE t.guild_id = g.guild_id AND t.author_id = g.author_id
                    AND t.created_at > g.cooldown_since) AS cooling_before
