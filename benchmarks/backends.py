@@ -5,7 +5,7 @@ counting and stats on a database of a million takes.
     python -m benchmarks.backends --quick    # 20,000 takes, 100 writers x 5 takes: a minute or less
 
 PostgreSQL comes from ``--postgres-url`` (a server whose user may create databases), or else a
-throwaway server is started from the distribution's packages, as the tests do but durable
+throwaway server is started from the pgserver wheel (or ``PG_BINDIR``), as the tests do but durable
 (fsync and synchronous commit on, like SQLite's ``synchronous=FULL``), so the figures compare. Both backends run through
 the bot's own store (``open_store``), with the take rules checked as the bot checks them.
 """
@@ -197,7 +197,8 @@ def compare(*, quick: bool, postgres_url: str | None = None) -> tuple[dict[str, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.backends", description=__doc__.split("\n")[0])
+    # The docstring's first paragraph, whole (argparse rewraps it).
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.backends", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="20,000 takes and 5 takes per writer")
     parser.add_argument("--postgres-url", help="a PostgreSQL server's URL whose user may CREATE DATABASE "
                                                "(default: start a throwaway server)")

@@ -26,6 +26,7 @@ from bot.errors import report_unexpected
 from bot.lifecycle import EventGate, sync_failure_message
 from bot.services import Services, build_services
 from bot.settings import Settings
+from bot.signing import load_signer
 from bot.storage import Store, open_store
 from bot.ui.reporting import handle_interaction_error
 from bot.ui.views import register_persistent_items
@@ -38,6 +39,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.reading",
     "cogs.takes",
     "cogs.moderation",
+    "cogs.meetings",
     "cogs.admin",
 )
 
@@ -123,7 +125,8 @@ class CommonFactorsBot(commands.Bot):
     async def setup_hook(self) -> None:
         self._store = await open_store(self.settings.database_url, pool_size=self.settings.database_pool_size,
                                        sslmode=self.settings.database_sslmode)
-        self._services = build_services(self._store, self.settings, self.clock)
+        self._services = build_services(self._store, self.settings, self.clock,
+                                        signer=await load_signer(self._store))
         await self._services.guild_settings.load()
         await self.add_cog(ArticleGroups(self))
         register_persistent_items(self)

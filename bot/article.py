@@ -135,11 +135,16 @@ class Citation(Strict):
         return data
 
 
+Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=100)]
+
+
 class FAQ(Strict):
     #: Autocomplete choices are at most 100 characters, so a question is too.
-    question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=100)]
+    question: Question
     answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=3500)]
     sources: list[CitationKey] = Field(default_factory=list)
+    #: Other ways members ask the question; the FAQ search matches them too (never shown).
+    aliases: list[Question] = Field(default_factory=list, max_length=10)
 
 
 class Article(Strict):
@@ -153,6 +158,10 @@ class Article(Strict):
     #: One or two sentences for the overview card.
     short_summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=600)]
     summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=3500)]
+    #: What the comments under the article added, kept apart from what the article itself says.
+    comments_summary: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1500)] | None
+    ) = None
     key_points: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]] = (
         Field(min_length=1, max_length=25)
     )

@@ -11,9 +11,9 @@ formatters written against the style manuals; Harvard is left out because it has
 authority to be correct against.
 
 Titles are stored in sentence case (as APA prints them); Chicago and MLA convert them to
-headline case. Unverified details live in ``Citation.note``: the exports carry the note (BibTeX
-as ``annote``, which styles do not print), the formatted reference never adds it, so what is
-rendered is exactly what is recorded as fact.
+headline case. Unverified details live in ``Citation.note``: the exports carry the note in a
+field that styles never print (BibTeX ``annote``, RIS ``N1``, CSL-JSON ``custom``), the formatted
+reference never adds it, so what is rendered is exactly what is recorded as fact.
 
 Each citation has a ``role``: the article itself, its own references, works it only names, or
 further reading the moderators added. Every output keeps them apart (headings in the list, a
@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # the exporters' libraries load on first use: most runs never
 #: Style key -> label shown to members. Only styles rendered correctly are listed.
 CITATION_STYLES: dict[str, str] = {
     "apa": "APA 7th edition",
-    "chicago": "Chicago author-date (17th edition)",
+    "chicago": "Chicago author-date (18th edition)",
     "mla": "MLA 9th edition",
 }
 
@@ -110,6 +110,8 @@ _SMALL_WORDS = frozenset({
     "underneath",
 })
 _MLA_SMALL_WORDS = _SMALL_WORDS | {"so", "yet"}
+#: CMOS 18 capitalises prepositions of five letters or more ("Within", "Through").
+_CHICAGO_SMALL_WORDS = frozenset(w for w in _SMALL_WORDS if len(w) < 5 or w == "versus")
 #: Prefixes that cannot stand alone: Chicago (8.161) leaves the word after the hyphen lower case.
 _BOUND_PREFIXES = frozenset({
     "anti", "co", "counter", "de", "extra", "inter", "intra", "meta", "micro", "macro", "mid",
@@ -128,7 +130,7 @@ def _capitalise(part: str) -> str:
 
 
 def _headline_word(word: str, *, force: bool, style: str) -> str:
-    small = _MLA_SMALL_WORDS if style == "mla" else _SMALL_WORDS
+    small = {"mla": _MLA_SMALL_WORDS, "chicago": _CHICAGO_SMALL_WORDS}.get(style, _SMALL_WORDS)
     pieces = word.split("-")
     out: list[str] = []
     for index, piece in enumerate(pieces):
@@ -409,7 +411,7 @@ def _ordinal_word(edition: str) -> str:
     return word.capitalize()
 
 
-# --- Chicago author-date, 17th edition -------------------------------------------------------
+# --- Chicago author-date, 18th edition -------------------------------------------------------
 
 
 def _full_inverted(name: _Name) -> str:
@@ -421,12 +423,12 @@ def _full_direct(name: _Name) -> str:
 
 
 def _chicago_join(names: Sequence[_Name], *, invert_first: bool) -> str:
-    """CMOS 15.9 / 14.76: all names up to ten, otherwise the first seven and "et al."."""
+    """CMOS 18 (13.23): all names up to six, otherwise the first three and "et al."."""
     rendered = [
         _full_inverted(n) if invert_first and i == 0 else _full_direct(n) for i, n in enumerate(names)
     ]
-    if len(rendered) > 10:
-        return ", ".join(rendered[:7]) + ", et al."
+    if len(rendered) > 6:
+        return ", ".join(rendered[:3]) + ", et al."
     if len(rendered) == 1:
         return rendered[0]
     if len(rendered) == 2:
@@ -440,7 +442,10 @@ def _quoted(raw: str | None, markup: str) -> str:
 
 
 def _place_publisher(citation: Citation) -> str:
+    """CMOS 18 (14.30) leaves out the place of publication of a book published from 1900 on."""
     place, publisher = _md(citation.publisher_place), _md(citation.publisher)
+    if citation.issued.year >= 1900:
+        place = ""
     if _publisher_is_author(citation):
         publisher = ""
     if place and publisher:
@@ -449,9 +454,10 @@ def _place_publisher(citation: Citation) -> str:
 
 
 def _chicago(citation: Citation, *, suffix: str = "", repeat: bool = False) -> str:
+    del repeat  # CMOS 18 (13.73) repeats the names rather than using a 3-em dash
     kind = _kind(citation)
     names, editors_lead = _lead(citation)
-    lead = "———" if repeat else _chicago_join(names, invert_first=True)
+    lead = _chicago_join(names, invert_first=True)
     if editors_lead:
         lead += ", eds." if len(names) > 1 else ", ed."
     parts = [_period(lead), f"{_year(citation)}{suffix}."]
@@ -708,15 +714,20 @@ def _order(citations: Sequence[Citation], style: str) -> list[tuple[Citation, st
 
 def bibliography_entries(citations: Sequence[Citation], style: str = "apa") -> list[tuple[Citation, str]]:
     """Each citation with its reference, in reference-list order, so a caller can show a
-    citation's ``note`` (what is unverified) beside its reference."""
+    citation's ``note`` (what is unverified) beside its reference.
+
+    The list is shown split into its groups (:func:`by_role`), so a dash standing for the names
+    of the entry above (MLA 5.124) is decided within each group: the first entry of a group
+    always names its authors, whatever the group above it ends with.
+    """
     render = _renderer(style)
     key = style.strip().casefold()
     out: list[tuple[Citation, str]] = []
-    previous: list[_Name] | None = None
+    previous: dict[Role, list[_Name]] = {}
     for c, suffix in _ordered(citations, key):
         names, _ = _lead(c)
-        out.append((c, render(c, suffix=suffix, repeat=key != "apa" and names == previous)))
-        previous = names
+        out.append((c, render(c, suffix=suffix, repeat=previous.get(c.role) == names)))
+        previous[c.role] = names
     return out
 
 
@@ -724,8 +735,8 @@ def format_bibliography(citations: Sequence[Citation], style: str = "apa") -> li
     """The references in the order the style sorts a reference list.
 
     APA and Chicago: by names, then year, with 2015a/2015b for one author's works of one year.
-    MLA: by names, then title. Chicago and MLA replace a name list repeated from the entry
-    above with a dash (CMOS 15.17, MLA 5.124).
+    MLA: by names, then title. MLA replaces a name list repeated from the entry above in the
+    same group with three hyphens (5.124); APA 7 and Chicago 18 (13.73) repeat the names.
     """
     return [reference for _, reference in bibliography_entries(citations, style)]
 
@@ -841,13 +852,21 @@ _BIBTEX_TYPES = {
     "article-magazine": "article",
     "article-newspaper": "article",
     "report": "techreport",
+    # biblatex's type for anything online; Zotero imports it as a Web Page. Classic BibTeX styles
+    # have no @online and print it with their default type (@misc), which reads `howpublished`.
+    "webpage": "online",
+    "post-weblog": "online",
 }
 _BIBTEX_CONTAINER = {
     "incollection": "booktitle",
     "inproceedings": "booktitle",
     "article": "journal",
     "misc": "howpublished",
+    "online": "organization",  # the site or blog, as biblatex's @online names it
 }
+#: What an @online entry is, in `type`: Zotero reads it as the Web Page's "Website Type".
+_BIBTEX_ONLINE_KIND = {"post-weblog": "Blog post"}
+_BIBTEX_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _BIBTEX_PUBLISHER = {"techreport": "institution"}
 _BIBTEX_ESCAPES = {
     "\\": r"\textbackslash{}",
@@ -929,6 +948,9 @@ def _bibtex_entry(citation: Citation, key: str, noun: str) -> Entry:
     add("series", _bib_escape(citation.collection_title))
     if citation.container_title:
         add(_BIBTEX_CONTAINER.get(entry_type, "series"), _bib_escape(citation.container_title))
+        if entry_type == "online":  # the same, where classic styles (printing it as @misc) look
+            add("howpublished", _bib_escape(citation.container_title))
+    add("type", _BIBTEX_ONLINE_KIND.get(citation.type, ""))
     # Classic styles print "<edition> edition": an ordinal word reads "Second edition", a digit "2 edition".
     add("edition", _ordinal_word(citation.edition) if citation.edition else "")
     add("volume", _bib_escape(citation.volume))
@@ -940,7 +962,10 @@ def _bibtex_entry(citation: Citation, key: str, noun: str) -> Entry:
     add("address", _bib_escape(citation.publisher_place))
     year, month, day = _date(citation)
     add("year", str(year))
-    if month:  # biblatex reads the full date; BibTeX keeps the year
+    if month:
+        # Classic BibTeX and Zotero read `month`, as the bare macro (`aug`) that styles print as
+        # the month's name; biblatex reads `date`, which also keeps the day.
+        fields.append(Field("month", _BIBTEX_MONTHS[month - 1], enclosing="no-enclosing"))
         add("date", f"{year:04d}-{month:02d}" + (f"-{day:02d}" if day else ""))
     add("isbn", _bib_escape(citation.ISBN))
     add("doi", _bib_verbatim(citation.DOI or ""))
@@ -1059,9 +1084,20 @@ def _ris(citations: Sequence[Citation]) -> str:
 # --- CSL-JSON and the export entry point -----------------------------------------------------
 
 
+def _csl_json_item(citation: Citation, noun: str) -> dict[str, Any]:
+    """The CSL-JSON item with its group as ``keyword``. What is unverified goes under ``custom``
+    (CSL-JSON 1.0.2's field for data of one's own), never ``note``: annotated-bibliography
+    styles print ``note``, and no style prints ``custom``."""
+    item = {**citation.csl_json(), "keyword": role_keyword(citation.role, noun)}
+    note = item.pop("note", None)
+    if note:
+        item["custom"] = {"unverified": note}
+    return item
+
+
 def _csl_json(citations: Sequence[Citation]) -> str:
     noun = work_noun(citations)
-    items = [{**c.csl_json(), "keyword": role_keyword(c.role, noun)} for c in _grouped(citations)]
+    items = [_csl_json_item(c, noun) for c in _grouped(citations)]
     return json.dumps(items, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -1082,7 +1118,7 @@ def export_references(citations: Sequence[Citation], fmt: str, *, basename: str)
 
 
 #: Export key -> (the field that names an entry's group, the field that holds its unverified details).
-_EXPORT_FIELDS = {"bibtex": ("keywords", "annote"), "ris": ("KW", "N1"), "csljson": ("keyword", "note")}
+_EXPORT_FIELDS = {"bibtex": ("keywords", "annote"), "ris": ("KW", "N1"), "csljson": ("keyword", "custom.unverified")}
 
 
 def _works(count: int, what: str) -> str:

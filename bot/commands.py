@@ -27,8 +27,9 @@ from discord.ext import commands
 from rapidfuzz import process
 
 from bot.article import Article
-from bot.errors import GuildOnly, NotAllowed, UserError
+from bot.errors import DatabaseUnavailable, GuildOnly, NotAllowed, UserError
 from bot.permissions import is_moderator
+from bot.storage import DatabaseUnreachable
 from bot.takes import GUILD_ONLY
 from bot.ui.help import MODERATOR, help_for
 from bot.ui.reporting import Refused, RefusedCheck
@@ -78,6 +79,8 @@ def check(predicate: Callable[[Context], Coroutine[Any, Any, bool]]) -> Callable
             return await predicate(ctx)
         except UserError as error:
             raise RefusedCheck(error) from error
+        except DatabaseUnreachable as error:
+            raise RefusedCheck(DatabaseUnavailable(DatabaseUnavailable.READING)) from error
 
     return commands.check(mapped)
 
@@ -106,6 +109,8 @@ async def require_moderator(ctx: Context) -> bool:
             raise NotAllowed("Only moderators (Manage Messages in this server, or the moderator role) can do that.")
     except UserError as error:
         raise RefusedCheck(error) from error
+    except DatabaseUnreachable as error:  # the moderator role is in the settings, out of reach
+        raise RefusedCheck(DatabaseUnavailable(DatabaseUnavailable.READING)) from error
     return True
 
 
@@ -119,6 +124,8 @@ def at_the_edge(func: F) -> F:
             return await func(*args, **kwargs)
         except UserError as error:
             raise Refused(error) from error
+        except DatabaseUnreachable as error:  # a read during an outage (writes say so themselves)
+            raise Refused(DatabaseUnavailable(DatabaseUnavailable.READING)) from error
 
     return cast(F, callback)
 

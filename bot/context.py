@@ -10,7 +10,9 @@ from discord.ext import commands
 from bot.article import Article
 from bot.audit import AuditLog
 from bot.guild_settings import GuildSettingsService
+from bot.meetings import MeetingService
 from bot.pins import PinService
+from bot.quotes import QuoteService
 from bot.takes import TakeService
 
 if TYPE_CHECKING:
@@ -39,6 +41,11 @@ class Context(commands.Context[Any]):
         return self.bot.services.takes
 
     @property
+    def quotes(self) -> QuoteService:
+        """Which bot messages quote which takes (:mod:`bot.quotes`)."""
+        return self.bot.services.quotes
+
+    @property
     def summary_pins(self) -> PinService:
         """The pinned-summary service (not ``pins``: that is discord.py's channel pins iterator)."""
         return self.bot.services.pins
@@ -46,6 +53,10 @@ class Context(commands.Context[Any]):
     @property
     def guild_settings(self) -> GuildSettingsService:
         return self.bot.services.guild_settings
+
+    @property
+    def meetings(self) -> MeetingService:
+        return self.bot.services.meetings
 
     @property
     def audit(self) -> AuditLog:

@@ -13,6 +13,7 @@ import logging
 import secrets
 
 from bot.request_ids import current_request_id
+from bot.storage.base import DatabaseUnreachable
 
 log = logging.getLogger("bot.errors")
 
@@ -46,6 +47,20 @@ class TooSoon(TakeRejected):
 
 class NotSaved(UserError):
     """The database refused a write: the member must know their words were *not* kept."""
+
+
+class DatabaseUnavailable(UserError):
+    """The database server cannot be reached: an outage, said plainly (the operator's log has it once)."""
+
+    WRITING = "The database is unreachable right now; nothing was saved, try again in a minute."
+    READING = "The database is unreachable right now; nothing could be read, try again in a minute."
+
+
+def refuse_if_unreachable(error: BaseException) -> None:
+    """Inside ``except StorageError``: an outage (logged once by the store) becomes the plain
+    :class:`DatabaseUnavailable` refusal, with nothing more logged; anything else falls through."""
+    if isinstance(error, DatabaseUnreachable):
+        raise DatabaseUnavailable(DatabaseUnavailable.WRITING) from error
 
 
 class BotMissingPermission(UserError):

@@ -86,6 +86,23 @@ def takes_to_json(takes: Iterable[Take]) -> bytes:
     return json.dumps([_row(t) for t in takes], ensure_ascii=False, indent=2).encode("utf-8")
 
 
+def answers_to_csv(answers: Iterable[tuple[Take, int, str]]) -> bytes:
+    """A meeting's takes, each with the number and text of the question it answers (safe cells)."""
+    columns = ("question_number", "question", *CSV_COLUMNS)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow(columns)
+    for take, number, question in answers:
+        row = {"question_number": number, "question": question, **_row(take)}
+        writer.writerow([safe_cell(row[c]) for c in columns])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def answers_to_json(answers: Iterable[tuple[Take, int, str]]) -> bytes:
+    rows = [{"question_number": number, "question": question, **_row(take)} for take, number, question in answers]
+    return json.dumps(rows, ensure_ascii=False, indent=2).encode("utf-8")
+
+
 #: Discord accepts ten attachments per message.
 FILES_PER_MESSAGE = 10
 #: Room left for the multipart envelope and the message itself.

@@ -1,4 +1,8 @@
-"""Finding an FAQ from what a member typed: a number, or words matched fuzzily (rapidfuzz)."""
+"""Finding an FAQ from what a member typed: a number, or words matched fuzzily (rapidfuzz).
+
+Words are matched against each question and its ``aliases``, the other ways members ask it
+("how do I reference the blog" for "How do I cite this post?"); an FAQ scores its best match.
+"""
 
 from __future__ import annotations
 
@@ -24,9 +28,14 @@ class FaqLookup:
 
 
 def _ranked(article: Article, query: str, limit: int) -> list[tuple[int, float]]:
-    choices = {n: faq.question for n, faq in enumerate(article.faqs, start=1)}
-    results = process.extract(query, choices, scorer=fuzz.WRatio, processor=utils.default_process, limit=limit)
-    return [(key, score) for _, score, key in results]
+    """The best-scoring FAQs, best first, each once (by its question or its best alias)."""
+    owners = [n for n, faq in enumerate(article.faqs, start=1) for _ in (faq.question, *faq.aliases)]
+    texts = [text for faq in article.faqs for text in (faq.question, *faq.aliases)]
+    results = process.extract(query, texts, scorer=fuzz.WRatio, processor=utils.default_process, limit=None)
+    best: dict[int, float] = {}
+    for _, score, index in results:  # best first, so an FAQ's first hit is its best
+        best.setdefault(owners[index], score)
+    return list(best.items())[:limit]
 
 
 def _is_number(text: str) -> bool:

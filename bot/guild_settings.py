@@ -18,11 +18,12 @@ from typing import Any
 import discord
 
 from bot.audit import AuditLog
-from bot.errors import NotAllowed, NotSaved, UserError
+from bot.errors import NotAllowed, NotSaved, UserError, refuse_if_unreachable
 from bot.locks import KeyedLocks
 from bot.settings import Settings
 from bot.storage import GuildSettings, StorageError, Store
 from bot.text import describe_char, first_invisible, is_visible_base
+from bot.when import BadTimezone, parse_timezone
 
 log = logging.getLogger("bot.settings")
 
@@ -138,13 +139,17 @@ def parse_channels(text: str, guild: Any, _: Settings) -> frozenset[int]:
     return frozenset(ids)
 
 
-def parse_anonymous(text: str, _: Any, __: Settings) -> bool:
+def _on_or_off(text: str, meaning: str) -> bool:
     word = text.strip().lower()
     if word in TRUE_WORDS:
         return True
     if word in FALSE_WORDS:
         return False
-    raise InvalidSetting("Say `on` (lists hide names from members) or `off` (lists show names).")
+    raise InvalidSetting(f"Say {meaning}.")
+
+
+def parse_anonymous(text: str, _: Any, __: Settings) -> bool:
+    return _on_or_off(text, "`on` (lists hide names from members) or `off` (lists show names)")
 
 
 def parse_prefix(text: str, _: Any, __: Settings) -> str:
@@ -160,6 +165,17 @@ def parse_prefix(text: str, _: Any, __: Settings) -> str:
         raise InvalidSetting("A prefix cannot contain spaces, mentions or formatting characters, "
                              "and cannot start with `/` (Discord keeps that for slash commands).")
     return prefix
+
+
+def parse_zone(text: str, _: Any, __: Settings) -> str:
+    try:
+        return parse_timezone(text)
+    except BadTimezone as exc:
+        raise InvalidSetting(str(exc)) from None
+
+
+def parse_reminders(text: str, _: Any, __: Settings) -> bool:
+    return _on_or_off(text, "`on` (reminders a day and an hour before a meeting) or `off`")
 
 
 def _shown(text: str) -> str:
@@ -189,6 +205,12 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "`on`: take lists hide authors from members (moderators still see them).",
             "on", parse_anonymous, "anonymous_lists",
             lambda v, _: "on: members see takes without names" if v else "off: lists show names *(default)*"),
+    Setting("timezone", "Time zone", "The zone meeting times are written in (an IANA name).",
+            "Europe/Berlin", parse_zone, "timezone", lambda v, _: _show_default(v, "UTC")),
+    Setting("meeting_reminders", "Meeting reminders",
+            "`on`: a reminder in the channel a day and an hour before each meeting.",
+            "off", parse_reminders, "meeting_reminders",
+            lambda v, _: "on: a day and an hour before *(default)*" if v else "off"),
     Setting("prefix", "Command prefix", "What starts a typed command here; mentioning the bot always works.",
             "?", parse_prefix, "prefix",
             lambda v, s: _show_default(f"`{v}`" if v is not None else None, f"`{s.prefix}`")),
@@ -290,6 +312,7 @@ class GuildSettingsService:
             try:
                 before, after = await self._store.update_guild_settings(guild.id, changed)
             except StorageError as exc:
+                refuse_if_unreachable(exc)
                 log.error("settings not saved for guild %s: %s", guild.id, exc, exc_info=exc)
                 raise NotSaved("Nothing changed: the database could not be written. Please try again.") from exc
             result = made[0]

@@ -10,6 +10,10 @@ created right there. :class:`EventGate` wraps those two parsers, so that
 * the tasks each request starts are known, so a stopping bot can let them finish (bounded)
   before it closes the connection and the database;
 * once stopping, new messages and interactions are not taken any more.
+
+Every parser is also guarded: a payload discord.py cannot read (a Discord-compatible server's DM
+``MESSAGE_CREATE`` with ``guild_id: null``, a field renamed upstream) would otherwise end the
+gateway connection, and the process with it. It is logged once per event type, and skipped.
 """
 
 from __future__ import annotations
@@ -42,9 +46,25 @@ class EventGate:
         if parsers is None:  # a discord.py without the parser table: ids and draining are off
             log.warning("cannot hook discord.py's event parsers; request ids and graceful stop are off")
             return
+        self.unreadable: dict[str, int] = {}
+        for event, parse in list(parsers.items()):
+            parsers[event] = self._guard(event, parse)
         for event in GATED_EVENTS:
             if event in parsers:
                 parsers[event] = self._wrap(parsers[event])
+
+    def _guard(self, event: str, parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def guarded(data: Any) -> Any:
+            try:
+                return parse(data)
+            except Exception as exc:  # a payload discord.py cannot read: skip it, keep the connection
+                self.unreadable[event] = self.unreadable.get(event, 0) + 1
+                if self.unreadable[event] == 1:
+                    log.warning("skipped a %s event discord.py could not read (%s: %s); later ones of this type "
+                                "are skipped without a word", event, type(exc).__name__, exc)
+                return None
+
+        return guarded
 
     def _wrap(self, parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
         def gated(data: Any) -> Any:

@@ -25,7 +25,8 @@ LOG_FORMATS = ("text", "json")
 _MASK = "[token hidden]"
 
 #: discord.py's own reconnect loop logs a full traceback per attempt; one line says the same.
-_RECONNECT_PREFIX = "Attempting a reconnect in"
+#: (A sharded bot's says "Attempting a reconnect for shard ID %s in %.2fs".)
+_RECONNECT_PREFIX = "Attempting a reconnect"
 
 
 class RequestIdFilter(logging.Filter):
@@ -76,8 +77,11 @@ class ReconnectFilter(logging.Filter):
         if isinstance(record.msg, str) and record.msg.startswith(_RECONNECT_PREFIX) and record.exc_info:
             error = record.exc_info[1]
             cause = describe_network_error(error) if error is not None else "unknown cause"
-            delay = record.args[0] if isinstance(record.args, tuple) and record.args else 0.0
-            record.msg, record.args = "lost the connection to Discord (%s); reconnecting in %.0f s", (cause, delay)
+            args = record.args if isinstance(record.args, tuple) else ()
+            delay = args[-1] if args else 0.0
+            shard = f" (shard {args[0]})" if len(args) == 2 else ""
+            record.msg, record.args = "lost the connection to Discord%s (%s); reconnecting in %.0f s", (shard, cause,
+                                                                                                        delay)
             record.levelno, record.levelname = logging.WARNING, "WARNING"
             record.exc_info, record.exc_text = None, None
         return True

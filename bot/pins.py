@@ -21,7 +21,7 @@ import discord
 
 from bot.article import Article
 from bot.clock import Clock
-from bot.errors import BotMissingPermission, NotFound, NotSaved, PinLimitReached
+from bot.errors import BotMissingPermission, NotFound, NotSaved, PinLimitReached, refuse_if_unreachable
 from bot.locks import KeyedLocks
 from bot.storage import PinRecord, StorageError, Store
 
@@ -175,6 +175,7 @@ class PinService:
                 await stack.enter_async_context(
                     self._store.exclusive("pin", channel.guild.id, channel.id, article.command))
             except StorageError as exc:
+                refuse_if_unreachable(exc)
                 log.error("pin lock not taken (channel=%s article=%s): %s", channel.id, article.command, exc)
                 raise NotSaved("The database could not be reached, so nothing was pinned or changed. "
                                "Please try again in a moment.") from exc
@@ -207,6 +208,10 @@ class PinService:
             log.error("pin record not saved (guild=%s channel=%s article=%s): %s", record.guild_id,
                       record.channel_id, record.article, exc, exc_info=exc)
             raise NotSaved(failed) from exc
+
+    async def record(self, guild_id: int, channel_id: int, article: str) -> PinRecord | None:
+        """The pinned summary's record here, if any (a meeting opens its thread on that message)."""
+        return await self._store.get_pin(guild_id, channel_id, article)
 
     async def unpin(self, channel: Any, article: Article, *, permissions: discord.Permissions) -> bool:
         """Unpin and delete this channel's pinned summary; ``False`` if the message was already gone."""

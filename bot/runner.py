@@ -3,6 +3,12 @@
 * Discord unreachable at start (no network yet, DNS down, an outage): one line per attempt
   naming the host and the cause, retried with a capped exponential backoff, so a service
   started before the network comes up recovers by itself. A rejected token is not retried.
+* The same for a PostgreSQL database that cannot be reached at start (the server still starting,
+  a network outage): one line per attempt, the same backoff, before logging in to Discord. A
+  refused login or a missing database is not retried.
+* Discord lost after login: discord.py reconnects by itself, but its backoff grows to minutes
+  (up to 17); :class:`CappedBackoff` keeps every wait under a minute, and the log has one line
+  per attempt (:class:`bot.logs.ReconnectFilter`).
 * SIGTERM (systemd, ``docker stop``) and SIGINT (Ctrl-C): stop taking commands, let the ones in
   progress finish (bounded, see ``bot.app.DRAIN_SECONDS``), close the connection and the
   database, exit 0.
@@ -20,14 +26,17 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import discord
+import discord.client
+import discord.shard
 import yarl
+from discord.backoff import ExponentialBackoff
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.app import create_bot
 from bot.logs import describe_network_error
 from bot.settings import Settings
-from bot.storage import StorageError
+from bot.storage import DatabaseUnreachable, StorageError, is_postgres_url, open_store
 
 log = logging.getLogger("bot.runner")
 
@@ -51,6 +60,19 @@ def use_endpoints(settings: Settings) -> None:
     DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
 
 
+class CappedBackoff(ExponentialBackoff[bool]):
+    """discord.py's reconnect backoff (random, growing), but never more than a minute."""
+
+    def delay(self) -> float:
+        return min(float(super().delay()), RETRY_MAX_SECONDS)
+
+
+def cap_reconnect_backoff() -> None:
+    """Make discord.py's gateway reconnects (one shard or many) wait at most a minute."""
+    discord.client.ExponentialBackoff = CappedBackoff  # type: ignore[misc, assignment]
+    discord.shard.ExponentialBackoff = CappedBackoff  # type: ignore[misc, assignment]
+
+
 def backoff_delays(first: float = RETRY_FIRST_SECONDS, cap: float = RETRY_MAX_SECONDS) -> Iterator[float]:
     """1, 2, 4, … seconds, never more than ``cap``."""
     delay = first
@@ -72,6 +94,7 @@ class Runner:
         if not self.settings.token:
             raise StartupError("no Discord token: set DISCORD_TOKEN in .env, see .env.example")
         use_endpoints(self.settings)
+        cap_reconnect_backoff()
         bot = create_bot(self.settings)
         stop = asyncio.Event()
         self._handle_signals(stop)
@@ -116,6 +139,7 @@ class Runner:
 
     async def _serve(self, bot: discord.Client) -> None:
         assert self.settings.token is not None
+        await self._wait_for_database()
         await self._login(bot, self.settings.token)
         log.info("logged in as %s (application %s); connecting to the gateway", bot.user, bot.application_id)
         try:
@@ -140,6 +164,26 @@ class Runner:
                             self.host, describe_network_error(exc), attempt, delay)
                 await self._reset_http(bot)
                 await asyncio.sleep(delay)
+
+    async def _wait_for_database(self) -> None:
+        """Until a PostgreSQL database answers (the bot opens it for itself at login)."""
+        settings = self.settings
+        if not is_postgres_url(settings.database_url):
+            return
+        delays = backoff_delays(self.retry_first, self.retry_max)
+        for attempt in count(1):
+            try:
+                store = await open_store(settings.database_url, pool_size=settings.database_pool_size,
+                                         sslmode=settings.database_sslmode)
+            except DatabaseUnreachable as exc:
+                delay = next(delays)
+                log.warning("%s; attempt %d failed, retrying in %.0f s", exc, attempt, delay)
+                await asyncio.sleep(delay)
+                continue
+            await store.close()
+            if attempt > 1:
+                log.info("the database answers (attempt %d)", attempt)
+            return
 
     @staticmethod
     async def _reset_http(bot: discord.Client) -> None:

@@ -1,7 +1,7 @@
 """The rules as services, built once per bot in ``setup_hook`` and handed what they use.
 
 Commands reach them through the context (``ctx.takes``, ``ctx.pins``, ``ctx.guild_settings``,
-``ctx.audit``), buttons and forms through the client (:class:`ServiceHost`). No rule takes the
+``ctx.audit``, ``ctx.meetings``), buttons and forms through the client (:class:`ServiceHost`). No rule takes the
 whole bot: each gets the store, the clock, the locks and the other services it needs, so its
 signature says what it depends on.
 """
@@ -17,8 +17,11 @@ from bot.audit import AuditLog
 from bot.clock import Clock
 from bot.guild_settings import GuildSettingsService
 from bot.locks import KeyedLocks
+from bot.meetings import MeetingService
 from bot.pins import PinService
+from bot.quotes import QuoteService
 from bot.settings import Settings
+from bot.signing import IdSigner
 from bot.storage import Store
 from bot.takes import TakeService
 
@@ -31,19 +34,28 @@ class Services:
     guild_settings: GuildSettingsService
     takes: TakeService
     pins: PinService
+    #: Signs and checks the custom ids that name a subject (see :mod:`bot.signing`).
+    signer: IdSigner
+    #: Which bot messages quote which takes, so erasure reaches them (see :mod:`bot.quotes`).
+    quotes: QuoteService
+    meetings: MeetingService
 
 
-def build_services(store: Store, settings: Settings, clock: Clock) -> Services:
+def build_services(store: Store, settings: Settings, clock: Clock, *, signer: IdSigner) -> Services:
     locks = KeyedLocks()
     audit = AuditLog(store, clock)
     guild_settings = GuildSettingsService(store, settings, locks, audit)
+    meetings = MeetingService(store, clock, guild_settings, audit, locks)
     return Services(
         clock=clock,
         locks=locks,
         audit=audit,
         guild_settings=guild_settings,
-        takes=TakeService(store, clock, guild_settings, audit, locks),
+        takes=TakeService(store, clock, guild_settings, audit, locks, meeting_link=meetings.link_for),
         pins=PinService(store, clock, locks),
+        signer=signer,
+        quotes=QuoteService(store, clock),
+        meetings=meetings,
     )
 
 

@@ -16,6 +16,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
@@ -110,6 +111,9 @@ class Settings:
             raise SettingsError("TAKE_COOLDOWN_SECONDS must not be negative")
         if self.duplicate_window_seconds < 0:
             raise SettingsError("DUPLICATE_WINDOW_SECONDS must not be negative")
+        object.__setattr__(self, "log_level", self.log_level.upper())
+        if self.log_level not in LOG_LEVELS:
+            raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level.lower()!r}")
         object.__setattr__(self, "log_format", self.log_format.lower())
         if self.log_format not in {"text", "json"}:
             raise SettingsError(f"LOG_FORMAT must be text or json, not {self.log_format!r}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ import discord
 from bot.article import Article
 from bot.audit import AuditLog
 from bot.clock import Clock
-from bot.errors import GuildOnly, NotAllowed, NotFound, NotSaved, TakeRejected, TooSoon
+from bot.errors import GuildOnly, NotAllowed, NotFound, NotSaved, TakeRejected, TooSoon, refuse_if_unreachable
 from bot.guild_settings import GuildSettingsService
 from bot.locks import KeyedLocks
 from bot.permissions import is_moderator
@@ -40,6 +40,10 @@ from bot.text import discord_length, has_visible_content, printable, unstorable_
 log = logging.getLogger("bot.takes")
 
 GUILD_ONLY = "Takes belong to a server's discussion, so this works in a server channel, not in DMs."
+
+
+#: (guild id, channel, article) -> (meeting id, question) when the channel is a running meeting's thread.
+MeetingLink = Callable[[int, Any, str], Awaitable[tuple[int, int] | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +98,10 @@ class TakeService:
     """Members' takes in every server: the one door to them for commands, buttons and forms."""
 
     def __init__(self, store: Store, clock: Clock, guild_settings: GuildSettingsService, audit: AuditLog,
-                 locks: KeyedLocks) -> None:
+                 locks: KeyedLocks, meeting_link: MeetingLink | None = None) -> None:
         self._store = store
+        #: Which meeting (and question) a take written in this channel belongs to, if any.
+        self._meeting_link = meeting_link
         self._clock = clock
         self._settings = guild_settings
         self._audit = audit
@@ -137,6 +143,7 @@ class TakeService:
             return await self._validate_and_add(guild_id=guild_id, channel=channel, article=article, author=author,
                                                 content=content, source=source, message_url=message_url)
         except StorageError as exc:
+            refuse_if_unreachable(exc)
             # A foreseeable condition (the file gone, logged once by the store) needs no traceback.
             log.error("take NOT saved (guild=%s article=%s author=%s source=%s): %s", guild_id, article.command,
                       author.id, source, exc, exc_info=None if isinstance(exc, DatabaseFileGone) else exc)
@@ -149,6 +156,7 @@ class TakeService:
         check_text(content, rules)
         if not rules.allows_channel(channel):
             raise TakeRejected(f"Takes on this article are collected in {channels_text(rules)}.")
+        link = None if self._meeting_link is None else await self._meeting_link(guild_id, channel, article.command)
         now = self._clock()
         # One trip to the store: the duplicate and cooldown rules are checked in the transaction
         # that inserts the take, so two takes at once cannot both pass the cooldown.
@@ -156,7 +164,8 @@ class TakeService:
             return await self._store.add_take(
                 NewTake(guild_id=guild_id, channel_id=channel.id, article=article.command, author_id=author.id,
                         author_name=printable(getattr(author, "display_name", author.name)), content=content,
-                        source=source, created_at=now, message_url=message_url),
+                        source=source, created_at=now, message_url=message_url,
+                        meeting_id=link[0] if link else None, question=link[1] if link else None),
                 checks=TakeChecks(duplicate_since=now - rules.duplicate_window, cooldown_since=now - rules.cooldown))
         except TakeRefused as refused:
             if refused.rule == "duplicate":
@@ -188,6 +197,7 @@ class TakeService:
         try:
             edited = await self._store.edit_take(guild_id, take_id, content, self._clock())
         except StorageError as exc:
+            refuse_if_unreachable(exc)
             log.error("edit NOT saved (guild=%s take=%s): %s", guild_id, take_id, exc, exc_info=exc)
             raise NotSaved("Your edit was **not saved**: the database refused the write. The take still reads as "
                            "before; please try again in a moment.") from exc
@@ -210,6 +220,7 @@ class TakeService:
         try:
             deleted = await self._store.delete_take(guild_id, take_id)
         except StorageError as exc:
+            refuse_if_unreachable(exc)
             log.error("delete failed (guild=%s take=%s): %s", guild_id, take_id, exc, exc_info=exc)
             raise NotSaved("The take was **not deleted**: the database refused the write. Please try again.") from exc
         if not deleted:
@@ -223,6 +234,7 @@ class TakeService:
         try:
             return await self._store.delete_member_data(author_id)
         except StorageError as exc:
+            refuse_if_unreachable(exc)
             log.error("forgetme failed for %s: %s", author_id, exc, exc_info=exc)
             raise NotSaved("Nothing was deleted: the database refused the write. Please try again.") from exc
 

@@ -9,12 +9,25 @@ from discord.ext import commands
 from rapidfuzz import process
 
 from bot.context import Context
-from bot.ui.reporting import answer_interaction, log, unexpected_answer, user_message
+from bot.ui.reporting import answer_interaction, expired_interaction, log, unexpected_answer, user_message
 from bot.ui.take_form import with_draft
 from bot.ui.views import is_expired_component
 
 if TYPE_CHECKING:
     from bot.app import CommonFactorsBot
+
+
+UNKNOWN_CONTROL = "This control is out of date or was altered, so it does nothing. Run the command again."
+
+
+def claimed_by_an_item(bot: discord.Client, custom_id: str) -> bool:
+    """Whether a registered dynamic item (article buttons, FAQ picker, pagers, …) or a view kept
+    in memory (a persistent one included) answers this id."""
+    store = getattr(bot._connection, "_view_store", None)
+    if any(pattern.fullmatch(custom_id) for pattern in getattr(store, "_dynamic_items", {})):
+        return True
+    views: dict[Any, dict[tuple[int, str], Any]] = getattr(store, "_views", {})
+    return any(key[1] == custom_id for items in views.values() for key in items)
 
 
 class Events(commands.Cog):
@@ -25,6 +38,8 @@ class Events(commands.Cog):
     async def on_command_error(self, ctx: Context, error: commands.CommandError) -> None:
         if isinstance(error, commands.CommandNotFound):
             await self._suggest_article(ctx)
+            return
+        if expired_interaction(error, where=f"command {ctx.command.qualified_name if ctx.command else '?'}"):
             return
         usage = None
         if ctx.command is not None:
@@ -55,6 +70,9 @@ class Events(commands.Cog):
         if is_expired_component(custom_id, self.bot.boot_id):
             await answer_interaction(interaction, "These buttons stopped working when the bot restarted. "
                                                   "Run the command again for fresh ones.")
+        elif custom_id.startswith("cf:") and not claimed_by_an_item(self.bot, custom_id):
+            # Ours by its form, but no button of this bot makes it: altered, or from an older version.
+            await answer_interaction(interaction, UNKNOWN_CONTROL)
 
     async def _suggest_article(self, ctx: Context) -> None:
         """``!commonfactor`` is almost certainly meant for us; ``!play`` is another bot's."""

@@ -91,6 +91,7 @@ class SettingsView(TransientView):
         service = host.services.guild_settings
         assert interaction.guild is not None
         change, _ = await service.apply(interaction.guild, interaction.user, name, value)
+        await redraw_if_anonymous(host, change)
         current = change.after
         view = SettingsView(self.owner_id, interaction.guild, current, boot=host.boot_id)
         self.stop()
@@ -115,6 +116,13 @@ class SettingsView(TransientView):
     async def anonymous(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
         # Flip what is stored now, not what this card showed: another moderator may have changed it.
         await self._apply(interaction, "anonymous", lambda current: "off" if current.anonymous_lists else "on")
+
+
+async def redraw_if_anonymous(host: ServiceHost, change: guild_settings.Change) -> None:
+    """Anonymous lists just went on: the bot's posts that quote this server's takes are redrawn
+    without names (a member's own list, or one member's, is withdrawn)."""
+    if change.after.anonymous_lists and not change.before.anonymous_lists:
+        await host.services.quotes.redraw_guild(change.after.guild_id)
 
 
 def channel_permissions(ctx: GuildContext) -> discord.Permissions:
@@ -204,6 +212,7 @@ class Moderation(ArticleCog):
                                     f"{setting.example}`.")
             return
         change, changed = await service.apply(ctx.guild, ctx.author, setting.name, value)
+        await redraw_if_anonymous(self.bot, change)
         if not changed:
             await ctx.reply_private(f"Nothing to change: {change.describe(service.defaults)}.")
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import logging
@@ -14,27 +15,36 @@ from discord.ext import commands, tasks
 
 from bot.commands import ArticleCog, article_command, guild_only, unread_words
 from bot.context import Context, GuildContext
-from bot.errors import NotAllowed, TooSoon, UserError
+from bot.errors import NotAllowed, TooSoon, UserError, report_unexpected
 from bot.export import pack_stream
+from bot.quotes import SHOW
 from bot.services import ServiceHost
-from bot.storage import StorageError
+from bot.storage import DatabaseUnreachable, StorageError
 from bot.takes import NameVisibility, saved_message
 from bot.ui import rendering
+from bot.ui.agree import agree_view
 from bot.ui.delivery import confirm_command, confirm_reply_take, tell_reply_author
 from bot.ui.files import discord_files
+from bot.ui.quote_redraw import redraw_quoting_message
 from bot.ui.reporting import handle_interaction_error, unexpected_answer
-from bot.ui.take_form import TakeModal, article_of_message, handle_take_form
-from bot.ui.take_pager import TakeList, handle_jump_form
+from bot.ui.take_form import TakeModal, article_of_message, handle_take_form, submitted_value, with_draft
+from bot.ui.take_pager import ListKind, TakeList, handle_jump_form
 from bot.ui.views import TransientView
 
 if TYPE_CHECKING:
     from bot.app import CommonFactorsBot
 
 log = logging.getLogger("bot.takes")
+UNKNOWN_FORM = "This form is out of date or was altered, so nothing was done. Run the command again."
 
 CONFIRM_TIMEOUT = 60.0
 DOWNLOAD_TIMEOUT = 300.0
 RETENTION_INTERVAL = dt.timedelta(hours=1)
+#: Queued messages redrawn per batch, and batches per round (see bot.quotes).
+REDRAW_BATCH = 25
+REDRAW_ROUNDS = 20
+#: When Discord could not be reached, the queue is tried again this much later.
+REDRAW_RETRY_SECONDS = 30
 #: Within this long after answering a "too soon" refusal, further ones get only a reaction.
 BURST_WINDOW = dt.timedelta(seconds=30)
 BURST_REACTION = "⏳"
@@ -95,6 +105,7 @@ class ForgetMeView(TransientView):
         host = cast(ServiceHost, interaction.client)
         self.stop()
         count = await host.services.takes.forget_member(self.owner_id)
+        host.services.quotes.wake()  # the bot's own posts that quote them go too
         what = f"{count} take(s) of yours" if self.show_count else "all of your takes"
         await interaction.response.edit_message(content=f"Done: deleted {what} from every server.", view=None)
 
@@ -131,15 +142,27 @@ async def send_listing(target: Any, embed: discord.Embed, pager: discord.ui.View
 async def my_takes_by_dm(ctx: Context, listing: TakeList, view: DownloadView) -> None:
     """``mytakes`` on the prefix path in an anonymous server: the list and its download by DM, and
     in the channel only a note that names no take."""
-    embed, pager = await listing.draw(ctx.bot, ctx.guild, ctx.author, 0, private=True)
+    drawn = await listing.draw(ctx.bot, ctx.guild, ctx.author, 0, private=True)
     try:
-        await send_listing(ctx.author, embed, pager)
+        sent = await send_listing(ctx.author, drawn.embed, drawn.view)
+        await listing.remember(ctx.bot, sent, drawn)  # a DM is a channel too: erasure reaches it
         view.message = await ctx.author.send("Download every take of yours in this server:", view=view)
     except discord.HTTPException:
         await ctx.reply_private(f"Takes are anonymous here, so I send your list by DM, but I couldn't DM you. Use "
                                 f"`/{ctx.article.command} mytakes` (only you see the answer), or open your DMs.")
         return
     await ctx.reply_private("Takes are anonymous here, so I sent your list to you by DM.")
+
+
+async def answer_unknown_form(interaction: discord.Interaction[Any]) -> None:
+    """A form whose id is ours by its form but that no form of this bot makes (altered, or from an
+    older version): one private line, and any words written in it handed back."""
+    data: Any = interaction.data or {}
+    if not str(data.get("custom_id", "")).startswith("cf:"):
+        return
+    text = submitted_value(data.get("components"))
+    answer = with_draft(UNKNOWN_FORM, text) if text else {"content": UNKNOWN_FORM}
+    await interaction.response.send_message(**answer, ephemeral=True)
 
 
 async def visibility(ctx: GuildContext) -> NameVisibility:
@@ -178,6 +201,8 @@ class Takes(ArticleCog):
     def __init__(self, bot: CommonFactorsBot) -> None:
         super().__init__(bot)
         self.bursts = BurstGuard()
+        self.redraw_lock = asyncio.Lock()
+        self.redraw_tasks: set[asyncio.Task[None]] = set()
 
     @article_command(name="take", usage="<text>", description="Add your take on the article")
     @app_commands.describe(text="Your take; leave empty to write it in a form")
@@ -203,12 +228,19 @@ class Takes(ArticleCog):
             raise
         await confirm_command(ctx, saved_message(saved, article, ctx.invoked_prefix))
 
-    @article_command(name="takes", usage="[member]", description="The takes so far, newest first")
-    @app_commands.describe(member="Only this member's takes")
+    @article_command(name="takes", usage="[member] [top]", description="The takes so far, newest first")
+    @app_commands.describe(member="Only this member's takes", sort="`top`: the most agreed first")
+    @app_commands.choices(sort=[app_commands.Choice(name="newest first", value="new"),
+                                app_commands.Choice(name="most agreed first", value="top")])
     @guild_only()
-    async def takes(self, ctx: GuildContext, member: discord.User | None = None) -> None:
+    async def takes(self, ctx: GuildContext, member: discord.User | None = None, sort: str = "new") -> None:
         article = ctx.article
         leftover = " ".join(unread_words(ctx))
+        if sort not in ("new", "top"):
+            if member is not None:
+                raise UserError("Sort by `new` (newest first) or `top` (most agreed first).")
+            # On the prefix path a word that is no member lands here: it was meant as one.
+            leftover, sort = f"{sort} {leftover}".strip(), "new"
         if member is None and leftover:
             # An unresolvable member is skipped, not refused; listing everyone instead would mislead.
             shown = leftover[:40].replace("`", "'")
@@ -218,9 +250,12 @@ class Takes(ArticleCog):
             # Even one's own list, posted here, would say who wrote those takes.
             raise NotAllowed("Takes are anonymous in this server, so lists here never name anyone; `mytakes` "
                              f"lists your own privately (moderators: `/{article.command} takes` answers privately).")
-        listing = TakeList(article.command, "member" if member else "all", ctx.author.id, member.id if member else 0)
-        embed, pager = await listing.draw(self.bot, ctx.guild, ctx.author, 0, private=seen.private)
-        await send_listing(ctx, embed, pager, ephemeral=seen.private)
+        kind: ListKind = "member" if member else "top" if sort == "top" else "all"
+        listing = TakeList(article.command, kind, ctx.author.id, member.id if member else 0)
+        drawn = await listing.draw(self.bot, ctx.guild, ctx.author, 0, private=seen.private)
+        sent = await send_listing(ctx, drawn.embed, drawn.view, ephemeral=seen.private)
+        if not seen.private:
+            await listing.remember(self.bot, sent, drawn)
 
     @article_command(name="show", usage="<id>", description="One take in full")
     @app_commands.describe(take_id="The take's number, as shown in lists")
@@ -230,9 +265,13 @@ class Takes(ArticleCog):
         seen = await visibility(ctx)
         # Members see their own name on their own take only where no one else does (slash).
         own = found.author_id == ctx.author.id and ctx.interaction is not None
-        await ctx.send(embed=rendering.take_embed(found, self.bot.articles.get(found.article, ctx.article),
-                                                  show_name=own or seen.show_names),
-                       ephemeral=seen.private or (own and not seen.show_names))
+        private = seen.private or (own and not seen.show_names)
+        agreed = (await ctx.meetings.agreement_counts(ctx.guild.id, [found.id])).get(found.id, 0)
+        card = await ctx.send(embed=rendering.take_embed(found, self.bot.articles.get(found.article, ctx.article),
+                                                         show_name=own or seen.show_names, agreed=agreed),
+                              view=agree_view(found.id), ephemeral=private)
+        if not private:  # a card in the channel: deleting or editing the take must reach it
+            await ctx.quotes.remember(card, [found.id], SHOW)
 
     @article_command(name="edit", usage="<id> <text>", description="Change the text of your take")
     @app_commands.describe(take_id="The take's number", text="The new text; leave empty to edit in a form")
@@ -248,9 +287,11 @@ class Takes(ArticleCog):
             # If moderators lowered the limit since, the form still holds the text; saving says how much to cut.
             await ctx.interaction.response.send_modal(TakeModal(
                 self.bot.articles.get(current.article, article),
-                max_length=max(rules.max_length, len(current.content)), source=current.source, editing=current))
+                max_length=max(rules.max_length, len(current.content)), source=current.source, editing=current,
+                signer=self.bot.services.signer))
             return
         edited = await ctx.takes.edit(guild_id=ctx.guild.id, member=ctx.author, take_id=take_id, content=text)
+        ctx.quotes.wake()  # cards and lists that show it are redrawn
         await confirm_command(ctx, f"Updated take **#{edited.id}**.")
 
     @article_command(name="delete", usage="<id>", description="Delete your take (moderators: any take in this server)")
@@ -259,6 +300,7 @@ class Takes(ArticleCog):
     async def delete(self, ctx: GuildContext, take_id: int) -> None:
         deleted = await ctx.takes.delete(guild_id=ctx.guild.id, member=ctx.author, take_id=take_id,
                                          channel_of=self.bot.get_channel)
+        ctx.quotes.wake()  # cards and lists that show it are redrawn or deleted
         whose = "your" if deleted.author_id == ctx.author.id else "the"
         await ctx.reply_private(f"Deleted {whose} take **#{deleted.id}**.")
 
@@ -285,8 +327,10 @@ class Takes(ArticleCog):
             # A list of "your takes" posted in the channel would name their author: it goes by DM.
             await my_takes_by_dm(ctx, listing, view)
             return
-        embed, pager = await listing.draw(self.bot, ctx.guild, ctx.author, 0, private=ctx.interaction is not None)
-        await send_listing(ctx, embed, pager, ephemeral=True)
+        drawn = await listing.draw(self.bot, ctx.guild, ctx.author, 0, private=ctx.interaction is not None)
+        sent = await send_listing(ctx, drawn.embed, drawn.view, ephemeral=True)
+        if ctx.interaction is None:  # in the channel (slash answers are only the member's)
+            await listing.remember(self.bot, sent, drawn)
         view.message = await ctx.send("Download every take of yours in this server:", view=view, ephemeral=True)
 
     @article_command(name="privacy", description="What is stored about you, why, and how to delete it")
@@ -314,8 +358,8 @@ class Takes(ArticleCog):
         if interaction.type is not discord.InteractionType.modal_submit:
             return
         try:
-            if not await handle_take_form(interaction):
-                await handle_jump_form(interaction)
+            if not await handle_take_form(interaction) and not await handle_jump_form(interaction):
+                await answer_unknown_form(interaction)
         except Exception as error:
             await handle_interaction_error(interaction, error, where="take form")
 
@@ -362,20 +406,68 @@ class Takes(ArticleCog):
         await super().cog_load()
         if self.bot.settings.takes_retention_days:
             self.retention.start()
+        self.bot.services.quotes.on_wake = self.redraw_soon
+        self.redraw_soon()  # whatever was queued before a restart
 
     async def cog_unload(self) -> None:
         self.retention.cancel()
+        self.bot.services.quotes.on_wake = None
+        for task in self.redraw_tasks:
+            task.cancel()
         await super().cog_unload()
 
     async def purge_expired(self) -> int:
-        return await self.bot.services.takes.purge_expired(self.bot.settings.takes_retention_days)
+        removed = await self.bot.services.takes.purge_expired(self.bot.settings.takes_retention_days)
+        if removed:
+            self.bot.services.quotes.wake()
+        return removed
 
     @tasks.loop(seconds=RETENTION_INTERVAL.total_seconds())
     async def retention(self) -> None:
         try:
             await self.purge_expired()
+        except DatabaseUnreachable:
+            return  # an outage, logged once by the store; the next run catches up
         except StorageError:
             log.exception("retention purge failed; will try again in an hour")
+
+
+    # -- the bot's own posts that quote takes (bot.quotes) -----------------------------------
+    async def redraw_pending(self) -> int:
+        """Redraw (or delete) the queued messages, a batch at a time; how many must be tried
+        again later (Discord could not be reached). One round at a time: a wake waits for it."""
+        retry = 0
+        async with self.redraw_lock:
+            for _ in range(REDRAW_ROUNDS):
+                batch = await self.bot.services.quotes.due(limit=REDRAW_BATCH)
+                outcomes = [await redraw_quoting_message(self.bot, redraw) for redraw in batch]
+                retry = sum(outcomes)
+                if len(batch) < REDRAW_BATCH or retry == len(batch):
+                    break
+        return retry
+
+    async def _redraw_round(self, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        await self.bot.wait_until_ready()
+        try:
+            retry = await self.redraw_pending()
+        except StorageError as exc:
+            log.error("could not read the messages to redraw (%s); trying again in %d s", exc, REDRAW_RETRY_SECONDS)
+            retry = 1
+        except Exception as exc:  # one bad message must not stop the others
+            report_unexpected(exc, where="quote redraws", context={})
+            retry = 1
+        if retry and not self.bot.is_closed():
+            self.redraw_soon(REDRAW_RETRY_SECONDS)
+
+    def redraw_soon(self, delay: float = 0) -> None:
+        """Redraw the queued messages now (takes were just deleted or edited: after the answer), or
+        after ``delay``. Also once at start, for what was queued before a restart. Nothing polls:
+        the process that deletes a take is the one that queued its messages."""
+        task = asyncio.get_running_loop().create_task(self._redraw_round(delay))
+        self.redraw_tasks.add(task)
+        task.add_done_callback(self.redraw_tasks.discard)
 
 
 async def setup(bot: CommonFactorsBot) -> None:

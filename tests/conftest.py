@@ -4,6 +4,7 @@ member, a second member and a moderator, as SimCord simulates them."""
 from __future__ import annotations
 
 import shutil
+import signal
 import sqlite3
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -23,6 +24,8 @@ from bot.storage import Store
 from bot.storage.postgres import PostgresStore
 from bot.storage.sqlite import SqliteStore
 from tests import fuzz  # noqa: F401  (loads the hypothesis profile named by HYPOTHESIS_PROFILE)
+from tests.fake_discord import FakeDiscord, make_token
+from tests.processes import BotProcess
 
 TEST_DATA = Path(__file__).parent / "data"
 
@@ -44,8 +47,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    """One PostgreSQL server for the session, started on first use; never skipped. Its folder is
-    outside pytest's private temp folder, which the ``postgres`` user could not enter."""
+    """One PostgreSQL server for the session (for each pytest-xdist worker), started on first use;
+    never skipped. Its folder is outside pytest's private temp folder, which ``nobody`` (who runs
+    the server when the tests run as root) could not enter."""
     folder = Path(tempfile.mkdtemp(prefix="cf-postgres-"))
     try:
         server = PostgresServer.start(folder)
@@ -220,3 +224,21 @@ def make_world(env: Env, name: str = "Clinic", bots: list[CommonFactorsBot] | No
 @pytest.fixture
 def world(simcord_env: Env, bots: list[CommonFactorsBot]) -> World:
     return make_world(simcord_env, bots=bots)
+
+
+@pytest_asyncio.fixture
+async def discord_server() -> AsyncIterator[FakeDiscord]:
+    """A small Discord-compatible server on 127.0.0.1 for a real ``python -m bot`` process."""
+    server = FakeDiscord(token=make_token())
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def saved_then_stopped(server: FakeDiscord, bot: BotProcess, take: str) -> None:
+    """A member's take is saved by the real process, which then stops cleanly on SIGTERM."""
+    await server.member_says(f"!commonfactors take {take}")
+    [saved] = await server.wait_for_messages(1)
+    assert "Saved your take" in saved["content"]
+    bot.process.send_signal(signal.SIGTERM)
+    assert await bot.finish() == 0

@@ -22,9 +22,15 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 from simcord import ChannelHandle
+from simcord.actors import _dispatch_actor_interaction
+from simcord.backend import serializers
 
 from bot.errors import NotFound, UserError
 from bot.ui.reporting import _unwrap
+from bot.ui.take_form import EDIT_TAMPERED
+from bot.ui.take_pager import TAMPERED, base36
+from cogs.events import UNKNOWN_CONTROL
+from cogs.takes import UNKNOWN_FORM
 from tests.conftest import World, make_world
 from tests.test_hostile_discord import assert_sent_safely
 
@@ -59,6 +65,14 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "mod export":        ("hidden",  "ok",      "ok",      "hidden",  "hidden",  "hidden"),
     "mod pin":           ("hidden",  "ok",      "ok",      "hidden",  "hidden",  "hidden"),
     "mod unpin":         ("hidden",  "ok",      "ok",      "hidden",  "hidden",  "hidden"),
+    # Meetings, in the order a meeting goes: scheduled, called off, started, moved on, ended.
+    "meeting":           ("ok",      "ok",      "ok",      "ok",      "refused", "ok"),
+    "mod meeting-schedule": ("hidden", "ok",    "ok",      "hidden",  "hidden",  "hidden"),
+    "mod meeting-cancel": ("hidden", "ok",      "ok",      "hidden",  "hidden",  "hidden"),
+    "mod meeting-start": ("hidden",  "ok",      "ok",      "hidden",  "hidden",  "hidden"),
+    "mod meeting-next":  ("hidden",  "ok",      "ok",      "hidden",  "hidden",  "hidden"),
+    "mod meeting-end":   ("hidden",  "ok",      "ok",      "hidden",  "hidden",  "hidden"),
+    "mod poll":          ("hidden",  "ok",      "ok",      "hidden",  "hidden",  "hidden"),
 }
 #: Where the prefix path differs beyond ``hidden`` → ``refused``: the moderator help is a list of
 #: commands (public in the README), shown to whoever types it; only the commands themselves refuse.
@@ -113,6 +127,7 @@ def slash_options(scene: Scene, command: str) -> dict[str, Any]:
         "show": {"take_id": scene.alice_take},
         "edit": {"take_id": scene.alice_take, "text": "Edited by the access table."},
         "delete": {"take_id": scene.bob_take},
+        "mod meeting-schedule": {"when": "tomorrow 19:00"},
     }.get(command, {})
 
 
@@ -122,6 +137,7 @@ def prefix_words(scene: Scene, command: str) -> str:
         "show": f"show {scene.alice_take}",
         "edit": f"edit {scene.alice_take} Edited by the access table.",
         "delete": f"delete {scene.bob_take}",
+        "meeting-schedule": "meeting-schedule tomorrow 19:00",
     }.get(command, command)
 
 
@@ -259,13 +275,22 @@ ITEMS_EXPECTED: dict[str, tuple[str, ...]] = {
     "form take":         ("ok",      "ok",      "ok",      "ok",      "refused", "ok"),
     # A takes list's pages, turned by the member who asked (takes are listed in servers only).
     "button pager":      ("ok",      "ok",      "ok",      "ok",      "refused", "ok"),
+    # Under a question in a meeting's thread (a server's thread: nothing to click from a DM).
+    "button next question": ("refused", "ok",   "ok",      "refused", "n/a",     "refused"),
+    "button meeting take": ("ok",    "ok",      "ok",      "ok",      "n/a",     "ok"),
+    # Under a take shown with `show` (another member's: one's own is not agreed with).
+    "button agree":      ("ok",      "ok",      "ok",      "ok",      "refused", "ok"),
 }
 #: The registered dynamic item classes and the rows of the table they are exercised by.
 ITEM_ROWS = {"ArticleButton": ["button summary", "button citations", "button faq", "button take"],
-             "FaqSelect": ["select faqpick"], "PagerButton": ["button pager"]}
+             "FaqSelect": ["select faqpick"], "PagerButton": ["button pager"],
+             "NextQuestionButton": ["button next question"], "MeetingTakeButton": ["button meeting take"],
+             "AgreeButton": ["button agree"]}
 LABELS = {"button summary": "Summary", "button citations": "Citations", "button faq": "FAQ",
           "button take": "Add your take"}
-REFUSALS = ("not in DMs", "works in a server", "belong to a server")
+#: Rows whose message cannot exist in a DM: the command that would post it, tried there instead.
+DM_INSTEAD = {"button agree": "show {take}", "button pager": "takes"}
+REFUSALS = ("not in DMs", "works in a server", "belong to a server", "Only moderators")
 
 
 def registered_items(world: World) -> set[str]:
@@ -314,6 +339,21 @@ async def test_item_table(world: World, role: str) -> None:
         await actor.send(channel, f"!{ARTICLE} takes")
         pages = channel.last_message
         assert pages is not None and not world.env.errors
+    question = None  # a meeting's first question, in a thread of the actor's channel
+    shown_take = None  # another member's take, shown where the actor is
+    if channel is not None:
+        if role.startswith("other_"):
+            await scene.other.bob.send(channel, f"!{ARTICLE} take Another member's take in the other server.")
+            target = (await world.bot.store.member_takes(scene.other.bob.id))[0].id
+        else:
+            target = scene.bob_take
+        await actor.send(channel, f"!{ARTICLE} show {target}")
+        shown_take = channel.last_message
+        assert shown_take is not None and not world.env.errors
+        moderator = scene.other.mod if role.startswith("other_") else world.mod
+        await moderator.send(channel, f"!{ARTICLE} meeting start")
+        question = channel.threads[0].last_message
+        assert question is not None and not world.env.errors
     if role == "restarted":
         await world.restart()
         await world.env.advance_time(60)
@@ -326,12 +366,21 @@ async def test_item_table(world: World, role: str) -> None:
             result = await actor.click(overview, label=LABELS[row])
         elif row == "select faqpick":
             result = await actor.select(listing, ["1"], custom_id=f"cf:{ARTICLE}:faqpick:0")
-        elif row == "button pager":
-            if pages is None:  # in a DM there is no list to page: asking for one is refused
-                await actor.send_dm(f"!{ARTICLE} takes")
-                actual[row] = classify(env.errors_since(cursor))
-                env.errors.clear()
+        elif row in DM_INSTEAD and (shown_take if row == "button agree" else pages) is None:
+            # In a DM there is no take to show or list to page: asking for one is refused.
+            await actor.send_dm(f"!{ARTICLE} {DM_INSTEAD[row].format(take=scene.bob_take)}")
+            actual[row] = classify(env.errors_since(cursor))
+            env.errors.clear()
+            continue
+        elif row == "button agree":
+            result = await actor.click(shown_take, label="Agree")
+        elif row in ("button next question", "button meeting take"):
+            if question is None:
+                actual[row] = "n/a"
                 continue
+            label = "Next question" if row == "button next question" else "Add your take"
+            result = await actor.click(question, label=label)
+        elif row == "button pager":
             result = await actor.click(pages, label="Next ›")
         else:
             shown = await actor.click(overview, label=LABELS["button take"])
@@ -429,3 +478,200 @@ async def test_the_settings_cards_menus_from_before_a_restart_say_so(world: Worl
         result = await world.admin.select(card, [], custom_id=custom_id)
         assert result.response is not None and "stopped working when the bot restarted" in result.response.content
     assert not world.env.errors
+
+
+# -- forged custom ids -----------------------------------------------------------------------------
+#
+# A hostile client sends any custom id it likes: a button id Discord never showed it (on a message
+# of the bot's, in its own channel) or a form submission the bot never opened. Every family of
+# ids that names a subject × every field of it forged × who sends it. Each cell is tried twice:
+# forged as a client can (the tag no longer matches: refused before it is read, ``tampered``), and
+# re-signed with the bot's own key (as if the key had leaked), where the interaction's own checks
+# decide. In no cell does the sender see anything they could not see by asking themselves.
+
+PRESSERS = ("owner", "other_member", "other_server", "dm")
+#: (family, forged field) → the outcome of the re-signed forgery for each sender of PRESSERS.
+#: The list forged is Alice's "your takes" list in the first server (a member list for
+#: ``subject``); the edit form is Alice's form for her own take.
+FORGED_EXPECTED: dict[tuple[str, str], tuple[str, ...]] = {
+    #                               owner        other_member  other_server  dm
+    ("pager", "owner"):            ("refused",   "ok",         "refused",    "refused"),
+    ("pager", "server"):           ("refused",   "refused",    "refused",    "ok"),
+    ("pager", "subject"):          ("ok",        "refused",    "refused",    "not_found"),
+    ("pager", "page"):             ("ok",        "refused",    "refused",    "ok"),
+    ("pager", "kind"):             ("ok",        "refused",    "refused",    "not_found"),
+    ("jump", "owner"):             ("refused",   "ok",         "refused",    "refused"),
+    ("jump", "server"):            ("refused",   "refused",    "refused",    "ok"),
+    ("jump", "subject"):           ("ok",        "refused",    "refused",    "not_found"),
+    ("jump", "page"):              ("refused",   "refused",    "refused",    "refused"),
+    ("jump", "kind"):              ("ok",        "refused",    "refused",    "not_found"),
+    # The edit form names only a take: forging it to another member's or another server's take.
+    ("edit", "subject"):           ("refused",   "ok",         "not_found",  "refused"),
+    ("edit", "server"):            ("not_found", "not_found",  "ok",         "refused"),
+}
+#: What each sender must never see (the take of the other server; the takes of others).
+NEVER_SEEN = {"owner": (OTHER_TAKE,), "other_member": (SECRET_A, OTHER_TAKE),
+              "other_server": (SECRET_A, SECRET_B), "dm": (SECRET_B, OTHER_TAKE)}
+
+
+#: The families whose ids name no subject, so they carry no tag: what a forged field can do there.
+#: An action no button has is refused ("out of date or altered"); a forged FAQ page or form
+#: source only picks public content or labels the sender's own take.
+UNSIGNED_EXPECTED: dict[tuple[str, str], tuple[str, ...]] = {
+    #                               owner        other_member  other_server  dm
+    ("article button", "kind"):    ("refused",   "refused",    "refused",    "refused"),
+    ("faq select", "page"):        ("ok",        "ok",         "ok",         "ok"),
+    ("take form", "kind"):         ("ok",        "ok",         "ok",         "refused"),
+    ("take form", "owner"):        ("refused",   "refused",    "refused",    "refused"),
+}
+UNSIGNED_IDS = {("article button", "kind"): f"cf:{ARTICLE}:delete", ("faq select", "page"): f"cf:{ARTICLE}:faqpick:99",
+                ("take form", "kind"): f"cf:{ARTICLE}:form:forged",
+                ("take form", "owner"): f"cf:{ARTICLE}:form:modal:{2**63 - 1}"}
+
+
+def test_every_family_and_field_has_a_row() -> None:
+    fields = {"owner", "server", "subject", "page", "kind"}
+    assert {field for family, field in FORGED_EXPECTED if family in ("pager", "jump")} == fields
+    assert all(len(row) == len(PRESSERS) for row in FORGED_EXPECTED.values())
+
+
+def presser(scene: Scene, who: str) -> tuple[Any, ChannelHandle]:
+    world, other = scene.world, scene.other
+    return {"owner": (world.alice, world.channel), "other_member": (world.bob, world.channel),
+            "other_server": (other.alice, other.channel), "dm": (world.alice.user, world.alice.user.dm_channel)}[who]
+
+
+def forged_body(scene: Scene, family: str, field: str) -> str:
+    """The id's text (before its tag) with one field forged."""
+    world, other = scene.world, scene.other
+    kind, owner, subject, page = "y", world.alice.id, world.guild.id, 1
+    if family == "edit":
+        take = scene.bob_take if field == "subject" else scene.other_take
+        return f"cf:{ARTICLE}:edit:{take}"
+    if field == "owner":
+        owner = world.bob.id
+    elif field == "server":
+        subject = other.guild.id
+    elif field == "subject":
+        kind, subject = "m", other.alice.id
+    elif field == "page":
+        page = 9_999_999
+    elif field == "kind":
+        kind, subject = "a", 0
+    who = f"{base36(owner)}:{base36(subject)}"
+    if family == "jump":
+        return f"cf:{ARTICLE}:tpjump:{kind}:{who}"
+    return f"cf:{ARTICLE}:tp:{kind}n:{who}:{page}"
+
+
+def bot_message(scene: Scene, channel: ChannelHandle, custom_id: str, *, select: bool = False) -> discord.Message:
+    """A message of the bot's in the sender's channel, carrying ``custom_id`` on a button (or a menu)."""
+    world = scene.world
+    assert world.bot.user is not None
+    control: dict[str, Any] = {"type": 2, "style": 2, "label": "Next ›", "custom_id": custom_id}
+    if select:
+        control = {"type": 3, "custom_id": custom_id, "options": [{"label": "A question", "value": "1"}]}
+    stored = world.env.backend.create_message(channel.id, world.bot.user.id, "A list of takes.",
+                                              components=[{"type": 1, "components": [control]}])
+    return next(m for m in channel.history() if m.id == stored.id)
+
+
+async def send_forged(scene: Scene, who: str, family: str, custom_id: str, page: str) -> tuple[int, Any]:
+    """Send the forged id as ``who``; the id of the message it came from, and the result."""
+
+    actor, channel = presser(scene, who)
+    if family in ("pager", "article button"):
+        source = bot_message(scene, channel, custom_id)
+        return source.id, await actor.click(source, custom_id=custom_id)
+    if family == "faq select":
+        source = bot_message(scene, channel, custom_id, select=True)
+        return source.id, await actor.select(source, ["1"], custom_id=custom_id)
+    source = bot_message(scene, channel, "cf:unused:summary")
+    value = page if family == "jump" else "Rewritten through a forged form."
+    field = "page" if family == "jump" else "take_text"
+    payload = dict(serializers.message_payload(scene.world.env.backend,
+                                               scene.world.env.backend.get_message(channel.id, source.id)))
+    data = {"custom_id": custom_id,
+            "components": [{"type": 1, "components": [{"type": 4, "custom_id": field, "value": value}]}]}
+    return source.id, await _dispatch_actor_interaction(
+        actor, discord.InteractionType.modal_submit.value, channel, data, extra={"message": payload},
+        source_message_id=source.id)
+
+
+def forged_outcome(result: Any, errors: Iterable[BaseException]) -> str:
+    answer = result.response.content if result.response is not None else ""
+    if answer in (TAMPERED, UNKNOWN_CONTROL) or (answer or "").startswith((EDIT_TAMPERED, UNKNOWN_FORM)):
+        assert result.ephemeral
+        return "tampered"
+    outcome = classify(errors)
+    if outcome == "ok" and any(line in (answer or "") for line in (
+            "Only the member", "only edit your own", "not in DMs", "works in a server", "Pick a page",
+            "belongs to another server")):
+        return "refused"
+    if outcome == "ok" and any(line in (answer or "") for line in ("There is no take", "belongs to a server")):
+        return "not_found"
+    return outcome
+
+
+async def every_take(scene: Scene) -> list[tuple[int, str]]:
+    world = scene.world
+    found = []
+    for member in (world.alice.id, world.bob.id, scene.other.alice.id):
+        found += [(t.id, t.content) for t in await world.bot.store.member_takes(member)]
+    return sorted(found)
+
+
+@pytest.mark.parametrize(("family", "field"), list(FORGED_EXPECTED))
+async def test_forged_custom_ids(world: World, family: str, field: str) -> None:
+    scene = await build_scene(world)
+    await world.alice.user.send_dm("hello")  # opens the DM channel
+    world.env.errors.clear()
+    signer = world.bot.services.signer
+    body = forged_body(scene, family, field)
+    before = await every_take(scene)
+    actual = []
+    for who in PRESSERS:
+        for signed in (False, True):
+            custom_id = signer.sign(body) if signed else f"{body}:{'A' * 16}"
+            cursor = world.env.error_cursor
+            source, result = await send_forged(scene, who, family, custom_id,
+                                               page="9999999" if field == "page" else "1")
+            outcome = forged_outcome(result, world.env.errors_since(cursor))
+            world.env.errors.clear()
+            if not signed:
+                assert outcome == "tampered", (family, field, who)
+                continue
+            actual.append(outcome)
+            channel = presser(scene, who)[1]
+            seen = await seen_text([result.response, *result.followups,
+                                    *[m for m in channel.history() if m.id == source]])
+            for secret in NEVER_SEEN[who]:
+                assert secret not in seen, (family, field, who, secret)
+            if outcome != "ok":
+                assert await every_take(scene) == before, (family, field, who)  # nothing changed
+            before = await every_take(scene)  # (an author may edit their own take through any form)
+    assert tuple(actual) == FORGED_EXPECTED[(family, field)], (family, field)
+    assert_sent_safely(world, 0)
+
+
+@pytest.mark.parametrize(("family", "field"), list(UNSIGNED_EXPECTED))
+async def test_forged_ids_of_families_that_name_no_subject(world: World, family: str, field: str) -> None:
+    scene = await build_scene(world)
+    await world.alice.user.send_dm("hello")  # opens the DM channel
+    world.env.errors.clear()
+    actual = []
+    for who in PRESSERS:
+        await world.env.advance_time(120)  # past the cooldown: a take saved through the form is the sender's own
+        cursor = world.env.error_cursor
+        source, result = await send_forged(scene, who, family, UNSIGNED_IDS[(family, field)], page="1")
+        outcome = forged_outcome(result, world.env.errors_since(cursor))
+        world.env.errors.clear()
+        actual.append("refused" if outcome == "tampered" else outcome)
+        seen = await seen_text([result.response, *result.followups,
+                                *[m for m in presser(scene, who)[1].history() if m.id == source]])
+        for secret in NEVER_SEEN[who]:
+            assert secret not in seen, (family, field, who, secret)
+    assert tuple(actual) == UNSIGNED_EXPECTED[(family, field)], (family, field)
+    saved = [t for t in await every_take(scene) if t[1] == "Rewritten through a forged form."]
+    assert len(saved) == UNSIGNED_EXPECTED[(family, field)].count("ok") if family == "take form" else not saved
+    assert_sent_safely(world, 0)

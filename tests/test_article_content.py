@@ -27,6 +27,7 @@ VERIFIED_DOIS = {
     "10.1037/pst0000193",
     "10.1002/wps.20238",
     "10.4324/9780203582015",
+    "10.1037/pst0000171",
 }
 
 
@@ -69,7 +70,8 @@ def test_the_data_folder_loads_as_a_whole() -> None:
 
 def test_summaries_and_questions_have_the_right_shape(article: Article) -> None:
     assert len(re.findall(r"[.!?](\s|$)", article.short_summary)) <= 2
-    assert "\n" not in article.summary  # one paragraph
+    assert "\n" not in article.summary  # one paragraph on the post, one on its comments
+    assert article.comments_summary and "\n" not in article.comments_summary
     assert 5 <= len(article.discussion_questions) <= 8
     assert all(q.endswith("?") for q in article.discussion_questions)
 
@@ -77,17 +79,19 @@ def test_summaries_and_questions_have_the_right_shape(article: Article) -> None:
 def test_summary_key_points_and_questions_fit_one_discord_page(article: Article) -> None:
     """A member reads the whole summary card without paging: an embed holds 4096 characters,
     and the title, byline, link and list markers need some of them."""
-    body = len(article.summary) + sum(len(p) + 3 for p in article.key_points)
+    body = len(article.summary) + len(article.comments_summary or "") + sum(len(p) + 3 for p in article.key_points)
     body += sum(len(q) + 4 for q in article.discussion_questions)
     assert body <= 3500
 
 
-def test_summary_includes_what_the_comment_thread_added(article: Article) -> None:
-    summary = article.summary
-    assert "Rogers" in summary
-    assert "results, not friendship" in summary
-    assert "trauma therapist" in summary
-    assert "Progressive Counting" in summary
+def test_the_summary_keeps_the_post_and_its_comments_apart(article: Article) -> None:
+    comments = article.comments_summary or ""
+    assert "Rogers" in comments
+    assert "results, not friendship" in comments
+    assert "trauma therapist" in comments
+    assert "Progressive Counting" in comments
+    for commenter in ("Cloyd", "Wolasz", "Rogers", "trauma therapist", "comment"):
+        assert commenter not in article.summary, commenter  # the post's paragraph is the post's alone
 
 
 def test_at_least_ten_faqs_each_sourced_and_short_enough(article: Article) -> None:
@@ -178,7 +182,7 @@ def test_the_critic_faq_gives_both_sides_from_the_sources(article: Article) -> N
     assert right.startswith("Right, on our sources:") and critic
     assert "(Duncan et al., 2010)" in right and "Norcross & Lambert, 2018" in right
     for phrase in ("nonscientific sample", "reports no data", "8%", "from its author", "a suspicion",
-                   "self-selected", "all trauma therapists"):
+                   "self-selected", "everyone who had replied by then was a trauma therapist"):
         assert phrase in critic, phrase
 
 
@@ -227,6 +231,8 @@ def member_texts(article: Article) -> Iterator[tuple[str, str]]:
     """Every text a member reads, with where it is."""
     yield "short_summary", article.short_summary
     yield "summary", article.summary
+    if article.comments_summary:
+        yield "comments_summary", article.comments_summary
     if article.title_note:
         yield "title_note", article.title_note
     for n, point in enumerate(article.key_points):
@@ -258,8 +264,7 @@ MISATTRIBUTED = [
     "Other trauma clinicians",  # one commenter said it
     "As with dating",  # reverses the analogy
     "among the most studied",  # beyond the sources; Flückiger et al. say "most investigated"
-    "genuineness",  # Rogers' conditions are not in the sources
-    "unconditional positive regard",
+    "genuineness",  # references.md names the condition "congruent", not genuineness
     "robust",  # not the sources' word for the alliance findings
     "(40%), the relationship (30%)",  # the share's label differs between retellings
     "Duncan, Miller, Wampold and Hubble (2010)",  # APA 7: et al. from the first citation
@@ -295,7 +300,7 @@ def test_the_authors_hedges_are_kept(article: Article) -> None:
 
 
 def test_the_trauma_remark_is_his_suspicion_and_his_alone(article: Article) -> None:
-    assert "he suspects effective trauma therapy is integral to the field's shift" in article.summary
+    assert "he suspects effective trauma therapy is integral to the field's shift" in (article.comments_summary or "")
     assert "Greenwald suspects effective trauma therapy is integral" in article.key_points[6]
     trauma = faq(article, "How does this apply to trauma work?").answer
     assert trauma.startswith("The post's argument is general, not specific to trauma.")
@@ -305,15 +310,16 @@ def test_the_trauma_remark_is_his_suspicion_and_his_alone(article: Article) -> N
 
 
 def test_the_commenter_is_named_and_rogers_is_not_made_a_forerunner_of_the_post(article: Article) -> None:
-    assert "Tom Cloyd says significant portions of the common factors concept" in article.summary
+    assert "Tom Cloyd says significant portions of the common factors concept" in (article.comments_summary or "")
     assert "Tom Cloyd credits Carl Rogers' research with significant portions" in article.key_points[6]
     rogers = faq(article, "What did Carl Rogers contribute?").answer
     assert "not that Rogers made Greenwald's argument" in rogers
-    assert "sufficient is the view the post argues against" in rogers
+    assert "The post never mentions Rogers." in rogers and "Tom Cloyd, agreeing with the post" in rogers
+    assert "is our question, not one the post or Cloyd raises" in rogers
 
 
 def test_results_not_friendship_is_the_commenters_and_a_separate_remark(article: Article) -> None:
-    assert "in a separate remark, that clients buy results, not friendship" in article.summary
+    assert "in a separate remark, that clients buy results, not friendship" in (article.comments_summary or "")
     assert article.discussion_questions[4].startswith("A commenter says clients buy results, not friendship.")
     thread = faq(article, "What did the comment thread add to the post?").answer
     assert "and, separately, that clients are buying results" in thread
@@ -334,7 +340,10 @@ def test_background_claims_are_tied_to_a_listed_source(article: Article) -> None
     bordin = faq(article, "What is a working alliance?").answer
     assert "applies to every psychotherapy" in bordin and "more than its kind, is the major factor" in bordin
     rogers = faq(article, "What did Carl Rogers contribute?").answer
-    assert "read it for the conditions themselves" in rogers
+    assert "as hypotheses rather than research results" in rogers
+    for condition in ("psychological contact", "incongruence", "congruent", "unconditional positive regard",
+                      "empathic understanding", "perceiving that regard and understanding"):
+        assert condition in rogers, condition  # the six conditions references.md lists
     shares = faq(article, "Where do the 40/30/15/15 percentages come from?").answer
     assert "common factors including the relationship (30%)" in shares and "Asay and Lambert" in shares
 
@@ -520,3 +529,156 @@ def test_a_bad_file_is_reported_by_file_and_field(
 def test_a_missing_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(ArticleError, match=r"^absent\.toml: cannot read the file"):
         load_article(tmp_path / "absent.toml")
+
+
+# --- round 3: wording that said more than the post, and the facilitator's questions ----------
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+#: (where, wording an earlier version had): each said more than the post or its comments do.
+OLD_WORDINGS = [
+    ("faq 4", "the view the post argues against"),  # the post never mentions Rogers
+    ("faq 12", "the view the post argues against"),
+    ("faq 12", "cover much of"),  # Cloyd said "significant portions"
+    ("faq 12", "The best-known statement of that research"),  # the 1957 paper states hypotheses
+    ("key point 1", "many therapists see the relationship"),  # the post says "not uncommon"
+    ("faq 6", "many therapists see the relationship"),
+    ("faq 5", "is the post's source for calling"),  # the post cites the chapter; its wording unseen
+    ("faq 6", "takes from the chapter"),
+    ("faq 3", "he objects to treating them as rivals"),  # our reading, given as his stance
+    ("faq 14", "that relationship is a working partnership, not simply being agreeable"),
+    ("key point 6", "Build the relationship through the work"),  # read as the bot's own advice
+    ("faq 18", "as he notes himself, all trauma therapists"),  # two commenters came after his remark
+    ("faq 13", "everyone agreeing with him is a trauma therapist"),
+]
+
+
+def _where(article: Article, where: str) -> str:
+    kind, number = where.rsplit(" ", 1)
+    if kind == "faq":
+        return article.faqs[int(number) - 1].answer
+    return article.key_points[int(number) - 1]
+
+
+@pytest.mark.parametrize(("where", "phrase"), OLD_WORDINGS)
+def test_the_old_wording_is_gone(article: Article, where: str, phrase: str) -> None:
+    assert phrase.casefold() not in _where(article, where).casefold()
+    for place, text in member_texts(article):
+        assert phrase.casefold() not in text.casefold(), place
+
+
+def test_the_rewordings_say_what_the_post_says(article: Article) -> None:
+    assert '"not uncommon"' in article.key_points[0] and "many therapists" not in article.key_points[0]
+    assert '"not uncommon"' in article.faqs[5].answer
+    assert "The post cites Norcross (2010) when it calls the alliance" in article.faqs[4].answer
+    assert "cites the chapter when it calls the alliance" in article.faqs[5].answer
+    assert "Our reading:" in article.faqs[2].answer and "relationship plus technique" in article.faqs[2].answer
+    assert article.key_points[5].startswith("He advises ")
+    assert "everyone who had commented so far was a trauma therapist" in article.faqs[12].answer
+    nice = article.faqs[13].answer
+    assert "(Farber et al., 2018)" in nice and "empathy, warmth and positive regard" in nice
+    assert "is our gloss on Bordin, not a finding" in nice
+
+
+def test_the_comment_thread_keeps_the_commenters_hedges(article: Article) -> None:
+    thread = faq(article, "What did the comment thread add to the post?").answer
+    assert "he values the relationship highly but values effectiveness more" in thread
+    assert "once it is established and maintained throughout treatment" in thread
+
+
+def test_rogers_is_read_as_ours_in_both_faqs(article: Article) -> None:
+    relational = article.faqs[3].answer
+    assert "never mentions Rogers. Our reading, not the post's: Rogers (1957)" in relational
+    assert "is our question" in faq(article, "What did Carl Rogers contribute?").answer
+
+
+def test_the_readme_describes_the_post_without_its_target_phrase() -> None:
+    description = README.read_text(encoding="utf-8").split("## ", 1)[0]
+    assert "The first article is Ricky Greenwald's 2013 post" in description
+    assert "relationship heals" not in description
+
+
+def test_the_task_force_title_is_verified_and_carries_no_note(article: Article) -> None:
+    assert article.citation("norcrosslambert2018").note is None
+
+
+def test_apa_titles_are_complete(article: Article) -> None:
+    assert article.citation("wampoldimel2015").title == (
+        "The great psychotherapy debate: The evidence for what makes psychotherapy work")
+    frank = article.citation("frank1991")
+    assert frank.title == "Persuasion and healing: A comparative study of psychotherapy"
+    assert frank.note and "Subtitle as commonly cited" in frank.note
+    assert format_reference(frank, "apa") == (
+        "Frank, J. D., & Frank, J. B. (1991). *Persuasion and healing: A comparative study of psychotherapy* "
+        "(3rd ed.). Johns Hopkins University Press.")
+
+
+def test_places_are_recorded_only_where_verified_and_no_style_prints_them(article: Article) -> None:
+    places = {c.id: c.publisher_place for c in article.citations if c.publisher_place}
+    assert places == {"duncan2010": "Washington, DC", "norcross2010": "Washington, DC",
+                      "wampoldimel2015": "New York", "frank1991": "Baltimore"}
+    assert CITATION_STYLES["chicago"] == "Chicago author-date (18th edition)"
+    for style in CITATION_STYLES:  # APA 7, MLA 9 and Chicago 18 (14.30) give no place for these books
+        for citation in article.citations:
+            reference = format_reference(citation, style)
+            assert not any(place in reference for place in places.values()), (style, citation.id)
+
+
+#: The questions a journal-club facilitator asks, each with what its answer must say.
+FACILITATOR_FAQS = {
+    "Does the alliance cause improvement, or does progress build the alliance?": (
+        "The post's last paragraph argues the second", "r = .278", "does not show which way", "Our reading:"),
+    "Are all coherent therapies equally good?": (
+        "The post says they are not", "the author's view of his own model", "Our reading"),
+    "How would I check the alliance and progress in my own practice?": (
+        "The post offers no measure", "our suggestions, not a protocol", "Nicole Wolasz",
+        "we do not recommend one"),
+    "Why are some therapists more effective than others?": (
+        "a commenter raises it", "Tom Cloyd", "not a finding", "Our reading", "Nothing in our sources tests this"),
+    "Model, approach, technique, specific factor: what is the difference?": (
+        "here is how it uses them", "The post does not use the term",
+        "Our gloss:"),
+    "What are Progressive Counting and the phase model?": (
+        "the author's own approach", "(Greenwald, 2013a)", "unverified", "we do not fill that in"),
+    "What should we teach new clinicians from this?": (
+        "Nicole Wolasz", "discussion question 7", "Our suggestions", "estimates, not measurements",
+        "her practice, not a finding"),
+    "How do I run a meeting on this post?": (
+        "our suggestion", "`/commonfactors-mod meeting …`", "discussion questions", "numbered order", "👍",
+        "digest", "unidentifiable"),
+}
+
+
+@pytest.mark.parametrize("question", list(FACILITATOR_FAQS))
+def test_each_facilitator_question_is_answered_with_its_authors_named(article: Article, question: str) -> None:
+    item = faq(article, question)
+    for phrase in FACILITATOR_FAQS[question]:
+        assert phrase in item.answer, phrase
+    assert item.sources and citation_problems(item.answer, article.citations) == []
+
+
+def test_the_meeting_guide_times_every_discussion_question_into_an_hour(article: Article) -> None:
+    guide = faq(article, "How do I run a meeting on this post?").answer
+    minutes = 0
+    for line in guide.splitlines():
+        if match := re.match(r"• (?:Questions (\d) (?:to|and) (\d)\b.*: (\d+) min each|(\d+) min:)", line):
+            first, last, each, once = match.groups()
+            minutes += int(once) if once else (int(last) - int(first) + 1) * int(each)
+            if first:
+                covered = set(range(int(first), int(last) + 1))
+                assert covered <= set(range(1, len(article.discussion_questions) + 1))
+    assert minutes == 60
+    numbered = {int(n) for n in re.findall(r"Questions (\d) (?:to|and) (\d)", guide) for n in n}
+    assert numbered == {1, 3, 4, 5, 6, 7}  # ranges 1 to 3, 4 and 5, 6 and 7 cover all seven
+
+
+@pytest.mark.parametrize(("query", "question"), [
+    ("how do I reference the blog", "How do I cite this post?"),
+    ("effect size", "What does the research say about how much the alliance predicts outcome?"),
+    ("facilitator's guide", "How do I run a meeting on this post?"),
+])  # fmt: skip
+def test_aliases_find_the_faq_members_mean(article: Article, query: str, question: str) -> None:
+    from bot.faq import find_faq
+
+    found = find_faq(article, query)
+    assert found.number is not None and article.faqs[found.number - 1].question == question

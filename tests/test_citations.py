@@ -89,8 +89,8 @@ def test_apa_journal_article_italicises_journal_and_volume(article: Article) -> 
 
 def test_apa_book_with_two_authors_and_doi(article: Article) -> None:
     assert format_reference(cite(article, "wampoldimel2015")) == (
-        "Wampold, B. E., & Imel, Z. E. (2015). *The great psychotherapy debate* (2nd ed.). Routledge. "
-        "https://doi.org/10.4324/9780203582015"
+        "Wampold, B. E., & Imel, Z. E. (2015). *The great psychotherapy debate: The evidence for what makes "
+        "psychotherapy work* (2nd ed.). Routledge. https://doi.org/10.4324/9780203582015"
     )
 
 
@@ -206,14 +206,14 @@ def test_bibliography_entries_pair_each_reference_with_its_citation(article: Art
     assert sum(bool(re.search(r"\(2013[ab]", reference)) for _, reference in entries) == 2
 
 
-# --- Chicago author-date 17th ------------------------------------------------------------------
+# --- Chicago author-date 18th ------------------------------------------------------------------
 
 
 def test_chicago_edited_book(article: Article) -> None:
     assert format_reference(cite(article, "duncan2010"), "chicago") == (
         "Duncan, Barry L., Scott D. Miller, Bruce E. Wampold, and Mark A. Hubble, eds. 2010. "
         "*The Heart and Soul of Change: Delivering What Works in Therapy*. 2nd ed. "
-        "Washington, DC: American Psychological Association."
+        "American Psychological Association."
     )
 
 
@@ -221,7 +221,7 @@ def test_chicago_chapter(article: Article) -> None:
     assert format_reference(cite(article, "norcross2010"), "chicago") == (
         "Norcross, John C. 2010. “The Therapeutic Relationship.” In *The Heart and Soul of Change: "
         "Delivering What Works in Therapy*, edited by Barry L. Duncan, Scott D. Miller, Bruce E. Wampold, "
-        "and Mark A. Hubble, 2nd ed., 113–41. Washington, DC: American Psychological Association."
+        "and Mark A. Hubble, 2nd ed., 113–41. American Psychological Association."
     )
 
 
@@ -235,8 +235,8 @@ def test_chicago_journal_article(article: Article) -> None:
 
 def test_chicago_book_with_two_authors(article: Article) -> None:
     assert format_reference(cite(article, "frank1991"), "chicago") == (
-        "Frank, Jerome D., and Julia B. Frank. 1991. *Persuasion and Healing*. 3rd ed. "
-        "Johns Hopkins University Press."
+        "Frank, Jerome D., and Julia B. Frank. 1991. *Persuasion and Healing: A Comparative Study of "
+        "Psychotherapy*. 3rd ed. Johns Hopkins University Press."
     )
 
 
@@ -267,12 +267,35 @@ def test_chicago_abbreviates_page_ranges_as_cmos_9_61(page: str, expected: str) 
     assert f": {expected}." in reference
 
 
-def test_chicago_repeats_an_author_with_a_three_em_dash() -> None:
+def test_chicago_18_repeats_an_authors_name_rather_than_a_three_em_dash() -> None:
     one = make(id="a", author=[{"family": "Rogers", "given": "Carl R."}], title="On becoming a person")
     two = make(id="b", author=[{"family": "Rogers", "given": "Carl R."}], title="Client-centered therapy")
     chicago = format_bibliography([one, two], "chicago")
     assert chicago[0].startswith("Rogers, Carl R. 2020a. *Client-Centered Therapy*.")
-    assert chicago[1].startswith("———. 2020b. *On Becoming a Person*.")
+    assert chicago[1].startswith("Rogers, Carl R. 2020b. *On Becoming a Person*.")  # CMOS 18 13.73
+    assert not any("———" in reference for reference in chicago)
+
+
+def test_chicago_18_lists_six_authors_and_cuts_seven_to_three_et_al() -> None:
+    names = [{"family": f"Author{i}", "given": "Ann"} for i in range(1, 8)]
+    six = format_reference(make(author=names[:6]), "chicago")
+    assert six.startswith("Author1, Ann, Ann Author2, Ann Author3, Ann Author4, Ann Author5, and Ann Author6. 2020.")
+    seven = format_reference(make(author=names), "chicago")
+    assert seven.startswith("Author1, Ann, Ann Author2, Ann Author3, et al. 2020.")
+
+
+def test_chicago_18_capitalises_prepositions_of_five_letters_or_more(article: Article) -> None:
+    assert "*Progressive Counting Within a Phase Model of Trauma-Informed Treatment*" in format_reference(
+        cite(article, "greenwald2013"), "chicago")
+    assert "*Life Through a Lens with Friends from Home*" in format_reference(
+        make(title="Life through a lens with friends from home"), "chicago")
+
+
+def test_chicago_18_gives_a_place_only_for_a_book_from_before_1900() -> None:
+    modern = make(publisher="Basic Books", **{"publisher-place": "New York"})
+    assert format_reference(modern, "chicago") == "Doe, Jane. 2020. *A Title*. Basic Books."
+    old = make(publisher="Smith, Elder", issued={"date-parts": [[1859]]}, **{"publisher-place": "London"})
+    assert format_reference(old, "chicago") == "Doe, Jane. 1859. *A Title*. London: Smith, Elder."
 
 
 def test_chicago_blog_post() -> None:
@@ -318,7 +341,8 @@ def test_mla_journal_article(article: Article) -> None:
 
 def test_mla_two_authors_and_university_press(article: Article) -> None:
     assert format_reference(cite(article, "frank1991"), "mla") == (
-        "Frank, Jerome D., and Julia B. Frank. *Persuasion and Healing*. 3rd ed., Johns Hopkins UP, 1991."
+        "Frank, Jerome D., and Julia B. Frank. *Persuasion and Healing: A Comparative Study of Psychotherapy*. "
+        "3rd ed., Johns Hopkins UP, 1991."
     )
 
 
@@ -517,12 +541,18 @@ def test_csljson_round_trip(article: Article) -> None:
     loaded = json.loads(data.decode("utf-8"))
     by_id = {c.id: c for c in article.citations}
     assert sorted(item["id"] for item in loaded) == sorted(by_id)
+    def restored(item: dict[str, Any]) -> dict[str, Any]:
+        """The item as our data has it: the group keyword dropped, the unverified note back in `note`."""
+        data = {k: v for k, v in item.items() if k not in {"keyword", "custom"}}
+        if "custom" in item:
+            data["note"] = item["custom"]["unverified"]
+        return data
+
     for item in loaded:
-        assert {k: v for k, v in item.items() if k != "keyword"} == by_id[item["id"]].csl_json()
+        assert restored(item) == by_id[item["id"]].csl_json()
     assert "Flückiger" in data.decode("utf-8")  # UTF-8, not \u escapes
     assert all("role" not in item for item in loaded)
-    assert {Citation.model_validate({k: v for k, v in item.items() if k != "keyword"}).id for item in loaded} == set(
-        by_id)
+    assert {Citation.model_validate(restored(item)).id for item in loaded} == set(by_id)
 
 
 def test_notes_travel_into_every_export(article: Article) -> None:
@@ -534,7 +564,8 @@ def test_notes_travel_into_every_export(article: Article) -> None:
     assert "annote = {Title and publisher unverified" in bibtex
     assert "\tnote = " not in bibtex
     assert "N1  - Title and publisher unverified" in ris
-    assert csl[0]["note"] == greenwald.note
+    assert csl[0]["custom"] == {"unverified": greenwald.note}
+    assert "note" not in csl[0]  # annotated-bibliography styles print `note`; none prints `custom`
 
 
 def test_empty_exports_are_valid_files() -> None:
@@ -770,12 +801,12 @@ def test_export_intro_text_names_the_groups_and_fields(article: Article) -> None
     bibtex = export_intro_text(article, "bibtex")
     assert bibtex.startswith("BibTeX file for *Therapeutic relationship vs. treatment model* (title unverified): ")
     assert ("the post itself, 2 works the post cites, 2 works named in the post or its comments and "
-            "7 works of further reading added by the moderators (not cited by the post).") in bibtex
+            "8 works of further reading added by the moderators (not cited by the post).") in bibtex
     assert "`keywords`" in bibtex and "`annote`" in bibtex
     assert "11 references" not in bibtex
     assert "`KW`" in export_intro_text(article, "ris") and "`N1`" in export_intro_text(article, "ris")
     csl = export_intro_text(article, " CSLJSON ")
-    assert "`keyword`" in csl and "`note`" in csl and csl.startswith("CSL-JSON file")
+    assert "`keyword`" in csl and "`custom.unverified`" in csl and csl.startswith("CSL-JSON file")
     with pytest.raises(UnknownFormatError):
         export_intro_text(article, "apa")
     assert all(len(export_intro_text(article, fmt)) < 2000 for fmt in EXPORT_FORMATS)
@@ -833,3 +864,69 @@ def test_in_text_first_authors_sharing_a_surname_get_initials() -> None:
     assert cite_in_text(julia, [jerome, julia], narrative=True) == "J. B. Frank (1991)"
     organisation = make(id="o", author=[{"literal": "World Health Organization"}])
     assert cite_in_text(organisation, [organisation], narrative=True) == "World Health Organization (2020)"
+
+
+# --- a repeated name stands only for the entry above it in the same group ----------------------
+
+
+def starts_with_a_name(reference: str) -> bool:
+    return not reference.startswith(("———", "---")) and reference[:1].isalpha()
+
+
+@pytest.mark.parametrize("style", list(CITATION_STYLES))
+def test_the_first_entry_of_every_group_starts_with_a_name(article: Article, style: str) -> None:
+    groups = by_role(bibliography_entries(article.citations, style), lambda entry: entry[0].role)
+    assert [role for role, _ in groups] == list(ROLE_ORDER)
+    for role, group in groups:
+        assert starts_with_a_name(group[0][1]), (style, role, group[0][1])
+    post = next(reference for c, reference in bibliography_entries(article.citations, style) if c.role == "self")
+    assert post.startswith("Greenwald, R" if style == "apa" else "Greenwald, Ricky")
+
+
+def test_a_dash_stands_for_the_entry_above_in_the_same_group_only() -> None:
+    rogers = [{"family": "Rogers", "given": "Carl R."}]
+    book = make(id="a", author=rogers, title="Anatomy of change", role="mentioned")
+    paper = make(id="b", author=rogers, title="Becoming partners", role="self")
+    third = make(id="c", author=rogers, title="Client-centered therapy", role="mentioned")
+    mla = dict((c.id, reference) for c, reference in bibliography_entries([book, paper, third], "mla"))
+    assert mla["a"].startswith("Rogers, Carl R. *Anatomy of Change*")
+    assert mla["b"].startswith("Rogers, Carl R. *Becoming Partners*")  # directly below, but in another group
+    assert mla["c"].startswith("---. *Client-Centered Therapy*")  # the same group's entry above is Rogers
+    for style in ("apa", "chicago"):
+        assert all(starts_with_a_name(r) for _, r in bibliography_entries([book, paper, third], style))
+
+
+# --- the blog post in BibTeX, for biblatex, classic BibTeX and Zotero -----------------------------
+
+
+def test_the_blog_post_is_online_with_its_month_for_every_reader(article: Article) -> None:
+    from bibtexparser.middlewares import MonthIntMiddleware
+
+    text = export_references([cite(article, "greenwald2013post")], "bibtex", basename="x")[1].decode()
+    assert text.startswith("@online{greenwald2013post,")  # biblatex's type; Zotero's BibTeX import: Web Page
+    assert "\tmonth = aug,\n" in text  # the bare macro, which classic styles print as "August"
+    parsed = bibtexparser.parse_string(text, append_middleware=[MonthIntMiddleware()])
+    assert not parsed.failed_blocks
+    fields = parsed.entries[0].fields_dict
+    assert fields["month"].value == 8 and fields["year"].value == "2013"
+    assert fields["date"].value == "2013-08-06"  # biblatex reads the whole date
+    assert fields["type"].value == "Blog post"  # Zotero: the Web Page's "Website Type"
+    # Classic styles have no @online and print it as @misc: author, title, howpublished, month, year.
+    assert fields["howpublished"].value == fields["organization"].value == (
+        "Trauma Institute \\& Child Trauma Institute")
+    assert "note" not in fields  # styles print `note`; the unverified title is said in `annote`
+    assert "Title unverified" in fields["annote"].value
+
+
+def test_every_dated_entry_keeps_its_month_as_a_macro() -> None:
+    dated = make(type="article-magazine", issued={"date-parts": [[2020, 12]]}, **{"container-title": "M"})
+    text = export_references([dated], "bibtex", basename="x")[1].decode()
+    assert "\tmonth = dec,\n" in text and "date = {2020-12}" in text
+    assert "month" not in export_references([make()], "bibtex", basename="x")[1].decode()
+
+
+def test_no_csl_json_item_keeps_a_remark_in_note(article: Article) -> None:
+    items = json.loads(export_references(article.citations, "csljson", basename="x")[1])
+    assert all("note" not in item for item in items)
+    remarks = {item["id"]: item["custom"]["unverified"] for item in items if "custom" in item}
+    assert remarks == {c.id: c.note for c in article.citations if c.note}

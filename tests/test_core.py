@@ -134,11 +134,15 @@ def test_json_export_keeps_text_exactly() -> None:
 # -- the command line -----------------------------------------------------------------------------
 
 
-def test_check_validates_without_a_token(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_files_only_validates_without_a_token(capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
-    assert main(["check"]) == 0
+    assert main(["check", "--files-only"]) == 0
     out = capsys.readouterr().out
     assert "ok  commonfactors" in out and "token = not set" in out
+    assert main(["check"]) == 1  # the bot could not start: check says so
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("commonfactors-bot: no Discord token")
 
 
 def test_check_names_the_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],

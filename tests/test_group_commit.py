@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import itertools
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -231,3 +232,27 @@ def test_a_group_answers_as_one_take_at_a_time_would(
             await counted.store.close()
 
     asyncio.run(scenario())
+
+
+async def test_takes_in_a_meeting_are_linked_to_it_in_the_same_group(counted: Counted) -> None:
+    from bot.storage import NewMeeting
+
+    guild = next(_guilds)
+    meeting = await counted.store.add_meeting(NewMeeting(
+        guild_id=guild, channel_id=CHANNEL, article=ARTICLES[0], starts_at=T0, duration_minutes=60,
+        moderator_id=MEMBERS[2], next_due_at=T0))
+    alice, bob = MEMBERS[:2]
+    cooldown = rules(cooldown=dt.timedelta(minutes=1))
+    in_meeting = [
+        (dataclasses.replace(take(guild, alice, "In the meeting."), meeting_id=meeting.id, question=2), cooldown),
+        (dataclasses.replace(take(guild, alice, "Too soon, in the meeting."), meeting_id=meeting.id, question=2),
+         cooldown),
+        (dataclasses.replace(take(guild, bob, "No such meeting."), meeting_id=meeting.id + 1000), cooldown),
+        (take(guild, bob, "Not in a meeting."), None),
+    ]
+    results = await at_once(counted.store, in_meeting)
+
+    assert [outcome(r) for r in results] == ["kept", ("cooldown", T0), "kept", "kept"]
+    linked = await counted.store.meeting_takes(guild, meeting.id)
+    assert [(t.content, question) for t, question in linked] == [("In the meeting.", 2)]
+    assert counted.groups in ([], [4]) and counted.one_by_one == []

@@ -9,6 +9,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from bot.lifecycle import EventGate, sync_failure_message
 from bot.request_ids import current_request_id
 from bot.storage import NewTake, SqliteStore
@@ -45,7 +47,26 @@ async def test_each_request_gets_an_id_its_tasks_inherit_and_a_stop_waits_for_th
     release.set()
     assert await draining is True
     assert seen[2:] == seen[:2]  # each kept its own id to the end
-    assert client._connection.parsers["READY"] is parse  # only messages and interactions are gated
+    parsed = len(seen)
+    client._connection.parsers["READY"]({})  # only messages and interactions are gated: READY still parses
+    await asyncio.sleep(0)
+    assert len(seen) == parsed + 2
+
+
+async def test_a_payload_that_cannot_be_read_is_skipped_and_said_once(caplog: pytest.LogCaptureFixture) -> None:
+    def parse(data: Any) -> None:
+        raise KeyError("guild_id")
+
+    client = client_with(parse)
+    EventGate(client)
+    for _ in range(3):
+        assert client._connection.parsers["MESSAGE_CREATE"]({}) is None
+    client._connection.parsers["READY"]({})
+    lines = [record.getMessage() for record in caplog.records if record.name == "bot.lifecycle"]
+    assert lines == ["skipped a MESSAGE_CREATE event discord.py could not read (KeyError: 'guild_id'); later ones "
+                     "of this type are skipped without a word",
+                     "skipped a READY event discord.py could not read (KeyError: 'guild_id'); later ones "
+                     "of this type are skipped without a word"]
 
 
 async def test_a_stop_does_not_wait_forever() -> None:

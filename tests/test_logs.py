@@ -97,13 +97,16 @@ def test_discord_reconnect_tracebacks_become_one_line() -> None:
         try:
             raise aiohttp.ClientConnectorDNSError(aiohttp.client_reqrep.ConnectionKey(
                 "gateway.discord.gg", 443, True, True, None, None, None), OSError(-3, "Temporary failure"))
-        except OSError:
+        except OSError as exc:
             logging.getLogger("discord.client").exception("Attempting a reconnect in %.2fs", 8.5)
+            logging.getLogger("discord.shard").error("Attempting a reconnect for shard ID %s in %.2fs", 3, 41.2,
+                                                     exc_info=exc)
     finally:
         logging.getLogger().removeHandler(handler)
     text = stream.getvalue()
-    assert "Traceback" not in text and len(text.splitlines()) == 1
+    assert "Traceback" not in text and len(text.splitlines()) == 2
     assert "lost the connection to Discord (the name does not resolve (DNS)); reconnecting in 8 s" in text
+    assert "lost the connection to Discord (shard 3) (the name does not resolve (DNS)); reconnecting in 41 s" in text
 
 
 def test_an_unknown_log_format_is_refused() -> None:

@@ -86,6 +86,26 @@ async def views(url: str) -> list[Any]:
         await store.close()
 
 
+def drop_connection_at_write(store: Store, number: int) -> Callable[[], None]:
+    """The store's ``number``-th ``write_raw`` fails as a dropped connection would; returns the undo."""
+    real = store.write_raw
+    calls = 0
+
+    async def failing(steps: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == number:
+            raise StorageError("the database refused the write: connection lost; nothing was saved")
+        await real(steps)
+
+    store.write_raw = failing  # type: ignore[method-assign]
+
+    def restore() -> None:
+        store.write_raw = real  # type: ignore[method-assign]
+
+    return restore
+
+
 def migrate(*args: str) -> int:
     return main(["migrate-data", *args])
 
@@ -167,21 +187,11 @@ def test_an_interrupted_copy_resumes_where_it_stopped(tmp_path: Path, postgres_u
     async def interrupted_then_resumed() -> tuple[int, bool, bool]:
         source, target = await open_store(source_url), await open_store(target_url)
         try:
-            real = target.write_raw
-            calls = 0
-
-            async def failing(steps: Any) -> None:
-                nonlocal calls
-                calls += 1
-                if calls == 4:  # the connection drops during the fourth batch
-                    raise StorageError("the database refused the write: connection lost; nothing was saved")
-                await real(steps)
-
-            target.write_raw = failing  # type: ignore[method-assign]
+            restore = drop_connection_at_write(target, 4)  # during the fourth batch
             with pytest.raises(StorageError, match="connection lost"):
                 await transfer(source, target, batch_size=5)
             partial = len(await rows_of(target, TABLES[1]))
-            target.write_raw = real  # type: ignore[method-assign]
+            restore()
             report = await transfer(source, target, batch_size=5)
             return partial, report.resumed, report.ok
         finally:
@@ -219,8 +229,9 @@ def test_the_same_database_twice_and_missing_urls_are_refused(tmp_path: Path,
     url = sqlite_url(tmp_path / "x.db")
     assert migrate("--from", url) == 1
     assert "needs --from URL and --to URL" in capsys.readouterr().err
-    assert migrate("--from", url, "--to", url) == 1  # the lock file refuses the second open
-    assert "already open" in capsys.readouterr().err
+    asyncio.run(populate(url))
+    assert migrate("--from", url, "--to", url) == 1  # decided by the file itself, before opening either
+    assert "same database" in capsys.readouterr().err
 
 
 async def test_transfer_refuses_copying_a_store_into_itself(tmp_path: Path) -> None:
@@ -230,3 +241,99 @@ async def test_transfer_refuses_copying_a_store_into_itself(tmp_path: Path) -> N
             await transfer(store, store)
     finally:
         await store.close()
+
+
+def test_the_same_sqlite_file_by_another_name_is_refused_even_with_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = sqlite_url(tmp_path / "src.db")
+    asyncio.run(populate(source))
+    (tmp_path / "alias.db").symlink_to(tmp_path / "src.db")
+    before = asyncio.run(every_row(source))
+
+    for spelling in (sqlite_url(tmp_path / "alias.db"), sqlite_url(tmp_path / "sub" / ".." / "src.db")):
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        for force in ((), ("--force",)):
+            assert migrate("--from", source, "--to", spelling, *force) == 1
+            captured = capsys.readouterr()
+            assert "verified" not in captured.out
+            [line] = captured.err.splitlines()
+            assert "the source and the target are the same database" in line and "with or without --force" in line
+    assert asyncio.run(every_row(source)) == before  # nothing was emptied
+
+
+def test_the_same_postgresql_database_by_another_host_name_is_refused_even_with_force(
+    postgres_url: Callable[[], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = postgres_url()
+    asyncio.run(populate(source))
+    alias = source.replace("@127.0.0.1:", "@localhost:")
+    assert alias != source
+    before = asyncio.run(every_row(source))
+
+    for force in ((), ("--force",)):
+        assert migrate("--from", source, "--to", alias, *force) == 1
+        captured = capsys.readouterr()
+        assert "verified" not in captured.out
+        assert "the source and the target are the same database" in captured.err
+        assert len(captured.err.splitlines()) == 1
+    assert asyncio.run(every_row(source)) == before
+
+
+def test_another_database_of_the_same_postgresql_server_is_not_the_same(
+    postgres_url: Callable[[], str], tmp_path: Path
+) -> None:
+    source, target = postgres_url(), postgres_url()
+    asyncio.run(populate(source))
+    assert migrate("--from", source, "--to", target.replace("@127.0.0.1:", "@localhost:")) == 0
+    assert asyncio.run(every_row(source)) == asyncio.run(every_row(target))
+
+
+def test_a_missing_sqlite_source_is_refused_and_not_created(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert migrate("--from", sqlite_url(tmp_path / "typo.db"), "--to", sqlite_url(tmp_path / "new.db")) == 1
+    assert "there is no database at" in capsys.readouterr().err
+    assert not (tmp_path / "typo.db").exists() and not (tmp_path / "new.db").exists()
+
+
+async def test_a_source_that_lost_rows_during_the_copy_is_never_verified(tmp_path: Path) -> None:
+    await populate(sqlite_url(tmp_path / "src.db"))
+    source, target = await open_store(sqlite_url(tmp_path / "src.db")), await open_store(sqlite_url(tmp_path / "t.db"))
+    try:
+        real = target.write_raw
+
+        async def meanwhile(steps: Any) -> None:  # something deletes from the source while it is copied
+            await real(steps)
+            await source.write_raw([("DELETE FROM takes", [])])
+
+        target.write_raw = meanwhile  # type: ignore[method-assign]
+        lines: list[str] = []
+        report = await transfer(source, target, batch_size=5, progress=lines.append)
+    finally:
+        await source.close()
+        await target.close()
+    assert not report.ok and report.shrunk == ["takes"]
+    assert any("takes: MISMATCH the source held 37 rows" in line for line in lines)
+
+
+async def test_resuming_does_not_depend_on_how_the_source_was_spelled(tmp_path: Path) -> None:
+    await populate(sqlite_url(tmp_path / "src.db"))
+    (tmp_path / "alias.db").symlink_to(tmp_path / "src.db")
+    target = await open_store(sqlite_url(tmp_path / "t.db"))
+    try:
+        source = await open_store(sqlite_url(tmp_path / "src.db"))
+        try:
+            restore = drop_connection_at_write(target, 3)
+            with pytest.raises(StorageError, match="connection lost"):
+                await transfer(source, target, batch_size=5)
+            restore()
+        finally:
+            await source.close()
+        source = await open_store(sqlite_url(tmp_path / "alias.db"))  # the same file, by a link
+        try:
+            report = await transfer(source, target, batch_size=5)
+        finally:
+            await source.close()
+    finally:
+        await target.close()
+    assert report.resumed and report.ok

@@ -82,6 +82,31 @@ async def test_faq_picker_answers_the_chosen_question(world: World) -> None:
     assert article.faqs[1].answer[:80] in all_text(picked.response.embeds)
 
 
+async def test_faq_picker_pages_the_questions_past_discords_25_options(world: World) -> None:
+    article = world.bot.articles["commonfactors"]
+    assert len(article.faqs) > 25  # a select menu holds 25 options, autocomplete 25 choices
+    await world.alice.send(world.channel, "!commonfactors faq")
+    listing = world.channel.last_message
+    assert listing is not None
+    last = len(article.faqs)
+
+    picked = await world.bob.select(listing, [str(last)], custom_id="cf:commonfactors:faqpick:1")
+
+    assert picked.ephemeral and picked.response is not None
+    assert picked.response.embeds[0].title == f"FAQ {last}: {article.faqs[-1].question}"
+    everything = await world.alice.autocomplete(world.channel, "commonfactors faq", "query", "")
+    assert len(everything) == 25
+
+
+async def test_faq_aliases_find_what_members_mean(world: World) -> None:
+    await world.alice.send(world.channel, "!commonfactors faq how do I reference the blog")
+    message = world.channel.last_message
+    assert message is not None and message.embeds[0].title == "FAQ 21: How do I cite this post?"
+    await world.alice.send(world.channel, "!commonfactors faq effect size")
+    message = world.channel.last_message
+    assert message is not None and message.embeds[0].title.startswith("FAQ 5: What does the research say")
+
+
 async def test_buttons_survive_a_restart(world: World) -> None:
     await world.alice.send(world.channel, "!commonfactors")
     card = world.channel.last_message
@@ -343,7 +368,7 @@ async def test_citation_files_say_which_group_each_entry_is_in(world: World, fmt
     intro = message.content
     assert "11 references" not in intro and "12 references" not in intro
     assert "*Therapeutic relationship vs. treatment model* (title unverified)" in intro
-    assert "the post itself, 2 works the post cites, 2 works named in the post or its comments and 7 works of " \
+    assert "the post itself, 2 works the post cites, 2 works named in the post or its comments and 8 works of " \
            "further reading added by the moderators (not cited by the post)" in intro
     assert f"`{group_field}`" in intro
     body = (await message.attachments[0].read()).decode("utf-8")
@@ -351,7 +376,7 @@ async def test_citation_files_say_which_group_each_entry_is_in(world: World, fmt
         "The post itself", "Cited by the post", "Named in the post or its comments",
         "Further reading added by the moderators (not cited by the post)")]
     assert positions == sorted(positions)
-    assert body.count("Further reading added by the moderators (not cited by the post)") == 7
+    assert body.count("Further reading added by the moderators (not cited by the post)") == 8
     assert body.count("Cited by the post") == 2
     assert body.index("Duncan") < body.index("Bordin")
 
@@ -385,7 +410,9 @@ async def test_the_title_caveat_stands_wherever_the_title_is_a_reference(world: 
     await world.alice.send(world.channel, "!commonfactors")
     card = world.channel.last_message
     assert card is not None and article.title_note in all_text(card.embeds)
-    assert "2 references cited by the post · 9 further works" in all_text(card.embeds)
+    assert ("2 references cited by the post · 2 works named in the post or its comments · "
+            "8 works of further reading added by the moderators") in all_text(card.embeds)
+    assert "further works" not in all_text(card.embeds)  # the groups are counted apart
 
     summary = await world.bob.click(card, label="Summary")
     assert summary.response is not None

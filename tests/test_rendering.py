@@ -17,7 +17,10 @@ from bot.ui import rendering
 # Text that is valid after the schema strips it: printable, any script, emoji, markdown.
 chars = st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00")
 word = st.text(chars, min_size=1, max_size=30).filter(lambda w: w.strip() != "")
-long_word = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz"), min_size=200, max_size=1200)
+# A word too long for any line: a drawn stem repeated to a drawn length (drawing each of its up to
+# 1200 letters would fill hypothesis's buffer, and most articles would be thrown away unfinished).
+long_word = st.tuples(st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz"), min_size=1, max_size=12),
+                      st.integers(200, 1200)).map(lambda stem_length: (stem_length[0] * 1200)[:stem_length[1]])
 
 
 def sentence(max_words: int) -> st.SearchStrategy[str]:
@@ -55,11 +58,13 @@ def articles(draw: st.DrawFn) -> Article:
         "url": "https://example.org/" + draw(st.from_regex(r"[a-z0-9/-]{0,60}", fullmatch=True)),
         "short_summary": draw(bounded(600, 80)),
         "summary": draw(bounded(3500, 400)),
+        "comments_summary": draw(st.one_of(st.none(), bounded(1500, 200))),
         "key_points": draw(st.lists(bounded(1000, 120), min_size=1, max_size=25)),
         "discussion_questions": draw(st.lists(bounded(1000, 120), max_size=25)),
         "citations": citations,
         "faqs": [{"question": q, "answer": draw(bounded(3500, 300)),
-                  "sources": draw(st.lists(st.sampled_from(keys), max_size=3, unique=True)) if keys else []}
+                  "sources": draw(st.lists(st.sampled_from(keys), max_size=3, unique=True)) if keys else [],
+                  "aliases": draw(st.lists(bounded(100, 12).filter(lambda a: len(a) >= 5), max_size=3))}
                  for q in questions],
     }
     return Article.model_validate(data)
@@ -92,8 +97,10 @@ def test_any_valid_article_renders_within_discords_limits(article: Article) -> N
 def test_summary_pages_lose_no_words(article: Article) -> None:
     text = "".join(e.description or "" for e in rendering.summary_embeds(article))
     squashed = "".join(text.split())
-    assert "".join(article.summary.split()) in squashed or all(
-        w in squashed for w in article.summary.split())
+    for part in (article.summary, article.comments_summary or ""):
+        assert "".join(part.split()) in squashed or all(w in squashed for w in part.split())
+    if article.comments_summary:  # the article's own summary first, then what its comments added
+        assert text.index("**In the comments**") > text.index(f"**The {'post' if 'post**' in text else 'article'}**")
 
 
 @given(st.text(chars, max_size=9000), st.integers(20, 4000))
@@ -158,3 +165,47 @@ def test_the_pinned_summary_carries_the_title_caveat() -> None:
     description = embed.description or ""
     assert description.startswith(article.short_summary + f"\n-# {article.title_note}\n\n**Key points**")
     assert_fits(embed)
+
+
+def test_the_shipped_summary_keeps_the_post_and_its_comments_apart_on_one_page() -> None:
+    from pathlib import Path
+
+    from bot.article import load_article
+
+    article = load_article(Path(__file__).resolve().parents[1] / "data" / "commonfactors.toml")
+    assert article.comments_summary
+    embeds = rendering.summary_embeds(article)
+    assert len(embeds) == 1  # one page, as the summary card promises
+    text = embeds[0].description or ""
+    post, comments = text.index("**The post**\n"), text.index("**In the comments**\n")
+    assert post < text.index(article.summary) < comments < text.index(article.comments_summary)
+    assert text.index(article.comments_summary) < text.index("**Key points**")
+    assert_fits(embeds[0])
+
+
+def test_the_overview_counts_each_group_of_works_apart() -> None:
+    from pathlib import Path
+
+    from bot.article import load_article
+
+    article = load_article(Path(__file__).resolve().parents[1] / "data" / "commonfactors.toml")
+    assert rendering.reading_counts(article) == [
+        "2 references cited by the post", "2 works named in the post or its comments",
+        "8 works of further reading added by the moderators"]
+    plain = article.model_copy(update={"citations": [c for c in article.citations if c.role == "cited"]})
+    assert rendering.reading_counts(plain) == ["2 references cited by the article"]
+
+
+def test_every_shipped_faq_is_one_page_within_discords_limits() -> None:
+    from pathlib import Path
+
+    from bot.article import load_article
+
+    article = load_article(Path(__file__).resolve().parents[1] / "data" / "commonfactors.toml")
+    assert len(article.faqs) > 25
+    listing = rendering.faq_list_embeds(article)
+    assert len(listing) == 1 and all(f.question in (listing[0].description or "") for f in article.faqs)
+    for number in range(1, len(article.faqs) + 1):
+        pages = rendering.faq_embeds(article, number)
+        assert len(pages) == 1, article.faqs[number - 1].question  # an answer and its sources on one page
+        assert_fits(pages[0])

@@ -21,7 +21,7 @@ from bot import Settings, create_bot
 from bot.app import CommonFactorsBot, ShardedCommonFactorsBot
 from bot.settings import SettingsError, redact_url, sqlite_url
 from bot.storage import GuildSettings, NewTake, PinRecord, StorageError, Store, TakeChecks, TakeRefused
-from bot.storage.postgres import PostgresStore
+from bot.storage.postgres import PostgresStore, bundled_postgres_migrations_dir
 from bot.storage.sqlite import SqliteStore
 from tests.test_store_scale import CountersMachine
 
@@ -170,7 +170,8 @@ async def test_a_database_from_a_newer_bot_is_refused_on_postgresql(postgres_url
     store = await PostgresStore.open(url)
     await store._the_pool().execute("INSERT INTO schema_migrations VALUES (99, 'future', 'x')")
     await store.close()
-    with pytest.raises(StorageError, match="schema version 99, but this bot only knows up to 4"):
+    latest = sum(1 for entry in bundled_postgres_migrations_dir().iterdir() if entry.name.endswith(".sql"))
+    with pytest.raises(StorageError, match=f"schema version 99, but this bot only knows up to {latest}"):
         await PostgresStore.open(url)
 
 
@@ -189,7 +190,8 @@ class PostgresCountersMachine(CountersMachine):
 
     async def fresh(self) -> Store:
         store = await PostgresStore.open(self.url)
-        await store.write_raw([("TRUNCATE takes, take_counts, take_member_counts, take_day_counts", [])])
+        await store.write_raw([("TRUNCATE takes, meeting_takes, agreements, take_counts, take_member_counts, "
+                                 "take_day_counts", [])])
         return store
 
 
@@ -435,7 +437,7 @@ def test_check_accepts_a_postgresql_url_and_hides_its_password(
     monkeypatch.setenv("DATABASE_URL", "postgresql://bot:hunter2@db.example:6543/community")
     monkeypatch.setenv("SHARD_COUNT", "2")
     monkeypatch.setenv("SHARD_IDS", "1")
-    assert main(["check"]) == 0
+    assert main(["check", "--files-only"]) == 0
     out = capsys.readouterr().out
     assert "hunter2" not in out and "database_url = postgresql://bot:***@db.example:6543/community" in out
     assert "PostgreSQL database 'community' on db.example:6543" in out and "shard_ids = (1,)" in out
@@ -464,19 +466,22 @@ async def test_a_failing_postgresql_migration_changes_nothing(postgres_url: Call
     await store.close()
     folder = tmp_path / "migrations"
     folder.mkdir()
-    for entry in bundled_postgres_migrations_dir().iterdir():
+    bundled = [entry for entry in bundled_postgres_migrations_dir().iterdir() if entry.name.endswith(".sql")]
+    for entry in bundled:
         (folder / entry.name).write_text(entry.read_text(encoding="utf-8"), encoding="utf-8")
-    (folder / "V5__broken.sql").write_text("CREATE TABLE half_done (id INTEGER);\nSELECT 1 / 0;\n", encoding="utf-8")
+    latest = len(bundled)
+    broken = folder / f"V{latest + 1}__broken.sql"  # the step after the newest bundled one
+    broken.write_text("CREATE TABLE half_done (id INTEGER);\nSELECT 1 / 0;\n", encoding="utf-8")
 
-    with pytest.raises(StorageError, match="migration V5__broken failed: DivisionByZeroError"):
+    with pytest.raises(StorageError, match=f"migration V{latest + 1}__broken failed: DivisionByZeroError"):
         await PostgresStore.open(url, migrations_dir=folder)
-    (folder / "V5__broken.sql").write_text("CREATE TABLE x (id INTEGER);\nCOMMIT;\n", encoding="utf-8")
+    broken.write_text("CREATE TABLE x (id INTEGER);\nCOMMIT;\n", encoding="utf-8")
     with pytest.raises(StorageError, match="contains COMMIT: the runner owns the transaction"):
         await PostgresStore.open(url, migrations_dir=folder)
 
     store = await PostgresStore.open(url)
     try:
-        assert await store.schema_version() == 4
+        assert await store.schema_version() == latest
         assert await store.get_take(GUILD, kept.id) == kept
         assert await store.fetch_raw("SELECT to_regclass('half_done')") == [(None,)]
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import sqlite3
 from collections.abc import AsyncIterator
@@ -18,8 +19,11 @@ from hypothesis import strategies as st
 from bot.settings import sqlite_url
 from bot.storage import (
     GuildSettings,
+    MeetingExists,
+    NewMeeting,
     NewTake,
     PinRecord,
+    QuoteRedraw,
     SchemaTooNewError,
     StorageError,
     Store,
@@ -98,7 +102,8 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
 
 def test_the_bundled_migrations_are_found_as_package_resources() -> None:
     assert [m.label for m in discover_migrations()] == ["V1__takes", "V2__moderation", "V3__counters",
-                                                            "V4__forget_member_counters"]
+                                                            "V4__forget_member_counters", "V5__take_quotes",
+                                                            "V6__meetings"]
 
 
 async def test_a_new_file_is_migrated_to_the_latest_version(tmp_path: Path) -> None:
@@ -108,11 +113,12 @@ async def test_a_new_file_is_migrated_to_the_latest_version(tmp_path: Path) -> N
         assert await store.schema_version() == LATEST
     finally:
         await store.close()
-    expected = {"takes", "bot_meta", "guild_settings", "pins", "audit_log", "schema_migrations"}
+    expected = {"takes", "bot_meta", "guild_settings", "pins", "audit_log", "schema_migrations", "take_quotes",
+                "quote_redraws", "meetings", "meeting_takes", "agreements"}
     assert expected <= table_names(path)
     versions = [(version, name) for version, name, _ in recorded_versions(path)]
     assert versions == [(1, "takes"), (2, "moderation"), (3, "counters"),
-                        (4, "forget_member_counters")]
+                        (4, "forget_member_counters"), (5, "take_quotes"), (6, "meetings")]
     with contextlib.closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -740,3 +746,180 @@ async def test_settings_updates_at_once_keep_every_change(store: Store) -> None:
     assert sorted(after.take_max_length or 0 for _, after in results) == list(range(1, 26))
     unchanged = await store.update_guild_settings(GUILD, lambda current: current)
     assert unchanged[0] == unchanged[1]
+
+
+# -- the bot's messages that quote takes (V5) ----------------------------------------------------
+
+MESSAGE = 1_300_000_000_000_000_001
+OTHER_MESSAGE = 1_300_000_000_000_000_002
+
+
+async def test_a_remembered_message_is_queued_when_a_take_it_quotes_is_edited_or_deleted(store: Store) -> None:
+    first = await store.add_take(new_take(content="first"))
+    second = await store.add_take(new_take(content="second", author_id=BOB))
+    await store.remember_quotes(GUILD, CHANNEL, MESSAGE, [second.id, first.id], "listing", T0)
+    await store.remember_quotes(None, CHANNEL + 1, OTHER_MESSAGE, [first.id], "show", T0)  # a DM
+    assert await store.quoted_take_ids(MESSAGE) == [first.id, second.id]
+    assert await store.pending_redraws(limit=10) == []
+
+    await store.edit_take(GUILD, second.id, "second, edited", T0)
+    assert await store.pending_redraws(limit=10) == [QuoteRedraw(MESSAGE, GUILD, CHANNEL, "listing", 0)]
+    assert await store.quoted_take_ids(MESSAGE) == [first.id, second.id]  # an edit keeps what it quotes
+    await store.finish_redraw(MESSAGE)
+
+    assert await store.delete_member_data(ALICE) == 1  # forgetme: the quotes go with the take
+    assert await store.quoted_take_ids(MESSAGE) == [second.id]
+    assert await store.quoted_take_ids(OTHER_MESSAGE) == []
+    assert await store.pending_redraws(limit=10) == [QuoteRedraw(MESSAGE, GUILD, CHANNEL, "listing", 0),
+                                                     QuoteRedraw(OTHER_MESSAGE, None, CHANNEL + 1, "show", 0)]
+    held = await store.fetch_raw("SELECT COUNT(*) FROM take_quotes WHERE take_id = " + str(first.id))
+    assert held == [(0,)]
+
+
+async def test_every_way_a_take_goes_queues_the_messages_quoting_it(store: Store) -> None:
+    old = await store.add_take(new_take(content="old"))
+    kept = await store.add_take(new_take(content="kept", created_at=T0 + dt.timedelta(days=2)))
+    gone = await store.add_take(new_take(content="gone", author_id=BOB, created_at=T0 + dt.timedelta(days=2)))
+    for message, take in ((MESSAGE, old), (OTHER_MESSAGE, gone), (MESSAGE + 7, kept)):
+        await store.remember_quotes(GUILD, CHANNEL, message, [take.id], "show", T0)
+    assert await store.purge_takes_before(T0 + dt.timedelta(days=1)) == 1  # retention
+    assert await store.delete_take(GUILD, gone.id)
+    assert [r.message_id for r in await store.pending_redraws(limit=10)] == [MESSAGE, OTHER_MESSAGE]
+    assert await store.quoted_take_ids(MESSAGE + 7) == [kept.id]
+
+
+async def test_remembering_replaces_what_a_message_quoted_and_a_missing_take_queues_it(store: Store) -> None:
+    first = await store.add_take(new_take(content="first"))
+    second = await store.add_take(new_take(content="second", author_id=BOB))
+    await store.remember_quotes(GUILD, CHANNEL, MESSAGE, [first.id], "listing", T0)
+    await store.remember_quotes(GUILD, CHANNEL, MESSAGE, [second.id], "listing", T0)  # the next page
+    assert await store.quoted_take_ids(MESSAGE) == [second.id]
+    await store.delete_take(GUILD, first.id)
+    assert await store.pending_redraws(limit=10) == []  # the message no longer shows it
+
+    await store.remember_quotes(GUILD, CHANNEL, OTHER_MESSAGE, [second.id, first.id], "listing", T0)
+    assert await store.quoted_take_ids(OTHER_MESSAGE) == [second.id]
+    assert [r.message_id for r in await store.pending_redraws(limit=10)] == [OTHER_MESSAGE]
+
+
+async def test_a_redraw_that_fails_is_retried_and_a_forgotten_message_leaves_no_trace(store: Store) -> None:
+    take = await store.add_take(new_take())
+    for message in (MESSAGE, OTHER_MESSAGE):
+        await store.remember_quotes(GUILD, CHANNEL, message, [take.id], "show", T0)
+    await store.edit_take(GUILD, take.id, "changed", T0)
+    await store.retry_redraw(MESSAGE)
+    assert [(r.message_id, r.attempts) for r in await store.pending_redraws(limit=10)] == [
+        (OTHER_MESSAGE, 0), (MESSAGE, 1)]  # fewest failed tries first
+    assert [r.message_id for r in await store.pending_redraws(limit=1)] == [OTHER_MESSAGE]
+    await store.forget_message(MESSAGE)
+    assert await store.quoted_take_ids(MESSAGE) == []
+    assert [r.message_id for r in await store.pending_redraws(limit=10)] == [OTHER_MESSAGE]
+
+
+async def test_a_servers_remembered_messages_are_queued_together_and_only_its_own(store: Store) -> None:
+    here = await store.add_take(new_take(content="here"))
+    there = await store.add_take(new_take(content="there", guild_id=OTHER_GUILD))
+    await store.remember_quotes(GUILD, CHANNEL, MESSAGE, [here.id], "listing-all", T0)
+    await store.remember_quotes(GUILD, CHANNEL, MESSAGE + 7, [here.id], "show", T0)
+    await store.remember_quotes(OTHER_GUILD, CHANNEL + 1, OTHER_MESSAGE, [there.id], "show", T0)
+    assert await store.queue_guild_redraws(GUILD) == 2
+    assert await store.queue_guild_redraws(GUILD) == 0  # already queued
+    assert [r.message_id for r in await store.pending_redraws(limit=10)] == [MESSAGE, MESSAGE + 7]
+    assert await store.quoted_take_ids(MESSAGE) == [here.id]  # queuing keeps what they quote
+
+
+# -- meetings (V6) ------------------------------------------------------------------------------
+
+def new_meeting(**changes: Any) -> NewMeeting:
+    fields: dict[str, Any] = {"guild_id": GUILD, "channel_id": CHANNEL, "article": ARTICLE,
+                              "starts_at": T0 + dt.timedelta(days=2), "duration_minutes": 60,
+                              "moderator_id": BOB, "next_due_at": T0 + dt.timedelta(days=1)}
+    fields.update(changes)
+    return NewMeeting(**fields)
+
+
+async def test_a_meeting_round_trips_and_one_is_active_per_channel_and_article(store: Store) -> None:
+    meeting = await store.add_meeting(new_meeting())
+    assert meeting.state == "scheduled" and meeting.question == 0
+    assert await store.get_meeting(GUILD, meeting.id) == meeting
+    assert await store.get_meeting(OTHER_GUILD, meeting.id) is None  # guilds never see each other's
+    assert await store.active_meeting(GUILD, CHANNEL, ARTICLE) == meeting
+    with pytest.raises(MeetingExists):
+        await store.add_meeting(new_meeting(starts_at=T0 + dt.timedelta(days=5)))
+    other = await store.add_meeting(new_meeting(article=OTHER_ARTICLE))  # another article may meet here
+    assert other.id != meeting.id
+
+    running = dataclasses.replace(meeting, state="running", question=2, thread_id=CHANNEL + 1, event_id=77,
+                                  announcement_id=78, reminded_day=True, reminded_hour=True,
+                                  started_at=T0 + dt.timedelta(days=2), next_due_at=T0 + dt.timedelta(days=2, hours=1))
+    await store.save_meeting(running)
+    assert await store.get_meeting(GUILD, meeting.id) == running
+    assert await store.meeting_in_thread(GUILD, CHANNEL + 1) == running
+    assert await store.meeting_in_thread(OTHER_GUILD, CHANNEL + 1) is None
+    assert [m.id for m in await store.upcoming_meetings(GUILD, ARTICLE)] == [meeting.id]
+
+    ended = dataclasses.replace(running, state="ended", next_due_at=None, ended_at=T0 + dt.timedelta(days=3))
+    await store.save_meeting(ended)
+    assert await store.active_meeting(GUILD, CHANNEL, ARTICLE) is None
+    again = await store.add_meeting(new_meeting())  # the channel is free for the next one
+    assert again.id > other.id
+
+
+async def test_due_meetings_come_from_next_due_at_earliest_first(store: Store) -> None:
+    late = await store.add_meeting(new_meeting(next_due_at=T0 + dt.timedelta(hours=3)))
+    early = await store.add_meeting(new_meeting(channel_id=CHANNEL + 5, next_due_at=T0 + dt.timedelta(hours=1)))
+    await store.add_meeting(new_meeting(channel_id=CHANNEL + 6, next_due_at=None))
+    cancelled = await store.add_meeting(new_meeting(channel_id=CHANNEL + 7, next_due_at=T0))
+    await store.save_meeting(dataclasses.replace(cancelled, state="cancelled"))
+
+    assert await store.due_meetings(T0) == []
+    assert [m.id for m in await store.due_meetings(T0 + dt.timedelta(hours=2))] == [early.id]
+    assert [m.id for m in await store.due_meetings(T0 + dt.timedelta(hours=3))] == [early.id, late.id]
+    assert await store.next_meeting_due_at() == T0 + dt.timedelta(hours=1)
+
+
+async def test_a_meetings_takes_keep_their_question_and_go_with_the_take(store: Store) -> None:
+    meeting = await store.add_meeting(new_meeting())
+    url = f"https://discord.com/channels/{GUILD}/{CHANNEL + 1}/123456789012345678"
+    first = await store.add_take(new_take(meeting_id=meeting.id, question=1, message_url=url))
+    second = await store.add_take(new_take(author_id=BOB, content="second", meeting_id=meeting.id, question=2))
+    await store.add_take(new_take(content="outside the meeting"))
+    assert await store.meeting_takes(GUILD, meeting.id) == [(first, 1), (second, 2)]
+    assert await store.meeting_takes(OTHER_GUILD, meeting.id) == []
+    assert await store.take_of_message(GUILD, 123456789012345678) == first.id  # a 👍 on the message finds it
+    assert await store.take_of_message(OTHER_GUILD, 123456789012345678) is None
+
+    assert await store.delete_take(GUILD, first.id)
+    assert await store.meeting_takes(GUILD, meeting.id) == [(second, 2)]
+    await store.delete_member_data(BOB)
+    assert await store.meeting_takes(GUILD, meeting.id) == []
+
+
+async def test_agreements_count_once_per_member_and_leave_with_the_member(store: Store) -> None:
+    take = await store.add_take(new_take())
+    other = await store.add_take(new_take(author_id=BOB, content="another"))
+    assert await store.add_agreement(GUILD, take.id, BOB, T0)
+    assert not await store.add_agreement(GUILD, take.id, BOB, T0)  # once per member
+    assert await store.add_agreement(GUILD, take.id, ALICE, T0)
+    assert await store.add_agreement(GUILD, other.id, ALICE, T0)
+    assert not await store.add_agreement(OTHER_GUILD, take.id, ALICE + 0, T0)  # not another guild's take
+    assert await store.agreement_counts(GUILD, [take.id, other.id, 999]) == {take.id: 2, other.id: 1}
+    assert await store.agreement_counts(OTHER_GUILD, [take.id]) == {}
+    assert await store.count_agreed_takes(GUILD, ARTICLE) == 2
+    assert await store.most_agreed_takes(GUILD, ARTICLE) == [take, other]  # most agreed first
+    assert await store.most_agreed_takes(GUILD, ARTICLE, offset=1, limit=1) == [other]
+    assert await store.most_agreed_takes(GUILD, OTHER_ARTICLE) == []
+
+    assert await store.remove_agreement(GUILD, take.id, BOB)
+    assert not await store.remove_agreement(GUILD, take.id, BOB)
+    assert await store.agreement_counts(GUILD, [take.id]) == {take.id: 1}
+
+    await store.delete_member_data(ALICE)  # erasure: her takes and every agreement she gave
+    assert await store.agreement_counts(GUILD, [take.id, other.id]) == {}
+    assert await store.fetch_raw("SELECT COUNT(*) FROM agreements") == [(0,)]
+
+
+async def test_meeting_settings_round_trip(store: Store) -> None:
+    chosen = GuildSettings(guild_id=GUILD, timezone="Europe/Berlin", meeting_reminders=False)
+    await store.save_guild_settings(chosen)
+    assert await store.get_guild_settings(GUILD) == chosen

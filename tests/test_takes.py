@@ -343,7 +343,8 @@ async def test_privacy_explains_what_is_stored(world: World) -> None:
 
     assert result.ephemeral and result.response is not None
     text = result.response.embeds[0].description or ""
-    for phrase in ("user id", "display name", "forgetme", "mytakes", "Other servers never see them"):
+    for phrase in ("user id", "display name", "forgetme", "mytakes", "Other servers never see them",
+                   "What deleting reaches", "copies people made", "what Discord itself"):
         assert phrase in text
 
 

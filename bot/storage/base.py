@@ -42,6 +42,11 @@ class DatabaseFileGone(StorageError):
     file no one will ever open again, so nothing is written until the file is back."""
 
 
+class DatabaseUnreachable(StorageError):
+    """The database server cannot be reached (refused, lost, shutting down, timed out): an outage,
+    not a bug. The store logs the outage once; members are told plainly, without an error id."""
+
+
 @dataclass(frozen=True, slots=True)
 class TakeChecks:
     """The rules a new take must pass, checked in the transaction that inserts it, so two takes
@@ -51,6 +56,12 @@ class TakeChecks:
     duplicate_since: dt.datetime | None = None
     #: Refuse the take if the member saved any take in this guild (any article) after this.
     cooldown_since: dt.datetime | None = None
+
+
+def message_id_of(url: str | None) -> int | None:
+    """The message id at the end of a Discord jump link (``…/channels/<guild>/<channel>/<message>``)."""
+    tail = (url or "").rstrip("/").rsplit("/", 1)[-1]
+    return int(tail) if tail.isdigit() and len(tail) <= 20 else None
 
 
 class TakeRefused(Exception):
@@ -91,6 +102,10 @@ class NewTake:
     created_at: dt.datetime
     #: Jump link of the message the take arrived in (prefix command or reply), if any.
     message_url: str | None = None
+    #: The meeting whose thread the take was written in, and the question then on the table
+    #: (stored in ``meeting_takes``, in the take's own transaction).
+    meeting_id: int | None = None
+    question: int | None = None
 
 
 #: The columns a new take's INSERT writes, each a :class:`NewTake` field of the same name, with
@@ -192,6 +207,66 @@ class GuildSettings:
     #: Whether lists shown to plain members hide authors' names.
     anonymous_lists: bool = False
     prefix: str | None = None
+    #: The IANA time zone meeting times are read in; ``None`` is UTC.
+    timezone: str | None = None
+    #: Whether meetings get reminders in the channel a day and an hour before.
+    meeting_reminders: bool = True
+
+
+MeetingState = Literal["scheduled", "running", "ended", "cancelled"]
+#: States of a meeting that still has work ahead (reminders, its start, its end).
+ACTIVE_STATES: tuple[MeetingState, ...] = ("scheduled", "running")
+
+
+class MeetingExists(Exception):
+    """The channel already has an upcoming or running meeting of this article; nothing was written."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewMeeting:
+    guild_id: int
+    channel_id: int
+    article: str
+    starts_at: dt.datetime
+    duration_minutes: int
+    moderator_id: int
+    next_due_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    """A journal-club meeting. The row is the truth: the due-work loop reads it again after a restart."""
+
+    id: int
+    guild_id: int
+    channel_id: int
+    article: str
+    starts_at: dt.datetime
+    duration_minutes: int
+    state: MeetingState
+    moderator_id: int
+    #: The question on the table (1-based); 0 before the first.
+    question: int = 0
+    thread_id: int | None = None
+    event_id: int | None = None
+    announcement_id: int | None = None
+    reminded_day: bool = False
+    reminded_hour: bool = False
+    #: When the due-work loop must look at it next; ``None`` when nothing is ahead.
+    next_due_at: dt.datetime | None = None
+    started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+
+    @property
+    def ends_at(self) -> dt.datetime:
+        return (self.started_at or self.starts_at) + dt.timedelta(minutes=self.duration_minutes)
+
+
+#: The columns :meth:`Store.save_meeting` writes (everything but the identity of the meeting).
+MEETING_MUTABLE = ("starts_at", "duration_minutes", "state", "moderator_id", "question", "thread_id", "event_id",
+                   "announcement_id", "reminded_day", "reminded_hour", "next_due_at", "started_at", "ended_at")
+MEETING_COLUMNS = ("id", "guild_id", "channel_id", "article", *MEETING_MUTABLE)
+MEETING_TIMES = ("starts_at", "next_due_at", "started_at", "ended_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +288,19 @@ class AuditEntry:
     action: str
     detail: str
     created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteRedraw:
+    """One of the bot's messages to redraw (or delete) because a take it quotes changed or went."""
+
+    message_id: int
+    guild_id: int | None
+    channel_id: int
+    #: How the message quotes takes ('listing', 'show', …): what redrawing it means.
+    kind: str
+    #: Failed tries so far (Discord unavailable); given up on after a few.
+    attempts: int
 
 
 class Store(abc.ABC):
@@ -289,7 +377,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def delete_member_data(self, author_id: int) -> int:
-        """Delete every take by this member in every guild; returns how many were deleted."""
+        """Delete every take by this member in every guild, and every agreement they gave;
+        returns how many takes were deleted."""
 
     @abc.abstractmethod
     async def take_stats(self, guild_id: int, article: str, *, days: int, today: dt.date) -> TakeStats: ...
@@ -359,6 +448,69 @@ class Store(abc.ABC):
     async def purge_takes_before(self, cutoff: dt.datetime) -> int:
         """Retention: delete takes created before ``cutoff``; returns how many."""
 
+    # -- meetings -------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def add_meeting(self, meeting: NewMeeting) -> Meeting:
+        """Insert a scheduled meeting; :class:`MeetingExists` if the channel already has an
+        upcoming or running one of this article (checked by a unique index, so two at once cannot)."""
+
+    @abc.abstractmethod
+    async def save_meeting(self, meeting: Meeting) -> None:
+        """Write every column of :data:`MEETING_MUTABLE` for this meeting (of its guild)."""
+
+    @abc.abstractmethod
+    async def get_meeting(self, guild_id: int, meeting_id: int) -> Meeting | None: ...
+
+    @abc.abstractmethod
+    async def active_meeting(self, guild_id: int, channel_id: int, article: str) -> Meeting | None:
+        """The channel's upcoming or running meeting of this article, if any."""
+
+    @abc.abstractmethod
+    async def upcoming_meetings(self, guild_id: int, article: str, *, limit: int = 5) -> list[Meeting]:
+        """The server's upcoming and running meetings of this article, soonest first."""
+
+    @abc.abstractmethod
+    async def meeting_in_thread(self, guild_id: int, thread_id: int) -> Meeting | None:
+        """The meeting (of any state) whose discussion thread this is."""
+
+    @abc.abstractmethod
+    async def due_meetings(self, now: dt.datetime, *, limit: int = 100) -> list[Meeting]:
+        """Upcoming or running meetings whose ``next_due_at`` has come, earliest first (an index read)."""
+
+    @abc.abstractmethod
+    async def next_meeting_due_at(self) -> dt.datetime | None:
+        """The earliest ``next_due_at`` of any upcoming or running meeting (an index read)."""
+
+    @abc.abstractmethod
+    async def meeting_takes(self, guild_id: int, meeting_id: int) -> list[tuple[Take, int]]:
+        """The meeting's takes with the question each answers, oldest first."""
+
+    @abc.abstractmethod
+    async def take_of_message(self, guild_id: int, message_id: int) -> int | None:
+        """The id of the meeting take written as this message in a meeting's thread, if any."""
+
+    # -- agreements -----------------------------------------------------------------------
+    @abc.abstractmethod
+    async def add_agreement(self, guild_id: int, take_id: int, member_id: int, at: dt.datetime) -> bool:
+        """Record that a member agrees with a take of this guild; ``False`` if they already did
+        (or there is no such take here)."""
+
+    @abc.abstractmethod
+    async def remove_agreement(self, guild_id: int, take_id: int, member_id: int) -> bool: ...
+
+    @abc.abstractmethod
+    async def agreement_counts(self, guild_id: int, take_ids: Sequence[int]) -> dict[int, int]:
+        """How many members agree with each of these takes (takes with none are left out)."""
+
+    @abc.abstractmethod
+    async def count_agreed_takes(self, guild_id: int, article: str) -> int:
+        """How many of the article's takes here have at least one agreement."""
+
+    @abc.abstractmethod
+    async def most_agreed_takes(self, guild_id: int, article: str, *, offset: int = 0,
+                                limit: int = 10) -> list[Take]:
+        """The article's agreed takes, most agreed first (then newest): ``takes sort:top``."""
+
     # -- bot metadata ---------------------------------------------------------------------
     @abc.abstractmethod
     async def get_meta(self, key: str) -> str | None: ...
@@ -422,3 +574,36 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def list_audit(self, guild_id: int, *, limit: int = 20) -> Sequence[AuditEntry]:
         """Newest first."""
+
+    # -- the bot's messages that quote takes (V5) -------------------------------------------
+    @abc.abstractmethod
+    async def remember_quotes(self, guild_id: int | None, channel_id: int, message_id: int,
+                              take_ids: Sequence[int], kind: str, created_at: dt.datetime) -> None:
+        """The message now quotes exactly these takes (replacing what it quoted before). A take
+        that no longer exists is not remembered, and the message is queued for a redraw at once:
+        it was deleted between the drawing and this call."""
+
+    @abc.abstractmethod
+    async def quoted_take_ids(self, message_id: int) -> list[int]:
+        """The takes a message still quotes (those deleted since are gone from here), oldest id first."""
+
+    @abc.abstractmethod
+    async def pending_redraws(self, *, limit: int) -> list[QuoteRedraw]:
+        """Messages queued for a redraw (by the triggers on takes), fewest failed tries first."""
+
+    @abc.abstractmethod
+    async def queue_guild_redraws(self, guild_id: int) -> int:
+        """Queue every remembered message quoting this server's takes (its rules for showing them
+        changed); how many were queued."""
+
+    @abc.abstractmethod
+    async def finish_redraw(self, message_id: int) -> None:
+        """The message was redrawn: it leaves the queue (and keeps what it quotes now)."""
+
+    @abc.abstractmethod
+    async def retry_redraw(self, message_id: int) -> None:
+        """A redraw failed for now: count the try; the message stays queued."""
+
+    @abc.abstractmethod
+    async def forget_message(self, message_id: int) -> None:
+        """Forget a message entirely (gone, deleted by the redraw, or no longer ours to edit)."""

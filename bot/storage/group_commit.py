@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .base import DatabaseFileGone, NewTake, StorageError, Take, TakeChecks
+from .base import DatabaseFileGone, DatabaseUnreachable, NewTake, StorageError, Take, TakeChecks
 
 
 @dataclass(slots=True)
@@ -41,7 +41,8 @@ def fail(future: asyncio.Future[Take], exc: BaseException) -> None:
     if future.done():
         return
     if isinstance(exc, StorageError):
-        error: BaseException = (DatabaseFileGone if isinstance(exc, DatabaseFileGone) else StorageError)(str(exc))
+        kind = type(exc) if isinstance(exc, (DatabaseFileGone, DatabaseUnreachable)) else StorageError
+        error: BaseException = kind(str(exc))
         error.__cause__ = exc.__cause__ or exc
     elif isinstance(exc, Exception):
         error = storage_error(exc)

@@ -18,6 +18,10 @@ Same contract as :class:`~bot.storage.sqlite.SqliteStore`, and the same promises
   (migration V3 in ``migrations_postgres/``).
 * A deadlock or serialization failure (PostgreSQL rolls the whole transaction back) is retried
   a few times before the caller hears "not saved".
+* An outage (the server refused, lost, shutting down) raises :class:`DatabaseUnreachable`, and the
+  log says so once: one WARNING when the database is lost, one INFO when it answers again. The
+  pool reconnects by itself; a pooled connection found dead before anything was sent on it is
+  replaced and the work tried again, so the first request after the outage does not fail.
 
 Messages and logs never repeat the URL, which may carry a password: the store names its
 database as ``db on host:port``.
@@ -44,13 +48,20 @@ from typing import Any, TypeVar, cast
 import asyncpg
 
 from .base import (
+    MEETING_COLUMNS,
+    MEETING_MUTABLE,
     NEW_TAKE_COLUMNS,
     AuditEntry,
     CounterCheck,
+    DatabaseUnreachable,
     ExportChunk,
     GuildSettings,
+    Meeting,
+    MeetingExists,
+    NewMeeting,
     NewTake,
     PinRecord,
+    QuoteRedraw,
     SchemaTooNewError,
     StorageError,
     Store,
@@ -61,6 +72,7 @@ from .base import (
     TakeStats,
     assemble_stats,
     first_stats_day,
+    message_id_of,
     positive_limit,
 )
 from .export_rows import POSTGRES, chunk_of, export_query, export_where
@@ -88,6 +100,14 @@ _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, ValueE
 #: Errors that belong to one statement's values: inside a group they cost only that take.
 _VALUE_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError, OverflowError)
 _RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+#: What an outage looks like: the server refused or dropped the connection, or is shutting down.
+_UNREACHABLE = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
+                asyncpg.AdminShutdownError, asyncpg.CrashShutdownError, asyncpg.TooManyConnectionsError)
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the server cannot be reached (an outage), not a refused statement."""
+    return isinstance(exc, _UNREACHABLE) or (isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc))
 
 _TAKE_COLUMNS = (
     "id, guild_id, channel_id, article, author_id, author_name, content, source, "
@@ -109,7 +129,8 @@ _INSERT_CHECKED = (
     f"AND created_at > ${_RULES + 2}::timestamptz) RETURNING id"
 )
 #: A whole group in one statement. The takes arrive as one array per column (``unnest``), each
-#: with its rules' bounds and its place in the queue. ``member`` numbers each member's takes in
+#: with its rules' bounds, its place in the queue and its meeting (if any: linked in
+#: ``meeting_takes`` when kept). ``member`` numbers each member's takes in
 #: queue order and asks the table once per take; ``walk`` then goes through each member's takes
 #: in that order (a recursive step per take of the same member, usually none), refusing a take
 #: that the table or an earlier *kept* take of the group makes a duplicate or too soon: the
@@ -124,8 +145,9 @@ _INSERT_CHECKED = (
 _GROUP_INSERT = f"""
 WITH RECURSIVE given AS (
     SELECT * FROM unnest({", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(NEW_TAKE_COLUMNS, 1))},
-                         ${_RULES + 1}::timestamptz[], ${_RULES + 2}::timestamptz[], ${_RULES + 3}::int[])
-        AS g({_NEW_COLUMNS}, duplicate_since, cooldown_since, position)
+                         ${_RULES + 1}::timestamptz[], ${_RULES + 2}::timestamptz[], ${_RULES + 3}::int[],
+                         ${_RULES + 4}::bigint[], ${_RULES + 5}::int[], ${_RULES + 6}::bigint[])
+        AS g({_NEW_COLUMNS}, duplicate_since, cooldown_since, position, meeting_id, question, message_id)
 ), member AS (
     SELECT g.*, row_number() OVER (PARTITION BY g.guild_id, g.author_id ORDER BY g.position) AS rank,
            EXISTS (SELECT 1 FROM takes t WHERE t.guild_id = g.guild_id AND t.author_id = g.author_id
@@ -159,6 +181,9 @@ WITH RECURSIVE given AS (
           ORDER BY m.guild_id, m.article, m.author_id, m.position) s
 ), inserted AS (
     INSERT INTO takes (id, {_NEW_COLUMNS}) SELECT id, {_NEW_COLUMNS} FROM kept ORDER BY id
+), linked AS (  -- a take written in a meeting's thread, with the question then on the table
+    INSERT INTO meeting_takes (take_id, meeting_id, question, message_id)
+    SELECT k.id, m.id, k.question, k.message_id FROM kept k JOIN meetings m ON m.id = k.meeting_id ORDER BY k.id
 )
 SELECT w.position, k.id, w.refused,
        CASE WHEN w.refused IS NOT NULL THEN GREATEST(
@@ -263,7 +288,9 @@ def _group_arrays(group: list[Pending]) -> list[list[Any]]:
     checks = [p.checks or TakeChecks() for p in group]
     columns.append([None if c.duplicate_since is None else _utc(c.duplicate_since) for c in checks])
     columns.append([None if c.cooldown_since is None else _utc(c.cooldown_since) for c in checks])
-    return [*columns, list(range(len(group)))]
+    takes = [p.take for p in group]
+    return [*columns, list(range(len(group))), [t.meeting_id for t in takes], [t.question or 0 for t in takes],
+            [None if t.meeting_id is None else message_id_of(t.message_url) for t in takes]]
 
 
 def _saved(take_id: int, take: NewTake) -> Take:
@@ -305,6 +332,8 @@ class PostgresStore(Store):
         self._local_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         #: Settings reads in flight, shared by the callers that ask meanwhile.
         self._settings_reads: dict[int, asyncio.Future[GuildSettings]] = {}
+        #: The database stopped answering (logged once); cleared, and logged, when it answers again.
+        self._lost = False
 
     @classmethod
     async def open(cls, url: str, *, pool_size: int = 10, sslmode: str | None = None,
@@ -321,18 +350,28 @@ class PostgresStore(Store):
             kwargs["ssl"] = sslmode
         lock_size = max(1, pool_size // 4)  # of the pool_size connections, for exclusive()
         try:
-            pool = await asyncpg.create_pool(target.dsn, min_size=1, max_size=pool_size - lock_size,
+            # No floor (min_size=0): asyncpg would keep reconnecting a floor during an outage, logging a
+            # traceback each time; connections are made when needed and kept while in use.
+            pool = await asyncpg.create_pool(target.dsn, min_size=0, max_size=pool_size - lock_size,
                                              timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT, **kwargs)
+            try:
+                async with pool.acquire():  # the first connection: is the database there at all?
+                    pass
+            except BaseException:
+                pool.terminate()
+                raise
         except (*_DRIVER_ERRORS, ssl.SSLError) as exc:
             # asyncpg's messages name the host and user at most, never the password; the URL is not repeated.
-            raise StorageError(f"cannot connect to the {target.label}: {describe(exc)}") from None
+            kind = DatabaseUnreachable if unreachable(exc) else StorageError
+            raise kind(f"cannot connect to the {target.label}: {describe(exc)}") from None
         try:
             version = await _migrate(pool, scripts)
             lock_pool = await asyncpg.create_pool(target.dsn, min_size=0, max_size=lock_size,
                                                   timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT, **kwargs)
         except (*_DRIVER_ERRORS, ssl.SSLError) as exc:
             await pool.close()
-            raise StorageError(f"cannot connect to the {target.label}: {describe(exc)}") from None
+            kind = DatabaseUnreachable if unreachable(exc) else StorageError
+            raise kind(f"cannot connect to the {target.label}: {describe(exc)}") from None
         except BaseException:
             await pool.close()
             raise
@@ -345,31 +384,63 @@ class PostgresStore(Store):
             raise StorageError("the store is closed")
         return self._pool
 
-    async def _write(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    def _outage(self, exc: BaseException, doing: str) -> DatabaseUnreachable:
+        """The error for an outage, logged once when it begins (one line, no traceback)."""
+        if not self._lost:
+            self._lost = True
+            log.warning("lost the connection to the %s (%s): members are told nothing is saved or read until it "
+                        "answers again; the bot reconnects by itself", self.label, describe(exc))
+        error = DatabaseUnreachable(f"the database is unreachable ({describe(exc)}); {doing}")
+        error.__cause__ = exc
+        return error
+
+    def _answered(self) -> None:
+        if self._lost:
+            self._lost = False
+            log.info("the %s answers again: saving and reading resume", self.label)
+
+    async def _write(self, fn: Callable[[asyncpg.Connection], Awaitable[T]], *, transaction: bool = True) -> T:
         """``fn`` in one transaction, retried on a deadlock; StorageError if it did not commit.
+        (``transaction=False``: ``fn`` runs its own, as the group commit does.)
 
         Errors that are not the database's (a moderator's invalid setting) pass through unchanged.
         """
         pool = self._the_pool()
         for attempt in range(RETRIES):
+            started = False
             try:
-                async with pool.acquire() as conn, conn.transaction():
-                    return await fn(conn)
+                async with pool.acquire() as conn, (conn.transaction() if transaction else contextlib.nullcontext()):
+                    started = True
+                    result = await fn(conn)
+                self._answered()
+                return result
             except _RETRYABLE as exc:
                 if attempt == RETRIES - 1:
                     raise _storage_error(exc) from exc
                 await asyncio.sleep(0.01 * (attempt + 1))
             except _DRIVER_ERRORS as exc:
-                raise _storage_error(exc) from exc
+                if not unreachable(exc):
+                    raise _storage_error(exc) from exc
+                # A pooled connection that died (the server restarted) before anything was sent on it:
+                # another connection, unless the database is known to be down.
+                if started or self._lost or attempt == RETRIES - 1:
+                    raise self._outage(exc, "nothing was saved") from exc
         raise AssertionError("unreachable")
 
     async def _read(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         pool = self._the_pool()
-        try:
-            async with pool.acquire() as conn:
-                return await fn(conn)
-        except _DRIVER_ERRORS as exc:
-            raise StorageError(f"the database could not be read: {describe(exc)}") from exc
+        for attempt in range(2):
+            try:
+                async with pool.acquire() as conn:
+                    result = await fn(conn)
+                self._answered()
+                return result
+            except _DRIVER_ERRORS as exc:
+                if not unreachable(exc):
+                    raise StorageError(f"the database could not be read: {describe(exc)}") from exc
+                if self._lost or attempt == 1:  # reading again is harmless: once, on a fresh connection
+                    raise self._outage(exc, "nothing could be read") from exc
+        raise AssertionError("unreachable")
 
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         return await self._read(lambda conn: conn.fetch(sql, *args))
@@ -411,11 +482,15 @@ class PostgresStore(Store):
             try:
                 conn = await pool.acquire()
             except _DRIVER_ERRORS as exc:
+                if unreachable(exc):
+                    raise self._outage(exc, "nothing was changed") from exc
                 raise StorageError(f"the database could not be reached: {describe(exc)}") from exc
             try:
                 try:
                     await conn.execute("SELECT pg_advisory_lock($1)", number)
                 except _DRIVER_ERRORS as exc:
+                    if unreachable(exc):
+                        raise self._outage(exc, "nothing was changed") from exc
                     raise StorageError(f"the database lock could not be taken: {describe(exc)}") from exc
                 try:
                     yield
@@ -442,19 +517,8 @@ class PostgresStore(Store):
         :data:`_GROUP_INSERT`): the members' advisory locks with BEGIN (one round trip, only if a
         take has rules to check), the INSERT that returns every take's outcome, COMMIT. A group
         with no rules to check is the INSERT alone, which commits by itself. Retried as a whole
-        on a deadlock, like any write."""
-        pool = self._the_pool()
-        for attempt in range(RETRIES):
-            try:
-                async with pool.acquire() as conn:
-                    await self._commit_group(conn, group)
-                return
-            except _RETRYABLE as exc:
-                if attempt == RETRIES - 1:
-                    raise _storage_error(exc) from exc
-                await asyncio.sleep(0.01 * (attempt + 1))
-            except _DRIVER_ERRORS as exc:
-                raise _storage_error(exc) from exc
+        on a deadlock, and outages reported, like any write."""
+        await self._write(lambda conn: self._commit_group(conn, group), transaction=False)
 
     async def _commit_group(self, conn: asyncpg.Connection, group: list[Pending]) -> None:
         for pending in group:
@@ -515,6 +579,10 @@ class PostgresStore(Store):
                     "FROM takes WHERE guild_id = $1 AND author_id = $2",
                     take.guild_id, take.author_id, duplicate, take.article, take.content)
                 raise TakeRefused("duplicate" if duplicate is not None and row[1] else "cooldown", _from_db(row[0]))
+        if take.meeting_id is not None:  # in the take's own (sub)transaction: kept or lost together
+            await conn.execute("INSERT INTO meeting_takes (take_id, meeting_id, question, message_id) "
+                               "SELECT $1, id, $2, $3 FROM meetings WHERE id = $4", take_id, take.question or 0,
+                               message_id_of(take.message_url), take.meeting_id)
         return _saved(take_id, take)
 
     # -- takes: reading -------------------------------------------------------------------------
@@ -675,7 +743,11 @@ class PostgresStore(Store):
         return await self._write(delete)
 
     async def delete_member_data(self, author_id: int) -> int:
-        return await self._write(lambda conn: _deleted(conn, "DELETE FROM takes WHERE author_id = $1", author_id))
+        async def forget(conn: asyncpg.Connection) -> int:
+            await conn.execute("DELETE FROM agreements WHERE member_id = $1", author_id)
+            return await _deleted(conn, "DELETE FROM takes WHERE author_id = $1", author_id)
+
+        return await self._write(forget)
 
     async def purge_takes_before(self, cutoff: dt.datetime) -> int:
         limit = _utc(cutoff)
@@ -707,6 +779,126 @@ class PostgresStore(Store):
         await self._write(lambda conn: conn.execute(
             "INSERT INTO bot_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
             key, value))
+
+    # -- meetings -------------------------------------------------------------------------------
+    async def add_meeting(self, meeting: NewMeeting) -> Meeting:
+        starts = _utc(meeting.starts_at)
+        due = None if meeting.next_due_at is None else _utc(meeting.next_due_at)
+
+        async def add(conn: asyncpg.Connection) -> int:
+            try:
+                return int(await conn.fetchval(
+                    "INSERT INTO meetings (guild_id, channel_id, article, starts_at, duration_minutes, state, "
+                    "moderator_id, next_due_at) VALUES ($1, $2, $3, $4, $5, 'scheduled', $6, $7) RETURNING id",
+                    meeting.guild_id, meeting.channel_id, meeting.article, starts, meeting.duration_minutes,
+                    meeting.moderator_id, due))
+            except asyncpg.UniqueViolationError as exc:
+                raise MeetingExists(str(exc)) from None
+
+        meeting_id = await self._write(add)
+        return Meeting(id=meeting_id, guild_id=meeting.guild_id, channel_id=meeting.channel_id,
+                       article=meeting.article, starts_at=starts, duration_minutes=meeting.duration_minutes,
+                       state="scheduled", moderator_id=meeting.moderator_id, next_due_at=due)
+
+    async def save_meeting(self, meeting: Meeting) -> None:
+        values = [_utc(v) if isinstance(v, dt.datetime) else v for v in
+                  (getattr(meeting, name) for name in MEETING_MUTABLE)]
+        assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(MEETING_MUTABLE, start=1))
+        count = len(MEETING_MUTABLE)
+
+        async def save(conn: asyncpg.Connection) -> None:
+            try:
+                await conn.execute(f"UPDATE meetings SET {assignments} WHERE guild_id = ${count + 1} "
+                                   f"AND id = ${count + 2}", *values, meeting.guild_id, meeting.id)
+            except asyncpg.UniqueViolationError as exc:
+                raise MeetingExists(str(exc)) from None
+
+        await self._write(save)
+
+    async def _meetings(self, where: str, *args: Any) -> list[Meeting]:
+        rows = await self._fetch(f"SELECT {', '.join(MEETING_COLUMNS)} FROM meetings WHERE {where}", *args)
+        return [_meeting_from_row(row) for row in rows]
+
+    async def get_meeting(self, guild_id: int, meeting_id: int) -> Meeting | None:
+        found = await self._meetings("guild_id = $1 AND id = $2", guild_id, meeting_id)
+        return found[0] if found else None
+
+    async def active_meeting(self, guild_id: int, channel_id: int, article: str) -> Meeting | None:
+        found = await self._meetings("guild_id = $1 AND channel_id = $2 AND article = $3 "
+                                     "AND state IN ('scheduled', 'running')", guild_id, channel_id, article)
+        return found[0] if found else None
+
+    async def upcoming_meetings(self, guild_id: int, article: str, *, limit: int = 5) -> list[Meeting]:
+        return await self._meetings("guild_id = $1 AND article = $2 AND state IN ('scheduled', 'running') "
+                                    "ORDER BY starts_at, id LIMIT $3", guild_id, article, positive_limit(limit))
+
+    async def meeting_in_thread(self, guild_id: int, thread_id: int) -> Meeting | None:
+        found = await self._meetings("thread_id = $1 AND guild_id = $2 ORDER BY id DESC LIMIT 1",
+                                     thread_id, guild_id)
+        return found[0] if found else None
+
+    async def due_meetings(self, now: dt.datetime, *, limit: int = 100) -> list[Meeting]:
+        return await self._meetings("state IN ('scheduled', 'running') AND next_due_at <= $1 "
+                                    "ORDER BY next_due_at LIMIT $2", _utc(now), positive_limit(limit))
+
+    async def next_meeting_due_at(self) -> dt.datetime | None:
+        rows = await self._fetch("SELECT MIN(next_due_at) FROM meetings WHERE state IN ('scheduled', 'running')")
+        return _from_db(rows[0][0])
+
+    async def meeting_takes(self, guild_id: int, meeting_id: int) -> list[tuple[Take, int]]:
+        columns = ", ".join(f"t.{c.strip()}" for c in _TAKE_COLUMNS.split(","))
+        rows = await self._fetch(
+            f"SELECT {columns}, m.question FROM meeting_takes AS m JOIN takes AS t ON t.id = m.take_id "
+            "WHERE m.meeting_id = $1 AND t.guild_id = $2 ORDER BY t.created_at, t.id", meeting_id, guild_id)
+        return [(_take_from_row(row), int(row[11])) for row in rows]
+
+    async def take_of_message(self, guild_id: int, message_id: int) -> int | None:
+        rows = await self._fetch("SELECT m.take_id FROM meeting_takes AS m JOIN takes AS t ON t.id = m.take_id "
+                                 "WHERE m.message_id = $1 AND t.guild_id = $2", message_id, guild_id)
+        return int(rows[0][0]) if rows else None
+
+    # -- agreements -----------------------------------------------------------------------------
+    async def add_agreement(self, guild_id: int, take_id: int, member_id: int, at: dt.datetime) -> bool:
+        when = _utc(at)
+
+        async def add(conn: asyncpg.Connection) -> bool:
+            return await conn.fetchval(
+                "INSERT INTO agreements (take_id, member_id, created_at, guild_id, article) "
+                "SELECT id, $1, $2, guild_id, article FROM takes WHERE guild_id = $3 AND id = $4 "
+                "ON CONFLICT DO NOTHING RETURNING take_id",
+                member_id, when, guild_id, take_id) is not None
+
+        return await self._write(add)
+
+    async def remove_agreement(self, guild_id: int, take_id: int, member_id: int) -> bool:
+        async def remove(conn: asyncpg.Connection) -> bool:
+            return await conn.fetchval(
+                "DELETE FROM agreements WHERE take_id = $1 AND member_id = $2 "
+                "AND take_id IN (SELECT id FROM takes WHERE guild_id = $3 AND id = $1) RETURNING take_id",
+                take_id, member_id, guild_id) is not None
+
+        return await self._write(remove)
+
+    async def agreement_counts(self, guild_id: int, take_ids: Sequence[int]) -> dict[int, int]:
+        ids = sorted(set(take_ids))
+        if not ids:
+            return {}
+        rows = await self._fetch("SELECT take_id, COUNT(*) FROM agreements WHERE take_id = ANY($1::bigint[]) "
+                                 "AND guild_id = $2 GROUP BY take_id", ids, guild_id)
+        return {int(row[0]): int(row[1]) for row in rows}
+
+    async def count_agreed_takes(self, guild_id: int, article: str) -> int:
+        rows = await self._fetch("SELECT COUNT(DISTINCT take_id) FROM agreements WHERE guild_id = $1 "
+                                 "AND article = $2", guild_id, article)
+        return int(rows[0][0])
+
+    async def most_agreed_takes(self, guild_id: int, article: str, *, offset: int = 0,
+                                limit: int = 10) -> list[Take]:
+        columns = ", ".join(f"t.{c.strip()}" for c in _TAKE_COLUMNS.split(","))
+        return await self._fetch_takes(
+            f"SELECT {columns} FROM (SELECT take_id, COUNT(*) AS agreed FROM agreements WHERE guild_id = $1 "
+            "AND article = $2 GROUP BY take_id) AS c JOIN takes AS t ON t.id = c.take_id "
+            "ORDER BY c.agreed DESC, t.id DESC LIMIT $3 OFFSET $4", guild_id, article, positive_limit(limit), offset)
 
     # -- guild settings -----------------------------------------------------------------------
     async def get_guild_settings(self, guild_id: int) -> GuildSettings:
@@ -817,6 +1009,63 @@ class PostgresStore(Store):
         return [AuditEntry(row[0], row[1], row[2], row[3], row[4], row[5].astimezone(dt.UTC)) for row in rows]
 
 
+    # -- the bot's messages that quote takes (V5) ---------------------------------------------
+    async def remember_quotes(self, guild_id: int | None, channel_id: int, message_id: int,
+                              take_ids: Sequence[int], kind: str, created_at: dt.datetime) -> None:
+        created = _utc(created_at)
+        wanted = sorted(set(take_ids))
+
+        async def remember(conn: asyncpg.Connection) -> None:
+            await conn.execute("DELETE FROM take_quotes WHERE message_id = $1", message_id)
+            kept = await _deleted(conn, "INSERT INTO take_quotes (guild_id, channel_id, message_id, take_id, kind, "
+                                        "created_at) SELECT $1, $2, $3, id, $4, $5 FROM takes WHERE id = ANY($6)",
+                                  guild_id, channel_id, message_id, kind, created, wanted)
+            if kept < len(wanted):  # a take went between the drawing and now
+                await conn.execute("INSERT INTO quote_redraws (message_id, guild_id, channel_id, kind) "
+                                   "VALUES ($1, $2, $3, $4) ON CONFLICT (message_id) DO NOTHING",
+                                   message_id, guild_id, channel_id, kind)
+
+        await self._write(remember)
+
+    async def quoted_take_ids(self, message_id: int) -> list[int]:
+        rows = await self._fetch("SELECT take_id FROM take_quotes WHERE message_id = $1 ORDER BY take_id", message_id)
+        return [int(row[0]) for row in rows]
+
+    async def pending_redraws(self, *, limit: int) -> list[QuoteRedraw]:
+        rows = await self._fetch("SELECT message_id, guild_id, channel_id, kind, attempts FROM quote_redraws "
+                                 "ORDER BY attempts, message_id LIMIT $1", positive_limit(limit))
+        return [QuoteRedraw(int(r[0]), None if r[1] is None else int(r[1]), int(r[2]), str(r[3]), int(r[4]))
+                for r in rows]
+
+    async def queue_guild_redraws(self, guild_id: int) -> int:
+        return await self._write(lambda conn: _deleted(
+            conn, "INSERT INTO quote_redraws (message_id, guild_id, channel_id, kind) "
+                  "SELECT DISTINCT message_id, guild_id, channel_id, kind FROM take_quotes WHERE guild_id = $1 "
+                  "ON CONFLICT (message_id) DO NOTHING", guild_id))
+
+    async def finish_redraw(self, message_id: int) -> None:
+        await self._write(lambda conn: conn.execute("DELETE FROM quote_redraws WHERE message_id = $1", message_id))
+
+    async def retry_redraw(self, message_id: int) -> None:
+        await self._write(lambda conn: conn.execute(
+            "UPDATE quote_redraws SET attempts = attempts + 1 WHERE message_id = $1", message_id))
+
+    async def forget_message(self, message_id: int) -> None:
+        async def forget(conn: asyncpg.Connection) -> None:
+            await conn.execute("DELETE FROM take_quotes WHERE message_id = $1", message_id)
+            await conn.execute("DELETE FROM quote_redraws WHERE message_id = $1", message_id)
+
+        await self._write(forget)
+
+
+def _meeting_from_row(row: asyncpg.Record) -> Meeting:
+    values = dict(zip(MEETING_COLUMNS, tuple(row), strict=True))
+    for name, value in values.items():
+        if isinstance(value, dt.datetime):
+            values[name] = value.astimezone(dt.UTC)
+    return Meeting(**values)
+
+
 async def _deleted(conn: asyncpg.Connection, sql: str, *args: Any) -> int:
     status = await conn.execute(sql, *args)  # "DELETE <n>"
     return int(status.rsplit(" ", 1)[-1])
@@ -825,24 +1074,27 @@ async def _deleted(conn: asyncpg.Connection, sql: str, *args: Any) -> int:
 async def _read_settings(conn: asyncpg.Connection, guild_id: int) -> GuildSettings:
     row = await conn.fetchrow(
         "SELECT moderator_role_id, take_max_length, take_cooldown_seconds, take_channel_ids, anonymous_lists, "
-        "prefix FROM guild_settings WHERE guild_id = $1", guild_id)
+        "prefix, timezone, meeting_reminders FROM guild_settings WHERE guild_id = $1", guild_id)
     if row is None:
         return GuildSettings(guild_id=guild_id)
     return GuildSettings(guild_id=guild_id, moderator_role_id=row[0], take_max_length=row[1],
                          take_cooldown_seconds=row[2], take_channel_ids=frozenset(int(c) for c in row[3]),
-                         anonymous_lists=bool(row[4]), prefix=row[5])
+                         anonymous_lists=bool(row[4]), prefix=row[5], timezone=row[6],
+                         meeting_reminders=bool(row[7]))
 
 
 async def _save_settings(conn: asyncpg.Connection, settings: GuildSettings) -> None:
     await conn.execute(
         "INSERT INTO guild_settings (guild_id, moderator_role_id, take_max_length, take_cooldown_seconds, "
-        "take_channel_ids, anonymous_lists, prefix) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+        "take_channel_ids, anonymous_lists, prefix, timezone, meeting_reminders) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
         "ON CONFLICT (guild_id) DO UPDATE SET moderator_role_id = EXCLUDED.moderator_role_id, "
         "take_max_length = EXCLUDED.take_max_length, take_cooldown_seconds = EXCLUDED.take_cooldown_seconds, "
         "take_channel_ids = EXCLUDED.take_channel_ids, anonymous_lists = EXCLUDED.anonymous_lists, "
-        "prefix = EXCLUDED.prefix",
+        "prefix = EXCLUDED.prefix, timezone = EXCLUDED.timezone, meeting_reminders = EXCLUDED.meeting_reminders",
         settings.guild_id, settings.moderator_role_id, settings.take_max_length, settings.take_cooldown_seconds,
-        sorted(settings.take_channel_ids), settings.anonymous_lists, settings.prefix)
+        sorted(settings.take_channel_ids), settings.anonymous_lists, settings.prefix, settings.timezone,
+        settings.meeting_reminders)
 
 
 async def _count_mismatches(conn: asyncpg.Connection) -> CounterCheck:
@@ -860,6 +1112,26 @@ async def recount(conn: asyncpg.Connection) -> None:
     for table, query in _RECOUNT.items():
         await conn.execute(f"DELETE FROM {table}")
         await conn.execute(f"INSERT INTO {table} {query}")
+
+
+async def probe(url: str, *, sslmode: str | None = None) -> tuple[str, int]:
+    """Connect once, read the schema version, change nothing (``python -m bot check``): the
+    database's label and its version. Refused if the schema is newer than this code knows."""
+    target = parse_postgres_url(url)
+    try:
+        conn = await asyncpg.connect(target.dsn, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT,
+                                     **({"ssl": sslmode} if sslmode is not None else {}))
+        try:
+            version = await _recorded_version(conn)
+        finally:
+            await conn.close()
+    except (*_DRIVER_ERRORS, ssl.SSLError) as exc:
+        kind = DatabaseUnreachable if unreachable(exc) else StorageError
+        raise kind(f"cannot connect to the {target.label}: {describe(exc)}") from None
+    supported = discover_scripts(bundled_postgres_migrations_dir())[-1][0]
+    if version > supported:
+        raise SchemaTooNewError(version, supported)
+    return target.label, version
 
 
 async def _recorded_version(conn: asyncpg.Connection) -> int:

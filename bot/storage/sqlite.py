@@ -18,6 +18,10 @@ Counts. ``count_takes`` and ``take_stats`` read counter tables that triggers kee
 same transaction as every insert and delete (migration V3); :meth:`SqliteStore.check_counters`
 and :meth:`SqliteStore.rebuild_counters` recount from the rows.
 
+Why ``secure_delete=ON``: a member who deletes a take or asks to be forgotten expects the words
+gone from the file, not left in free pages until SQLite happens to reuse them (builds from
+python.org and macOS do not turn it on by default).
+
 Why ``synchronous=FULL`` (not NORMAL) under WAL: with NORMAL a commit can be lost to a power
 cut, and a take the bot has acknowledged must survive one. Group commit pays for the fsync.
 
@@ -46,14 +50,21 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from .base import (
+    MEETING_COLUMNS,
+    MEETING_MUTABLE,
+    MEETING_TIMES,
     NEW_TAKE_COLUMNS,
     AuditEntry,
     CounterCheck,
     DatabaseFileGone,
     ExportChunk,
     GuildSettings,
+    Meeting,
+    MeetingExists,
+    NewMeeting,
     NewTake,
     PinRecord,
+    QuoteRedraw,
     StorageError,
     Store,
     Take,
@@ -63,6 +74,7 @@ from .base import (
     TakeStats,
     assemble_stats,
     first_stats_day,
+    message_id_of,
     positive_limit,
 )
 from .connection import SqliteThread
@@ -185,6 +197,8 @@ class _Pending:
     outcome: Take | BaseException | None = None
     #: Its caller stopped waiting (cancelled): never handed the lead.
     abandoned: bool = False
+    #: (meeting id, question) for a take written in a meeting's thread.
+    link: tuple[int, int] | None = None
 
 
 class SqliteStore(Store):
@@ -238,6 +252,8 @@ class SqliteStore(Store):
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await conn.execute("PRAGMA foreign_keys = ON")
             await conn.execute("PRAGMA synchronous = FULL")
+            # Deleted words are overwritten with zeros, not left in free pages (and every later backup).
+            await conn.execute("PRAGMA secure_delete = ON")
             version = await apply_migrations(conn, migrations)
             if not in_memory:
                 rows = await conn.execute_fetchall("PRAGMA journal_mode = WAL")
@@ -248,6 +264,7 @@ class SqliteStore(Store):
                     reader = await SqliteThread.connect(path, name="db-read")
                     await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                     await reader.execute("PRAGMA query_only = ON")
+                    await reader.execute("PRAGMA secure_delete = ON")
         except _DRIVER_ERRORS as exc:
             await _close_quietly(conn, reader)
             if owner is not None:
@@ -401,7 +418,8 @@ class SqliteStore(Store):
                     time_to_db(moment)
         self._connection()
         loop = asyncio.get_running_loop()
-        pending = _Pending(params, checks, loop.create_future(), loop.create_future())
+        pending = _Pending(params, checks, loop.create_future(), loop.create_future(),
+                           link=None if take.meeting_id is None else (take.meeting_id, take.question or 0))
         self._pending.append(pending)
         try:
             while not pending.future.done():
@@ -504,6 +522,10 @@ class SqliteStore(Store):
                 raise TakeRefused("duplicate" if is_duplicate else "cooldown", last_at)
         take_id = cursor.lastrowid
         assert take_id is not None  # an INSERT always sets it
+        if pending.link is not None:  # in the take's own transaction: the two are kept or lost together
+            conn.execute("INSERT INTO meeting_takes (take_id, meeting_id, question, message_id) SELECT ?, id, ?, ? "
+                         "FROM meetings WHERE id = ?",
+                         (take_id, pending.link[1], message_id_of(params[_AT["message_url"]]), pending.link[0]))
         return Take(id=take_id, edited_at=None, **{name: params[n] for name, n in _AT.items()}
                     | {"created_at": time_from_db(params[_AT["created_at"]])})
 
@@ -676,8 +698,11 @@ class SqliteStore(Store):
             "DELETE FROM takes WHERE guild_id = ? AND id = ?", (guild_id, take_id)).rowcount > 0)
 
     async def delete_member_data(self, author_id: int) -> int:
-        return await self._write(lambda conn: conn.execute(
-            "DELETE FROM takes WHERE author_id = ?", (author_id,)).rowcount)
+        def forget(conn: sqlite3.Connection) -> int:
+            conn.execute("DELETE FROM agreements WHERE member_id = ?", (author_id,))
+            return conn.execute("DELETE FROM takes WHERE author_id = ?", (author_id,)).rowcount
+
+        return await self._write(forget)
 
     async def purge_takes_before(self, cutoff: dt.datetime) -> int:
         limit = time_to_db(cutoff)
@@ -698,6 +723,124 @@ class SqliteStore(Store):
         if not found.ok:
             log.warning("take counters disagreed with the rows (%s) and were recounted", found)
         return found
+
+    # -- meetings -------------------------------------------------------------------------------
+    async def add_meeting(self, meeting: NewMeeting) -> Meeting:
+        starts = time_to_db(meeting.starts_at)
+        due = None if meeting.next_due_at is None else time_to_db(meeting.next_due_at)
+
+        def add(conn: sqlite3.Connection) -> int:
+            try:
+                cursor = conn.execute(
+                    "INSERT INTO meetings (guild_id, channel_id, article, starts_at, duration_minutes, state, "
+                    "moderator_id, next_due_at) VALUES (?, ?, ?, ?, ?, 'scheduled', ?, ?)",
+                    (meeting.guild_id, meeting.channel_id, meeting.article, starts, meeting.duration_minutes,
+                     meeting.moderator_id, due))
+            except sqlite3.IntegrityError as exc:
+                if "meetings.guild_id" in str(exc) or "UNIQUE" in str(exc):
+                    raise MeetingExists(str(exc)) from None
+                raise
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+        meeting_id = await self._write(add)
+        return Meeting(id=meeting_id, guild_id=meeting.guild_id, channel_id=meeting.channel_id,
+                       article=meeting.article, starts_at=time_from_db(starts),
+                       duration_minutes=meeting.duration_minutes, state="scheduled",
+                       moderator_id=meeting.moderator_id,
+                       next_due_at=None if due is None else time_from_db(due))
+
+    async def save_meeting(self, meeting: Meeting) -> None:
+        values = [_meeting_value_to_db(getattr(meeting, name)) for name in MEETING_MUTABLE]
+
+        def save(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute(f"UPDATE meetings SET {', '.join(f'{n} = ?' for n in MEETING_MUTABLE)} "
+                             "WHERE guild_id = ? AND id = ?", (*values, meeting.guild_id, meeting.id))
+            except sqlite3.IntegrityError as exc:
+                if "UNIQUE" in str(exc):
+                    raise MeetingExists(str(exc)) from None
+                raise
+
+        await self._write(save)
+
+    async def _meetings(self, where: str, params: Sequence[Any]) -> list[Meeting]:
+        rows = await self._fetch(f"SELECT {', '.join(MEETING_COLUMNS)} FROM meetings WHERE {where}", params)
+        return [_meeting_from_row(row) for row in rows]
+
+    async def get_meeting(self, guild_id: int, meeting_id: int) -> Meeting | None:
+        found = await self._meetings("guild_id = ? AND id = ?", (guild_id, meeting_id))
+        return found[0] if found else None
+
+    async def active_meeting(self, guild_id: int, channel_id: int, article: str) -> Meeting | None:
+        found = await self._meetings("guild_id = ? AND channel_id = ? AND article = ? "
+                                     "AND state IN ('scheduled', 'running')", (guild_id, channel_id, article))
+        return found[0] if found else None
+
+    async def upcoming_meetings(self, guild_id: int, article: str, *, limit: int = 5) -> list[Meeting]:
+        return await self._meetings("guild_id = ? AND article = ? AND state IN ('scheduled', 'running') "
+                                    "ORDER BY starts_at, id LIMIT ?", (guild_id, article, positive_limit(limit)))
+
+    async def meeting_in_thread(self, guild_id: int, thread_id: int) -> Meeting | None:
+        found = await self._meetings("thread_id = ? AND guild_id = ? ORDER BY id DESC LIMIT 1",
+                                     (thread_id, guild_id))
+        return found[0] if found else None
+
+    async def due_meetings(self, now: dt.datetime, *, limit: int = 100) -> list[Meeting]:
+        return await self._meetings("state IN ('scheduled', 'running') AND next_due_at <= ? "
+                                    "ORDER BY next_due_at LIMIT ?", (time_to_db(now), positive_limit(limit)))
+
+    async def next_meeting_due_at(self) -> dt.datetime | None:
+        rows = await self._fetch("SELECT MIN(next_due_at) FROM meetings WHERE state IN ('scheduled', 'running')")
+        return None if rows[0][0] is None else time_from_db(rows[0][0])
+
+    async def meeting_takes(self, guild_id: int, meeting_id: int) -> list[tuple[Take, int]]:
+        columns = ", ".join(f"t.{c.strip()}" for c in _TAKE_COLUMNS.split(","))
+        rows = await self._fetch(
+            f"SELECT {columns}, m.question FROM meeting_takes AS m JOIN takes AS t ON t.id = m.take_id "
+            "WHERE m.meeting_id = ? AND t.guild_id = ? ORDER BY t.created_at, t.id", (meeting_id, guild_id))
+        return [(_take_from_row(row), int(row[11])) for row in rows]
+
+    async def take_of_message(self, guild_id: int, message_id: int) -> int | None:
+        rows = await self._fetch("SELECT m.take_id FROM meeting_takes AS m JOIN takes AS t ON t.id = m.take_id "
+                                 "WHERE m.message_id = ? AND t.guild_id = ?", (message_id, guild_id))
+        return int(rows[0][0]) if rows else None
+
+    # -- agreements -----------------------------------------------------------------------------
+    async def add_agreement(self, guild_id: int, take_id: int, member_id: int, at: dt.datetime) -> bool:
+        when = time_to_db(at)
+        return await self._write(lambda conn: conn.execute(
+            "INSERT INTO agreements (take_id, member_id, created_at, guild_id, article) "
+            "SELECT id, ?, ?, guild_id, article FROM takes WHERE guild_id = ? AND id = ? ON CONFLICT DO NOTHING",
+            (member_id, when, guild_id, take_id)).rowcount > 0)
+
+    async def remove_agreement(self, guild_id: int, take_id: int, member_id: int) -> bool:
+        return await self._write(lambda conn: conn.execute(
+            "DELETE FROM agreements WHERE take_id = ? AND member_id = ? "
+            "AND take_id IN (SELECT id FROM takes WHERE guild_id = ? AND id = ?)",
+            (take_id, member_id, guild_id, take_id)).rowcount > 0)
+
+    async def agreement_counts(self, guild_id: int, take_ids: Sequence[int]) -> dict[int, int]:
+        ids = sorted(set(take_ids))
+        if not ids:
+            return {}
+        marks = ", ".join("?" for _ in ids)
+        rows = await self._fetch(f"SELECT take_id, COUNT(*) FROM agreements WHERE take_id IN ({marks}) "
+                                 "AND guild_id = ? GROUP BY take_id", (*ids, guild_id))
+        return {int(row[0]): int(row[1]) for row in rows}
+
+    async def count_agreed_takes(self, guild_id: int, article: str) -> int:
+        rows = await self._fetch("SELECT COUNT(DISTINCT take_id) FROM agreements WHERE guild_id = ? AND article = ?",
+                                 (guild_id, article))
+        return int(rows[0][0])
+
+    async def most_agreed_takes(self, guild_id: int, article: str, *, offset: int = 0,
+                                limit: int = 10) -> list[Take]:
+        columns = ", ".join(f"t.{c.strip()}" for c in _TAKE_COLUMNS.split(","))
+        return await self._fetch_takes(
+            f"SELECT {columns} FROM (SELECT take_id, COUNT(*) AS agreed FROM agreements WHERE guild_id = ? "
+            "AND article = ? GROUP BY take_id) AS c JOIN takes AS t ON t.id = c.take_id "
+            "ORDER BY c.agreed DESC, t.id DESC LIMIT ? OFFSET ?", (guild_id, article, positive_limit(limit), offset))
 
     # -- bot metadata -------------------------------------------------------------------------
     async def get_meta(self, key: str) -> str | None:
@@ -730,7 +873,8 @@ class SqliteStore(Store):
     def _read_settings(conn: sqlite3.Connection, guild_id: int) -> GuildSettings:
         row = conn.execute(
             "SELECT moderator_role_id, take_max_length, take_cooldown_seconds, take_channel_ids, "
-            "anonymous_lists, prefix FROM guild_settings WHERE guild_id = ?", (guild_id,)).fetchone()
+            "anonymous_lists, prefix, timezone, meeting_reminders FROM guild_settings WHERE guild_id = ?",
+            (guild_id,)).fetchone()
         if row is None:
             return GuildSettings(guild_id=guild_id)
         # Decoding here turns a corrupt JSON value into a StorageError.
@@ -743,21 +887,23 @@ class SqliteStore(Store):
             take_channel_ids=channels,
             anonymous_lists=bool(row["anonymous_lists"]),
             prefix=row["prefix"],
+            timezone=row["timezone"],
+            meeting_reminders=bool(row["meeting_reminders"]),
         )
 
     @staticmethod
     def _save_settings(conn: sqlite3.Connection, settings: GuildSettings) -> None:
         conn.execute(
             "INSERT INTO guild_settings (guild_id, moderator_role_id, take_max_length, "
-            "take_cooldown_seconds, take_channel_ids, anonymous_lists, prefix) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
+            "take_cooldown_seconds, take_channel_ids, anonymous_lists, prefix, timezone, meeting_reminders) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
             "moderator_role_id = excluded.moderator_role_id, take_max_length = excluded.take_max_length, "
             "take_cooldown_seconds = excluded.take_cooldown_seconds, "
             "take_channel_ids = excluded.take_channel_ids, anonymous_lists = excluded.anonymous_lists, "
-            "prefix = excluded.prefix",
+            "prefix = excluded.prefix, timezone = excluded.timezone, meeting_reminders = excluded.meeting_reminders",
             (settings.guild_id, settings.moderator_role_id, settings.take_max_length,
              settings.take_cooldown_seconds, json.dumps(sorted(settings.take_channel_ids)),
-             int(settings.anonymous_lists), settings.prefix))
+             int(settings.anonymous_lists), settings.prefix, settings.timezone, int(settings.meeting_reminders)))
 
     async def update_guild_settings(
         self, guild_id: int, change: Callable[[GuildSettings], GuildSettings]
@@ -851,6 +997,80 @@ class SqliteStore(Store):
         ]
 
 
+    # -- the bot's messages that quote takes (V5) ---------------------------------------------
+    async def remember_quotes(self, guild_id: int | None, channel_id: int, message_id: int,
+                              take_ids: Sequence[int], kind: str, created_at: dt.datetime) -> None:
+        created = time_to_db(created_at)
+        wanted = sorted(set(take_ids))
+
+        def remember(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM take_quotes WHERE message_id = ?", (message_id,))
+            kept = 0
+            for take_id in wanted:
+                kept += conn.execute(
+                    "INSERT INTO take_quotes (guild_id, channel_id, message_id, take_id, kind, created_at) "
+                    "SELECT ?, ?, ?, id, ?, ? FROM takes WHERE id = ?",
+                    (guild_id, channel_id, message_id, kind, created, take_id)).rowcount
+            if kept < len(wanted):  # a take went between the drawing and now
+                conn.execute("INSERT OR IGNORE INTO quote_redraws (message_id, guild_id, channel_id, kind) "
+                             "VALUES (?, ?, ?, ?)", (message_id, guild_id, channel_id, kind))
+
+        await self._write(remember)
+
+    async def quoted_take_ids(self, message_id: int) -> list[int]:
+        rows = await self._fetch("SELECT take_id FROM take_quotes WHERE message_id = ? ORDER BY take_id",
+                                 (message_id,))
+        return [int(row[0]) for row in rows]
+
+    async def pending_redraws(self, *, limit: int) -> list[QuoteRedraw]:
+        rows = await self._fetch("SELECT message_id, guild_id, channel_id, kind, attempts FROM quote_redraws "
+                                 "ORDER BY attempts, message_id LIMIT ?", (positive_limit(limit),))
+        return [QuoteRedraw(int(r[0]), None if r[1] is None else int(r[1]), int(r[2]), str(r[3]), int(r[4]))
+                for r in rows]
+
+    async def queue_guild_redraws(self, guild_id: int) -> int:
+        return await self._write(lambda conn: conn.execute(
+            "INSERT OR IGNORE INTO quote_redraws (message_id, guild_id, channel_id, kind) "
+            "SELECT DISTINCT message_id, guild_id, channel_id, kind FROM take_quotes WHERE guild_id = ?",
+            (guild_id,)).rowcount)
+
+    async def finish_redraw(self, message_id: int) -> None:
+        await self._write(lambda conn: conn.execute("DELETE FROM quote_redraws WHERE message_id = ?", (message_id,)))
+
+    async def retry_redraw(self, message_id: int) -> None:
+        await self._write(lambda conn: conn.execute(
+            "UPDATE quote_redraws SET attempts = attempts + 1 WHERE message_id = ?", (message_id,)))
+
+    async def forget_message(self, message_id: int) -> None:
+        def forget(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM take_quotes WHERE message_id = ?", (message_id,))
+            conn.execute("DELETE FROM quote_redraws WHERE message_id = ?", (message_id,))
+
+        await self._write(forget)
+
+
+def _meeting_value_to_db(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return time_to_db(value)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _meeting_from_row(row: sqlite3.Row) -> Meeting:
+    values = dict(zip(MEETING_COLUMNS, tuple(row), strict=True))
+    for name in MEETING_TIMES:
+        if values[name] is not None:
+            values[name] = time_from_db(values[name])
+    values["reminded_day"] = bool(values["reminded_day"])
+    values["reminded_hour"] = bool(values["reminded_hour"])
+    return Meeting(**values)
+
+
+class DatabaseInUse(StorageError):
+    """Another process holds the database's lock (a bot is running on it)."""
+
+
 class ProcessLock:
     """An exclusive ``flock`` on ``<database>.lock`` beside the file, held while a store has the
     database open. SQLite serves one process: a second bot (another shard, a second copy started
@@ -863,7 +1083,9 @@ class ProcessLock:
 
     @classmethod
     def take(cls, database: Path) -> ProcessLock:
-        path = database.with_name(database.name + ".lock")
+        """Keyed by the file itself (links resolved): no spelling or link opens it twice."""
+        real = Path(os.path.realpath(database))
+        path = real.with_name(real.name + ".lock")
         try:
             handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
@@ -872,7 +1094,7 @@ class ProcessLock:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(handle)
-            raise StorageError(
+            raise DatabaseInUse(
                 f"the database {database} is already open in another bot process (it holds {path.name}); "
                 "SQLite serves one process: stop the other one, or run several processes (shards) on "
                 "PostgreSQL (README: Running at scale)") from None

@@ -11,6 +11,12 @@ are compared, not copied blindly).
   after the last committed row (inserting what is already there is a no-op).
 * **Refuses a non-empty target** (anything but its own unfinished copy of this source) unless
   ``--force`` is given, which empties the target first.
+* **Never the same database twice.** Whether source and target are one database is decided by
+  identity, never by how the URL is spelled: a SQLite file by its device and inode (after links
+  are resolved), a PostgreSQL database by its cluster's ``system_identifier`` and its name. The
+  same database is refused, ``--force`` or not; the resume marker names the source the same way.
+* **Verified means complete.** The copy is blessed only if every table of the target holds as many
+  rows as the source held before the copy began, and their checksums agree.
 * **Ids are kept**, and so is each id sequence's high-water mark: a take deleted before the
   move does not lend its number to a new take after it.
 
@@ -24,11 +30,12 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from .base import StorageError, Store
+from .base import MEETING_COLUMNS, MEETING_TIMES, StorageError, Store
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +60,8 @@ class Table:
 
 TABLES: tuple[Table, ...] = (
     Table("guild_settings", ("guild_id", "moderator_role_id", "take_max_length", "take_cooldown_seconds",
-                             "take_channel_ids", "anonymous_lists", "prefix"), ("guild_id",), integer_key=True),
+                             "take_channel_ids", "anonymous_lists", "prefix", "timezone", "meeting_reminders"),
+          ("guild_id",), integer_key=True),
     Table("takes", ("id", "guild_id", "channel_id", "article", "author_id", "author_name", "content", "source",
                     "message_url", "created_at", "edited_at"), ("id",), integer_key=True,
           times=("created_at", "edited_at")),
@@ -62,7 +70,20 @@ TABLES: tuple[Table, ...] = (
     Table("audit_log", ("id", "guild_id", "actor_id", "action", "detail", "created_at"), ("id",), integer_key=True,
           times=("created_at",)),
     Table("bot_meta", ("key", "value"), ("key",)),
+    # The bot's messages that quote takes, and those waiting to be redrawn (V5): after a move, the
+    # bot still erases its own copies of a take.
+    Table("take_quotes", ("guild_id", "channel_id", "message_id", "take_id", "kind", "created_at"),
+          ("message_id", "take_id"), times=("created_at",)),
+    Table("quote_redraws", ("message_id", "guild_id", "channel_id", "kind", "attempts"), ("message_id",),
+          integer_key=True),
+    # After takes: a meeting's takes and agreements point at both (and go with a take when it goes).
+    Table("meetings", MEETING_COLUMNS, ("id",), integer_key=True, times=MEETING_TIMES),
+    Table("meeting_takes", ("take_id", "meeting_id", "question", "message_id"), ("take_id",), integer_key=True),
+    Table("agreements", ("take_id", "member_id", "guild_id", "article", "created_at"), ("take_id", "member_id"),
+          times=("created_at",)),
 )
+#: Columns SQLite keeps as 0/1 and PostgreSQL as BOOLEAN.
+BOOLEANS = frozenset({"anonymous_lists", "meeting_reminders", "reminded_day", "reminded_hour"})
 COUNTERS: tuple[Table, ...] = (
     Table("take_counts", ("guild_id", "article", "takes", "members"), ("guild_id", "article"), counter=True),
     Table("take_member_counts", ("guild_id", "article", "author_id", "takes"), ("guild_id", "article", "author_id"),
@@ -70,7 +91,7 @@ COUNTERS: tuple[Table, ...] = (
     Table("take_day_counts", ("guild_id", "article", "day", "takes"), ("guild_id", "article", "day"), counter=True),
 )
 #: Tables with an id sequence whose high-water mark moves with the rows.
-SEQUENCED = ("takes", "audit_log")
+SEQUENCED = ("takes", "audit_log", "meetings")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +118,18 @@ class TransferReport:
     copied: dict[str, int]
     checks: tuple[TableCheck, ...]
     resumed: bool
+    #: Each table's rows in the source before anything was copied.
+    source_before: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def shrunk(self) -> list[str]:
+        """Tables whose source now holds fewer rows than before the copy (it changed underneath)."""
+        after = {check.table: check.source_rows for check in self.checks}
+        return [name for name, rows in self.source_before.items() if after.get(name, rows) < rows]
 
     @property
     def ok(self) -> bool:
-        return all(check.ok for check in self.checks)
+        return all(check.ok for check in self.checks) and not self.shrunk
 
 
 class TransferRefused(StorageError):
@@ -111,6 +140,26 @@ def describe(store: Store) -> str:
     """A store as the operator should read it: a path or ``db on host:port``, never a password."""
     label = getattr(store, "label", None)
     return str(label) if label else f"SQLite file {getattr(store, 'path', '?')}"
+
+
+def sqlite_file_identity(path: os.PathLike[str] | str) -> str | None:
+    """A SQLite file as itself, whatever the spelling or link that names it; None if there is none yet."""
+    if str(path) == ":memory:":
+        return None
+    try:
+        status = os.stat(os.path.realpath(path))
+    except OSError:
+        return None
+    return f"sqlite:{status.st_dev}:{status.st_ino}"
+
+
+async def identity(store: Store) -> str:
+    """Which database ``store`` is: equal for two stores exactly when they are one database."""
+    if store.dialect == "sqlite":
+        found = sqlite_file_identity(getattr(store, "path", ":memory:"))
+        return found if found is not None else f"sqlite-memory:{id(store)}"
+    rows = await store.fetch_raw("SELECT system_identifier::text, current_database() FROM pg_control_system()")
+    return f"postgresql:{rows[0][0]}:{rows[0][1]}"
 
 
 # -- one form for both backends -------------------------------------------------------------------
@@ -129,8 +178,8 @@ def _canonical(store: Store, table: Table, row: Sequence[Any]) -> tuple[Any, ...
         raw = values["take_channel_ids"]
         channels = json.loads(raw) if isinstance(raw, str) else list(raw or [])
         values["take_channel_ids"] = tuple(sorted(int(channel) for channel in channels))
-    if "anonymous_lists" in values:
-        values["anonymous_lists"] = bool(values["anonymous_lists"])
+    for column in BOOLEANS.intersection(values):
+        values[column] = bool(values[column])
     if table.name == "take_day_counts" and isinstance(values["day"], str):
         values["day"] = dt.date.fromisoformat(values["day"])
     return tuple(values[column] for column in table.columns)
@@ -146,7 +195,7 @@ def _for_target(store: Store, table: Table, row: tuple[Any, ...]) -> tuple[Any, 
             value = value.astimezone(dt.UTC).isoformat(timespec="microseconds")
         elif column == "take_channel_ids":
             value = json.dumps(list(value))
-        elif column == "anonymous_lists":
+        elif column in BOOLEANS:
             value = int(value)
         converted.append(value)
     return tuple(converted)
@@ -247,15 +296,18 @@ async def transfer(source: Store, target: Store, *, force: bool = False, batch_s
     """Copy ``source`` into ``target`` and verify it; see the module's description."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    source_label = describe(source)
-    if source_label == describe(target):
-        raise TransferRefused("the source and the target are the same database")
+    source_label = await identity(source)
+    if source_label == await identity(target):
+        raise TransferRefused(f"the source and the target are the same database ({describe(source)}); nothing was "
+                              "copied, with or without --force")
+    before = {table.name: await _count(source, table) for table in TABLES}
     held = {table.name: await _count(target, table) for table in TABLES}
     resumed = False
     if any(held.values()):
-        if await target.get_meta(SOURCE_KEY) == source_label:
+        # Older copies named their source by its label; either way it is this source's unfinished copy.
+        if await target.get_meta(SOURCE_KEY) in {source_label, describe(source)}:
             resumed = True
-            progress(f"resuming the copy from {source_label} (the target holds part of it already)")
+            progress(f"resuming the copy from {describe(source)} (the target holds part of it already)")
         elif force:
             progress(f"--force: emptying {describe(target)} first "
                      f"({', '.join(f'{n} {t}' for t, n in held.items() if n)})")
@@ -287,7 +339,9 @@ async def transfer(source: Store, target: Store, *, force: bool = False, batch_s
     checks = tuple([await table_check(source, target, table, size=batch_size) for table in (*TABLES, *COUNTERS)])
     for check in checks:
         progress(check.line())
-    report = TransferReport(copied, checks, resumed)
+    report = TransferReport(copied, checks, resumed, before)
+    for name in report.shrunk:
+        progress(f"{name}: MISMATCH the source held {before[name]} rows before the copy and fewer now")
     if report.ok:
         await target.write_raw(_marker_steps(target, "verified", source_label))
     return report

@@ -6,30 +6,47 @@ from __future__ import annotations
 import datetime as dt
 import re
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import discord
 
 WIDTH = 76
-BOT_LABEL = "commonfactors-bot [BOT]"
+#: The bot's name on the simulated Discord (the application's name), as members see it.
+BOT_NAME = "commonfactors-bot"
+BOT_LABEL = f"{BOT_NAME} [BOT]"
 _TIMESTAMP = re.compile(r"<t:(-?\d+)(?::([tTdDfFR]))?>")
+_MENTION = re.compile(r"<(@!?|@&|#)(\d+)>")
 
 
 def timestamps(text: str, now: dt.datetime | None) -> str:
-    """Discord's ``<t:…>`` markup as a reader sees it ("in 30 s", "2026-01-01 12:00 UTC")."""
+    """Discord's ``<t:…>`` markup as a reader sees it ("just now", "in 30 s", "2 min ago",
+    "2026-01-01 12:00 UTC")."""
 
     def one(match: re.Match[str]) -> str:
         when = dt.datetime.fromtimestamp(int(match.group(1)), dt.UTC)
         if match.group(2) == "R" and now is not None:
             seconds = round((when - now).total_seconds())
             amount = abs(seconds)
-            span = (f"{amount} s" if amount < 120 else f"{amount // 60} min" if amount < 7200
+            if amount == 0:
+                return "just now"
+            span = (f"{amount} s" if amount < 60 else f"{amount // 60} min" if amount < 3600
                     else f"{amount // 3600} h" if amount < 172800 else f"{amount // 86400} days")
-            return f"in {span}" if seconds >= 0 else f"{span} ago"
+            return f"in {span}" if seconds > 0 else f"{span} ago"
         return when.strftime("%Y-%m-%d %H:%M UTC")
 
     return _TIMESTAMP.sub(one, text)
+
+
+def mentions(text: str, names: Mapping[int, str]) -> str:
+    """Discord's ``<@…>``, ``<@&…>`` and ``<#…>`` markup as a reader sees it: ``@alice``,
+    ``@Moderators``, ``#journal-club`` (``names`` maps ids to those, sigil included)."""
+
+    def one(match: re.Match[str]) -> str:
+        sigil = "#" if match.group(1) == "#" else "@"
+        return names.get(int(match.group(2)), f"{sigil}unknown")
+
+    return _MENTION.sub(one, text)
 
 
 def human_size(size: int) -> str:
@@ -47,28 +64,33 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines
 
 
-def render_embed(embed: discord.Embed) -> list[str]:
+def _unchanged(text: str) -> str:
+    return text
+
+
+def render_embed(embed: discord.Embed, shown: Callable[[str], str] = _unchanged) -> list[str]:
+    """``shown`` turns markup into what a reader sees (times, mentions) before the text is wrapped."""
     inner = WIDTH - 4
     body: list[str] = []
     if embed.author and embed.author.name:
         body.append(embed.author.name)
     if embed.title:
-        body.extend(_wrap(f"**{embed.title}**", inner))
+        body.extend(_wrap(shown(f"**{embed.title}**"), inner))
     if embed.url:
         body.extend(_wrap(f"<{embed.url}>", inner))
     if embed.description:
         if body:
             body.append("")
-        body.extend(_wrap(embed.description, inner))
+        body.extend(_wrap(shown(embed.description), inner))
     for embed_field in embed.fields:
         body.append("")
-        body.extend(_wrap(f"▸ {embed_field.name}", inner))
-        body.extend("  " + line for line in _wrap(str(embed_field.value), inner - 2))
+        body.extend(_wrap(shown(f"▸ {embed_field.name}"), inner))
+        body.extend("  " + line for line in _wrap(shown(str(embed_field.value)), inner - 2))
     if embed.image and embed.image.url:
         body.append(f"[image {embed.image.url}]")
     if embed.footer and embed.footer.text:
         body.append("")
-        body.extend(_wrap(embed.footer.text, inner))
+        body.extend(_wrap(shown(embed.footer.text), inner))
     top = "╭" + "─" * (WIDTH - 2) + "╮"
     bottom = "╰" + "─" * (WIDTH - 2) + "╯"
     return [top, *(f"│ {line:<{inner}} │" for line in body), bottom]
@@ -112,7 +134,7 @@ def _component_lines(components: Iterable[Any]) -> list[str]:
 
 
 def render_message(message: discord.Message, *, edited: bool = False, where: str = "",
-                   now: dt.datetime | None = None) -> list[str]:
+                   now: dt.datetime | None = None, names: Mapping[int, str] | None = None) -> list[str]:
     marks = []
     if message.flags.ephemeral:
         marks.append("only you can see this")
@@ -126,13 +148,17 @@ def render_message(message: discord.Message, *, edited: bool = False, where: str
     if marks:
         header += f" ({', '.join(marks)})"
     lines = [header + " " + "─" * max(3, WIDTH - len(header) - 1)]
+
+    def shown(text: str) -> str:
+        return mentions(timestamps(text, now), names or {})
+
     if message.content:
-        lines.extend(_wrap(message.content, WIDTH))
+        lines.extend(_wrap(shown(message.content), WIDTH))
     for embed in message.embeds:
-        lines.extend(render_embed(embed))
+        lines.extend(render_embed(embed, shown))
     lines.extend(_component_lines(message.components))
     lines.extend(f"file: {a.filename} ({human_size(a.size)})" for a in message.attachments)
-    return [timestamps(line, now) for line in lines]
+    return lines
 
 
 def modal_fields(modal: dict[str, Any]) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ a message the current member sends in #journal-club (``!commonfactors faq allian
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import shlex
 from collections.abc import Awaitable, Callable
@@ -19,18 +20,21 @@ from discord import app_commands
 from simcord import ChannelHandle, Env, GuildHandle, InteractionResult, MemberActor, SetupError
 from simcord.backend.errors import BackendError
 
-from bot.tryout.render import WIDTH, modal_fields, render_message, render_modal
+from bot.logs import RequestIdFilter, SecretFilter
+from bot.tryout.render import BOT_NAME, WIDTH, modal_fields, render_message, render_modal
+from bot.ui.reporting import user_message
 
 HELP = """\
 Type what a member types in #journal-club:
-  !commonfactors                     the article card (prefix commands work as on Discord)
+  {card:<35}the article card (prefix commands work as on Discord)
   /commonfactors faq query:alliance  a slash command, options as name:value
 Session commands:
   /as NAME          act as someone else: {people}
-  /click LABEL      press a button on the newest message that has it
+  /click LABEL      press a button on the newest message that has it (the label's
+                    start is enough: /click add)
   /select OPTION    choose in the newest menu that offers it: a number, an option's
                     text, or a role (@moderators), channel (#journal-club) or person
-  /wait SECONDS     let simulated time pass (cooldowns, expiring buttons)
+  /wait SECONDS     let simulated time pass (cooldowns, expiring buttons, meetings and reminders)
   /commands         the slash commands the current member can use here
   /pins             the channel's pinned messages
   /help             this text
@@ -54,11 +58,49 @@ class TryOutError(Exception):
     """Something the person typed cannot be done; shown as one line."""
 
 
+_ERROR_ID = re.compile(r"unexpected error (\S+) in ")
+
+
+class FailureLog(logging.Handler):
+    """The log lines of unexpected errors (ERROR and above), kept to be printed in the session
+    right after what the member saw: the try-out has no log file to send anyone to."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__(logging.ERROR)
+        self.addFilter(RequestIdFilter())
+        self.addFilter(SecretFilter(secrets))
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s [%(request_id)s] %(message)s"))
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def take(self) -> list[str]:
+        """Each failure logged since the last call: a heading with its error id, then its log line
+        and the exception's last line."""
+        lines: list[str] = []
+        for record in self.records:
+            found = _ERROR_ID.search(record.getMessage())
+            error_id = found.group(1) if found else getattr(record, "request_id", "-")
+            lines.append(f"!! the bot failed (error id {error_id}); the log says:" if error_id != "-"
+                         else "!! the bot failed; the log says:")
+            lines.append("   " + self.format(record).splitlines()[0])
+            if record.exc_info and record.exc_info[1] is not None:
+                error = record.exc_info[1]
+                lines.append(f"   {type(error).__name__}: {error}")
+        self.records.clear()
+        return lines
+
+
 class Session:
-    def __init__(self, env: Env, say: Say, ask: Ask) -> None:
+    """The simulated server and its people, created before the bot starts so that their ids
+    are the same in every run (a kept database's takes stay theirs)."""
+
+    def __init__(self, env: Env, say: Say, ask: Ask, failures: FailureLog | None = None) -> None:
         self.env = env
         self.say = say
         self.ask = ask
+        self.failures = failures
         self.guild: GuildHandle = env.create_guild("Clinic (try-out)")
         self.channel: ChannelHandle = self.guild.create_text_channel("journal-club")
         mods = self.guild.create_role("Moderators", permissions=discord.Permissions(manage_messages=True))
@@ -72,6 +114,14 @@ class Session:
             "admin": self.guild.add_member(env.create_user("admin"), roles=[admins]),
         }
         self.actor = self.people["alice"]
+        env.backend.bot_user.name = BOT_NAME  # SimCord's default is "TestBot"
+        #: How mentions are drawn: @alice, @Moderators, #journal-club.
+        self.names: dict[int, str] = {
+            **{person.id: f"@{name}" for name, person in self.people.items()},
+            **{role.id: f"@{role.name}" for role in self.roles.values()},
+            self.channel.id: "#journal-club",
+            env.backend.bot_user.id: f"@{BOT_NAME}",
+        }
         self.shown: dict[int, tuple[Any, ...]] = {}
         self.error_cursor = env.error_cursor
         self._mark_all_shown()
@@ -79,6 +129,12 @@ class Session:
     @property
     def prompt(self) -> str:
         return f"{self.actor.name}> "
+
+    @property
+    def prefix(self) -> str:
+        """The prefix typed commands start with here, as the server's settings say now."""
+        prefix_for = getattr(self.env.bot, "prefix_for", None)
+        return str(prefix_for(discord.Object(id=self.guild.id))) if prefix_for is not None else "!"
 
     # -- what the current person sees ----------------------------------------------------------
     def _fingerprint(self, message: discord.Message) -> tuple[Any, ...]:
@@ -108,12 +164,20 @@ class Session:
             if before == fingerprint:
                 continue
             self.shown[message.id] = fingerprint
-            for line in render_message(message, edited=before is not None, where=where, now=self.env.now()):
+            for line in render_message(message, edited=before is not None, where=where, now=self.env.now(),
+                                       names=self.names):
                 self.say(line)
         self._mark_all_shown()
-        for error in self.env.errors_since(self.error_cursor):
-            self.say(f"!! the bot failed: {type(error).__name__}: {error} (see the log for its error id)")
+        # A refusal (a duplicate take, an unknown FAQ, a member's pin) is what the member was just
+        # shown; only what no member caused is a failure, with its id and log line.
+        logged = self.failures.take() if self.failures is not None else []
+        unexplained = [error for error in self.env.errors_since(self.error_cursor) if user_message(error) is None]
         self.error_cursor = self.env.error_cursor
+        for line in logged:
+            self.say(line)
+        if not logged:
+            for error in unexplained:
+                self.say(f"!! the bot failed: {type(error).__name__}: {error}")
 
     # -- the loop --------------------------------------------------------------------------------
     async def handle(self, line: str) -> bool:
@@ -140,7 +204,7 @@ class Session:
         if word in {"quit", "exit"}:
             return False
         if word == "help":
-            for text in HELP.format(people=", ".join(self.people)).splitlines():
+            for text in HELP.format(people=", ".join(self.people), card=f"{self.prefix}commonfactors").splitlines():
                 self.say(text)
         elif word == "as":
             name = rest.lower().lstrip("@")
@@ -168,7 +232,7 @@ class Session:
             if not pinned:
                 self.say("-- nothing is pinned in #journal-club")
             for message in pinned:
-                for text in render_message(message, where="#journal-club", now=self.env.now()):
+                for text in render_message(message, where="#journal-club", now=self.env.now(), names=self.names):
                     self.say(text)
         elif word == "cancel":
             self.say("-- there is no open form")
@@ -200,10 +264,21 @@ class Session:
     def _newest_first(self) -> list[discord.Message]:
         return [m for m, _ in reversed(self._visible()) if m.author.bot]
 
+    def _button_label(self, wanted: str) -> str:
+        """The label ``wanted`` names: itself, or the only label it begins (any case)."""
+        labels = {(b.label or "").strip().lower() for m in self._newest_first() for b in _buttons(m)}
+        if wanted in labels:
+            return wanted
+        begun = sorted(label for label in labels if label.startswith(wanted))
+        if len(begun) > 1:
+            raise TryOutError(f"{wanted!r} begins several buttons' labels: " + ", ".join(f"[{b}]" for b in begun))
+        return begun[0] if begun else wanted
+
     async def _click(self, label: str) -> None:
         wanted = label.strip().lower()
         if not wanted:
             raise TryOutError("/click needs a button's label, e.g. /click Add your take")
+        wanted = self._button_label(wanted)
         for message in self._newest_first():
             for button in _buttons(message):
                 if (button.label or "").strip().lower() != wanted:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import discord
@@ -142,13 +142,16 @@ def overview_embed(article: Article) -> discord.Embed:
 
 
 def reading_counts(article: Article) -> list[str]:
-    """The reading list counted by group, so the post's own references are never inflated by
-    the moderators' further reading."""
+    """The reading list counted group by group, so the post's own references are never inflated
+    by the works its comments name or by the moderators' further reading."""
     noun = work_noun(article.citations)
-    cited = sum(c.role == "cited" for c in article.citations)
-    others = sum(c.role in {"mentioned", "background"} for c in article.citations)
-    counts = [f"{plural(cited, 'reference')} cited by the {noun}"] if cited else []
-    return counts + ([plural(others, "further work")] if others else [])
+    count = {role: sum(c.role == role for c in article.citations) for role in ("cited", "mentioned", "background")}
+    named = f"named in the {noun} or its comments" if noun == "post" else f"named in the {noun}"
+    counts = [f"{plural(count['cited'], 'reference')} cited by the {noun}" if count["cited"] else "",
+              f"{plural(count['mentioned'], 'work')} {named}" if count["mentioned"] else "",
+              f"{plural(count['background'], 'work')} of further reading added by the moderators"
+              if count["background"] else ""]
+    return [text for text in counts if text]
 
 
 def title_caveat(article: Article) -> str:
@@ -157,8 +160,13 @@ def title_caveat(article: Article) -> str:
 
 
 def summary_embeds(article: Article) -> list[discord.Embed]:
-    blocks = [f"**{article.title}**\n{byline(article)}\n<{article.url}>{title_caveat(article)}", article.summary,
-              "**Key points**\n" + "\n".join(f"• {p}" for p in article.key_points)]
+    blocks = [f"**{article.title}**\n{byline(article)}\n<{article.url}>{title_caveat(article)}"]
+    if article.comments_summary:  # what the article says, then what its comments added
+        blocks += [f"**The {work_noun(article.citations)}**\n{article.summary}",
+                   f"**In the comments**\n{article.comments_summary}"]
+    else:
+        blocks.append(article.summary)
+    blocks.append("**Key points**\n" + "\n".join(f"• {p}" for p in article.key_points))
     if article.discussion_questions:
         blocks.append("**For discussion**\n" + "\n".join(
             f"{n}. {q}" for n, q in enumerate(article.discussion_questions, start=1)))
@@ -271,30 +279,35 @@ def take_preview(content: str, take_id: int) -> str:
     return head + f" … (`show {take_id}` for the rest)"
 
 
-def take_line(take: Any, *, show_name: bool) -> str:
+def take_line(take: Any, *, show_name: bool, agreed: int = 0) -> str:
     who = take.author_name if show_name else ANONYMOUS
     edited = " (edited)" if take.edited_at else ""
+    edited += f" · 👍 {agreed}" if agreed else ""
     # The link leads to the author's own message, so an anonymous list leaves it out.
     link = f" · [jump]({take.message_url})" if take.message_url and show_name else ""
     head = f"**#{take.id}** · {discord.utils.escape_markdown(who)} · {relative_time(take.created_at)}{edited}{link}"
     return f"{head}\n{_quote(take_preview(take.content, take.id))}"
 
 
-def takes_page(title: str, takes: Sequence[Any], *, page: int, total: int, show_names: bool) -> discord.Embed:
-    body = "\n\n".join(take_line(t, show_name=show_names) for t in takes) or "No takes yet."
+def takes_page(title: str, takes: Sequence[Any], *, page: int, total: int, show_names: bool,
+               agreements: Mapping[int, int] | None = None, order: str = "newest first") -> discord.Embed:
+    agreed = agreements or {}
+    body = "\n\n".join(take_line(t, show_name=show_names, agreed=agreed.get(t.id, 0)) for t in takes) or "No takes yet."
     embed = discord.Embed(title=_cut(title, EMBED_TITLE), description=body[:EMBED_DESCRIPTION], colour=COLOUR)
     first = page * TAKES_PER_PAGE + 1
     shown = f"{first}–{first + len(takes) - 1} of {total}" if takes else f"0 of {total}"
-    embed.set_footer(text=f"Takes {shown} · newest first")
+    embed.set_footer(text=f"Takes {shown} · {order}")
     return embed
 
 
-def take_embed(take: Any, article: Article, *, show_name: bool) -> discord.Embed:
+def take_embed(take: Any, article: Article, *, show_name: bool, agreed: int = 0) -> discord.Embed:
     embed = discord.Embed(title=_cut(f"Take #{take.id} on {article.title}", EMBED_TITLE),
                           description=take.content[:EMBED_DESCRIPTION], colour=COLOUR, timestamp=take.created_at)
     embed.set_author(name=_cut(take.author_name if show_name else ANONYMOUS, EMBED_AUTHOR))
     if take.edited_at:
         embed.add_field(name="Edited", value=relative_time(take.edited_at))
+    if agreed:
+        embed.add_field(name="Agreed", value=f"👍 {agreed}")
     if take.message_url and show_name:
         embed.add_field(name="Posted in", value=f"[the original message]({take.message_url})")
     embed.set_footer(text=f"Added by {take.source}")
@@ -316,7 +329,7 @@ def stats_embed(article: Article, stats: Any) -> discord.Embed:
     embed.add_field(name="Members", value=str(stats.members))
     if stats.per_day:
         first, last = stats.per_day[0][0], stats.per_day[-1][0]
-        embed.add_field(name=f"Last {len(counts)} days ({sum(counts)} takes)",
+        embed.add_field(name=f"Last {plural(len(counts), 'day')} ({plural(sum(counts), 'take')})",
                         value=f"`{sparkline(counts)}`\n{first:%d %b} → {last:%d %b} (UTC)", inline=False)
     return embed
 
@@ -332,13 +345,22 @@ def privacy_embed(article: Article, *, retention_days: int | None, prefix: str) 
         "• Your display name at the time: shown beside the take in lists.\n"
         "• The server, channel and article, and a link to the message it came from (if any): so takes stay "
         "in their server and can be found in context.\n"
-        "• When it was written and last edited (UTC), and how it arrived (command, form, button, reply).\n\n"
+        "• When it was written and last edited (UTC), and how it arrived (command, form, button, reply).\n"
+        "• In a journal-club meeting's thread: the meeting, the question it answers and your message's id.\n"
+        "• When you agree with a take (👍 or Agree): your user id, that take, and when; to count you once.\n\n"
         "Nothing else about you is stored: no messages other than takes, no roles, no activity.\n\n"
         "**Who sees it** Members of this server, in takes lists (without names if its moderators made lists "
         "anonymous); moderators can export this server's takes. Other servers never see them.\n\n"
         f"**How long** {keep}\n\n"
         f"**Your control** `{c} mytakes` shows yours and downloads them (in a DM with me: from every "
-        f"server); `{c} delete <id>` deletes one; `{c} forgetme` deletes all of your takes in every server."
+        f"server); `{c} delete <id>` deletes one; `{c} forgetme` deletes all of your takes, and your "
+        "agreements, in every server.\n\n"
+        "**What deleting reaches** The take, and my own messages that showed it: I remember which of my "
+        "lists, `show` cards and meeting digests (in channels and DMs) quote a take, and within a minute "
+        "of a deletion or an edit I redraw them without it, or delete them. That record goes with the "
+        "take. It cannot reach "
+        "copies people made (quotes, screenshots, exports a moderator downloaded), nor what Discord itself "
+        "keeps (notifications, caches, search), nor answers only you saw."
     )
     return discord.Embed(title="Your data and this bot", description=text, colour=COLOUR)
 

@@ -15,7 +15,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import UserError, report_unexpected, unexpected_message
+from bot.errors import DatabaseUnavailable, UserError, report_unexpected, unexpected_message
+from bot.storage import DatabaseUnreachable
 
 log = logging.getLogger("bot.errors")
 
@@ -58,6 +59,8 @@ def _param_name(error: commands.MissingRequiredArgument) -> str:
 def user_message(error: BaseException, *, usage: str | None = None) -> str | None:
     """The short answer for an error a member caused, or ``None`` if it is unexpected."""
     error = _unwrap(error)
+    if isinstance(error, DatabaseUnreachable):  # an outage, logged once by the store: said plainly
+        return DatabaseUnavailable.READING
     if isinstance(error, UserError):
         return str(error)
     hint = f" Usage: `{usage}`" if usage else ""
@@ -98,6 +101,22 @@ def user_message(error: BaseException, *, usage: str | None = None) -> str | Non
     return None
 
 
+#: Discord's code for an interaction that can no longer be answered: late (after its 3 seconds,
+#: or 15 minutes for follow-ups) or already answered (a duplicate delivery).
+UNKNOWN_INTERACTION = 10062
+
+
+def expired_interaction(error: BaseException, *, where: str) -> bool:
+    """An interaction Discord no longer takes answers for: one WARNING line (nobody can be told,
+    and it is not a bug of ours), and True so the caller answers nothing."""
+    error = _unwrap(error)
+    if not (isinstance(error, discord.NotFound) and error.code == UNKNOWN_INTERACTION):
+        return False
+    log.warning("an interaction in %s came too late or twice (Discord: Unknown interaction); it was not answered",
+                where)
+    return True
+
+
 def unexpected_answer(error: BaseException, *, where: str, context: dict[str, object]) -> str:
     """Log an error no member caused and return the answer with its id."""
     return unexpected_message(report_unexpected(_unwrap(error), where=where, context=context))
@@ -117,6 +136,8 @@ async def answer_interaction(interaction: discord.Interaction[Any], message: str
 async def handle_interaction_error(interaction: discord.Interaction[Any], error: BaseException, *,
                                    where: str) -> None:
     """Answer an error in a slash command, button, menu or form."""
+    if expired_interaction(error, where=where):
+        return
     message = user_message(error)
     if message is None:
         message = unexpected_answer(error, where=where, context={

@@ -17,6 +17,7 @@ import discord
 from bot.article import Article
 from bot.errors import NotFound, UserError
 from bot.services import ServiceHost
+from bot.signing import IdSigner
 from bot.storage import TAKE_SOURCES, Take, TakeSource
 from bot.takes import GUILD_ONLY, channels_text, saved_message
 from bot.text import printable
@@ -27,8 +28,13 @@ MODAL_TITLE_LIMIT = 45
 TEXT_INPUT_LIMIT = 4000
 
 #: A take form's custom id says everything needed to handle its submission: the article, and
-#: either how the take arrived (``form``) or which take is being edited (``edit``).
+#: either how the take arrived (``form``) or which take is being edited (``edit``). An edit form
+#: names a take, so its id is signed (:mod:`bot.signing`); whose take it may be and in which
+#: server still follow from who submits it, and where.
 FORM_ID = re.compile(r"cf:(?P<article>[a-z0-9_-]{1,28}):(?:form:(?P<source>[a-z]{1,10})|edit:(?P<take_id>[0-9]{1,20}))")
+#: An edit form's id before its signature is checked.
+EDIT_FAMILY = re.compile(r"cf:[a-z0-9_-]{1,28}:edit:[!-~]{1,80}")
+EDIT_TAMPERED = "This form is out of date or was altered, so nothing was changed. Run the edit command again."
 
 
 def with_draft(message: str, text: str) -> dict[str, Any]:
@@ -46,12 +52,17 @@ def with_draft(message: str, text: str) -> dict[str, Any]:
 class TakeModal(discord.ui.Modal):
     """A paragraph box for writing a take (or editing one, prefilled)."""
 
-    def __init__(self, article: Article, *, max_length: int, source: TakeSource, editing: Take | None = None) -> None:
+    def __init__(self, article: Article, *, max_length: int, source: TakeSource, editing: Take | None = None,
+                 signer: IdSigner | None = None) -> None:
         verb = "Edit your take" if editing else "Your take"
         title = f"{verb} on {article.title}"
-        kind = f"edit:{editing.id}" if editing else f"form:{source}"
+        custom_id = f"cf:{article.command}:form:{source}"
+        if editing is not None:
+            if signer is None:
+                raise ValueError("an edit form names a take, so its id must be signed")
+            custom_id = signer.sign(f"cf:{article.command}:edit:{editing.id}")
         super().__init__(title=title if len(title) <= MODAL_TITLE_LIMIT else title[: MODAL_TITLE_LIMIT - 1] + "…",
-                         custom_id=f"cf:{article.command}:{kind}")
+                         custom_id=custom_id)
         self.text: discord.ui.TextInput[TakeModal] = discord.ui.TextInput(
             label="What do you make of it?", style=discord.TextStyle.paragraph, custom_id="take_text",
             placeholder="Your view, a case (anonymised), a question for the group…",
@@ -84,12 +95,22 @@ def submitted_value(components: Any, custom_id: str = "take_text") -> str | None
 async def handle_take_form(interaction: discord.Interaction[Any]) -> bool:
     """Answer a submitted take form; ``False`` if the interaction is not one of ours."""
     data: Any = interaction.data or {}
-    match = FORM_ID.fullmatch(str(data.get("custom_id", "")))
-    if interaction.type is not discord.InteractionType.modal_submit or match is None:
+    custom_id = str(data.get("custom_id", ""))
+    if interaction.type is not discord.InteractionType.modal_submit:
         return False
     host = cast(ServiceHost, interaction.client)
     takes = host.services.takes
     text = submitted_value(data.get("components")) or ""
+    if EDIT_FAMILY.fullmatch(custom_id):  # refused before it is read, the member's words handed back
+        signed = host.services.signer.verify(custom_id)
+        match = FORM_ID.fullmatch(signed) if signed is not None else None
+        if match is None or match["take_id"] is None:
+            await interaction.response.send_message(**with_draft(EDIT_TAMPERED, text), ephemeral=True)
+            return True
+    else:
+        match = FORM_ID.fullmatch(custom_id)
+        if match is None or match["take_id"] is not None:
+            return False
     article = host.articles.get(match["article"])
     try:
         if article is None:
@@ -97,6 +118,7 @@ async def handle_take_form(interaction: discord.Interaction[Any]) -> bool:
         if match["take_id"] is not None:
             take = await takes.edit(guild_id=interaction.guild_id, member=interaction.user,
                                     take_id=int(match["take_id"]), content=text)
+            host.services.quotes.wake()  # cards and lists that show it are redrawn
             await confirm_interaction(interaction, f"Updated take **#{take.id}**.")
             return True
         source: TakeSource = match["source"] if match["source"] in TAKE_SOURCES else "modal"

@@ -6,33 +6,66 @@ A click reads that one page from the store (one query, whatever the page) and re
 message, so a listing works for as long as Discord keeps the message, across restarts, and
 a thousand listings cost nothing while no one clicks. Whether names are shown is decided at
 each click, so a list opened before a server made takes anonymous stops naming authors.
+
+The ids of the buttons and of the "Go to page" form are signed (:mod:`bot.signing`): an id the
+bot did not make is refused before any field of it is read. Signed or not, the fields only say
+*what* to show; who may turn the pages and which server's takes are shown follow from the
+interaction (who pressed, and where).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 
 import discord
 
+from bot import quotes
 from bot.article import Article
 from bot.errors import NotAllowed, NotFound, UserError
 from bot.services import ServiceHost
+from bot.signing import IdSigner
 from bot.ui import rendering
 from bot.ui.base import ReportingItem
+from bot.ui.reporting import answer_interaction as answer_privately
 from bot.ui.take_form import submitted_value
 
-#: ``all`` takes, one ``member``'s (``takes @member``), or the viewer's own (``mytakes``).
-ListKind = Literal["all", "member", "mine"]
-_KINDS: dict[str, ListKind] = {"a": "all", "m": "member", "y": "mine"}
+#: ``all`` takes, one ``member``'s (``takes @member``), the viewer's own (``mytakes``), or the most
+#: agreed first (``takes sort:top``).
+ListKind = Literal["all", "member", "mine", "top"]
+_KINDS: dict[str, ListKind] = {"a": "all", "m": "member", "y": "mine", "t": "top"}
 _CODES = {kind: code for code, kind in _KINDS.items()}
 #: The page indicator opens a "Go to page" form from this many pages up.
 JUMP_FROM_PAGES = 3
 
 #: The list: its article, kind, who may turn its pages, and its subject (the member whose takes a
 #: ``member`` list shows; the server of a ``mine`` list, which may be shown in a DM; 0 for ``all``).
-_LIST = r"(?P<article>[a-z0-9_-]{1,32}):tp:(?P<kind>[amy]):(?P<owner>[0-9]{1,20}):(?P<subject>[0-9]{1,20})"
-JUMP_FORM_ID = re.compile(r"cf:" + _LIST.replace(":tp:", ":tpjump:"))
+#: Ids are in base 36 so that the longest signed id fits Discord's 100 characters.
+_ID36 = r"[0-9a-z]{1,13}"
+_ARTICLE = r"(?P<article>[a-z0-9_-]{1,32})"
+_WHO = rf"(?P<owner>{_ID36}):(?P<subject>{_ID36})"
+#: A button's id, once its signature is checked: the list, the button's role and its page.
+BUTTON_BODY = re.compile(rf"cf:{_ARTICLE}:tp:(?P<kind>[amyt])(?P<role>[fpjnl]):{_WHO}:(?P<page>[0-9]{{1,7}})")
+#: A "Go to page" form's id, once its signature is checked.
+JUMP_FORM_BODY = re.compile(rf"cf:{_ARTICLE}:tpjump:(?P<kind>[amyt]):{_WHO}")
+#: What is recognised as ours before the signature is checked (and then refused if it fails).
+BUTTON_FAMILY = r"cf:[a-z0-9_-]{1,32}:tp:[!-~]{1,80}"
+JUMP_FORM_FAMILY = re.compile(r"cf:[a-z0-9_-]{1,32}:tpjump:[!-~]{1,80}")
+#: What a "Your takes" list posted in a channel says once the server made takes anonymous.
+WITHDRAWN = "This list was withdrawn: takes in this server are anonymous now."
+WITHDRAWN_ANSWER = "Takes here are anonymous now, so your list is shown only to you."
+TAMPERED = ("These controls are out of date or were altered, so they do nothing. "
+            "Run the command again for a fresh list.")
+NOT_YOURS = "Only the member who ran this command can turn its pages; run it yourself to browse."
+FOREIGN_LIST = "This list belongs to another server; run the command here for this server's."
+
+
+class DrawnPage(NamedTuple):
+    embed: discord.Embed
+    view: discord.ui.View | None
+    #: The takes the page shows, to remember (:mod:`bot.quotes`).
+    take_ids: list[int]
 
 
 class TakeList:
@@ -46,27 +79,44 @@ class TakeList:
 
     @classmethod
     def from_match(cls, match: re.Match[str]) -> TakeList:
-        return cls(match["article"], _KINDS[match["kind"]], int(match["owner"]), int(match["subject"]))
+        return cls(match["article"], _KINDS[match["kind"]], int(match["owner"], 36), int(match["subject"], 36))
+
+    def button_id(self, signer: IdSigner, role: str, page: int) -> str:
+        return signer.sign(f"cf:{self.article}:tp:{_CODES[self.kind]}{role}:{self._who}:{page}")
+
+    def jump_form_id(self, signer: IdSigner) -> str:
+        return signer.sign(f"cf:{self.article}:tpjump:{_CODES[self.kind]}:{self._who}")
 
     @property
-    def key(self) -> str:
-        return f"{self.article}:tp:{_CODES[self.kind]}:{self.owner_id}:{self.subject_id}"
+    def _who(self) -> str:
+        return f"{base36(self.owner_id)}:{base36(self.subject_id)}"
 
     @property
     def author_id(self) -> int | None:
         """Whose takes the list shows (``None``: everyone's)."""
-        return {"all": None, "member": self.subject_id, "mine": self.owner_id}[self.kind]
+        return {"all": None, "member": self.subject_id, "mine": self.owner_id, "top": None}[self.kind]
 
     def guild_id(self, guild: discord.Guild | None) -> int:
-        """The server of the list: a ``mine`` list says so itself (it may be shown in a DM)."""
+        """The server of the list: where it is pressed. Only a ``mine`` list shown in a DM (where
+        there is no server) takes its server from the list; pressed in a server, it must be that one."""
+        if guild is not None:
+            if self.kind == "mine" and guild.id != self.subject_id:
+                raise NotAllowed(FOREIGN_LIST)
+            return guild.id
         if self.kind == "mine":
             return self.subject_id
-        if guild is None:
-            raise NotFound("This list belongs to a server.")
-        return guild.id
+        raise NotFound("This list belongs to a server.")
+
+    async def admit(self, interaction: discord.Interaction[Any]) -> bool:
+        """Whether whoever pressed (or submitted) may turn this list's pages: only the member who
+        asked for it, judged from the interaction. Anyone else gets one private line."""
+        if interaction.user.id == self.owner_id:
+            return True
+        await answer_privately(interaction, NOT_YOURS)
+        return False
 
     async def draw(self, host: ServiceHost, guild: discord.Guild | None, viewer: discord.abc.User,
-                   page: int | None, *, private: bool) -> tuple[discord.Embed, discord.ui.View | None]:
+                   page: int | None, *, private: bool) -> DrawnPage:
         """Page ``page`` (``None``: the last), clamped to the pages there are now, as ``viewer``
         may see it now (``private``: the answer is ephemeral)."""
         takes = host.services.takes
@@ -81,14 +131,42 @@ class TakeList:
             show_names = (await takes.visibility(guild_id, viewer, can_be_private=private)).show_names
             if self.kind == "member" and not show_names:
                 raise NotAllowed("Takes are anonymous in this server now, so lists here never name anyone.")
-        total = await takes.count(guild_id, self.article, author_id=author)
+        total = await self.count(host, guild_id)
         pages = max(1, -(-total // rendering.TAKES_PER_PAGE))
         index = pages - 1 if page is None else min(max(page, 0), pages - 1)
-        shown = await takes.page(guild_id, self.article, author_id=author, before_id=None,
-                                 offset=index * rendering.TAKES_PER_PAGE, limit=rendering.TAKES_PER_PAGE)
+        offset = index * rendering.TAKES_PER_PAGE
+        meetings = host.services.meetings
+        if self.kind == "top":
+            shown = await meetings.most_agreed(guild_id, self.article, offset=offset, limit=rendering.TAKES_PER_PAGE)
+        else:
+            shown = await takes.page(guild_id, self.article, author_id=author, before_id=None, offset=offset,
+                                     limit=rendering.TAKES_PER_PAGE)
+        agreed = await meetings.agreement_counts(guild_id, [take.id for take in shown])
         embed = rendering.takes_page(self.title(guild, article, shown), shown, page=index, total=total,
-                                     show_names=show_names)
-        return embed, self.view(index, pages) if pages > 1 else None
+                                     show_names=show_names, agreements=agreed,
+                                     order="most agreed first" if self.kind == "top" else "newest first")
+        view = self.view(host.services.signer, index, pages) if pages > 1 else None
+        return DrawnPage(embed, view, [take.id for take in shown])
+
+    @property
+    def quote_kind(self) -> str:
+        """How a message showing this list quotes takes (see :mod:`bot.quotes`)."""
+        return quotes.listing_kind(self.kind)
+
+    async def remember(self, host: ServiceHost, message: Any, drawn: DrawnPage) -> None:
+        """The message now shows this page: erasing one of its takes must reach it."""
+        await host.services.quotes.remember(message, drawn.take_ids, self.quote_kind,
+                                            guild_id=self.subject_id if self.kind == "mine" else None)
+
+    async def singles_out_its_owner(self, host: ServiceHost, guild: discord.Guild | None) -> bool:
+        """Whether showing this list in a server's channel would say whose takes these are: a
+        "Your takes" list, once the server has made takes anonymous."""
+        return self.kind == "mine" and guild is not None and await host.services.takes.anonymous(guild.id)
+
+    async def count(self, host: ServiceHost, guild_id: int) -> int:
+        if self.kind == "top":
+            return await host.services.meetings.count_agreed(guild_id, self.article)
+        return await host.services.takes.count(guild_id, self.article, author_id=self.author_id)
 
     def title(self, guild: discord.Guild | None, article: Article, shown: list[Any]) -> str:
         if self.kind == "mine":
@@ -97,9 +175,11 @@ class TakeList:
             member = guild.get_member(self.subject_id) if guild is not None else None
             name = member.display_name if member else (shown[0].author_name if shown else "a member")
             return f"Takes by {name} on {article.title}"
+        if self.kind == "top":
+            return f"Most agreed takes on {article.title}"
         return f"Takes on {article.title}"
 
-    def view(self, index: int, pages: int) -> discord.ui.View:
+    def view(self, signer: IdSigner, index: int, pages: int) -> discord.ui.View:
         """The five controls for page ``index`` of ``pages``. The view is finished before it is
         sent, so discord.py keeps nothing: the dynamic items answer the clicks."""
         view = discord.ui.View(timeout=None)
@@ -111,17 +191,20 @@ class TakeList:
             ("n", "Next ›", index + 1, last, discord.ButtonStyle.primary),
             ("l", "≫", pages - 1, last, discord.ButtonStyle.secondary),
         ):
-            view.add_item(PagerButton(self, role, target, label=label, disabled=disabled, style=style))
+            view.add_item(PagerButton(self.button_id(signer, role, target), self, role, target, label=label,
+                                      disabled=disabled, style=style))
         view.stop()
         return view
 
 
-class PagerButton(ReportingItem[discord.ui.Button[Any]],
-                  template=r"cf:" + _LIST + r":(?P<role>[fpjnl])(?P<page>[0-9]{1,7})"):
-    def __init__(self, listing: TakeList, role: str, page: int, *, label: str = "", disabled: bool = False,
+class PagerButton(ReportingItem[discord.ui.Button[Any]], template=BUTTON_FAMILY):
+    """A pager's button. ``listing`` is ``None`` for an id that failed its signature check: the
+    press is answered with :data:`TAMPERED` and nothing else."""
+
+    def __init__(self, custom_id: str, listing: TakeList | None, role: str = "", page: int = 0, *,
+                 label: str = "", disabled: bool = False,
                  style: discord.ButtonStyle = discord.ButtonStyle.secondary) -> None:
-        super().__init__(discord.ui.Button(label=label, style=style, disabled=disabled,
-                                           custom_id=f"cf:{listing.key}:{role}{page}"))
+        super().__init__(discord.ui.Button(label=label, style=style, disabled=disabled, custom_id=custom_id))
         self.listing = listing
         self.role = role
         self.page = page
@@ -129,49 +212,99 @@ class PagerButton(ReportingItem[discord.ui.Button[Any]],
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
                              match: re.Match[str], /) -> PagerButton:
-        return cls(TakeList.from_match(match), match["role"], int(match["page"]))
+        custom_id = match.string
+        body = verified_body(interaction, custom_id, BUTTON_BODY)
+        if body is None:
+            return cls(custom_id, None)
+        return cls(custom_id, TakeList.from_match(body), body["role"], int(body["page"]))
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
-        if interaction.user.id == self.listing.owner_id:
-            return True
-        await interaction.response.send_message(
-            "Only the member who ran this command can turn its pages; run it yourself to browse.", ephemeral=True)
-        return False
+        if self.listing is None:
+            await answer_privately(interaction, TAMPERED)
+            return False
+        return await self.listing.admit(interaction)
 
     async def act(self, interaction: discord.Interaction[Any]) -> None:
+        assert self.listing is not None  # refused by interaction_check
         if self.role == "j":
-            await interaction.response.send_modal(JumpForm(self.listing))
+            signer = cast(ServiceHost, interaction.client).services.signer
+            await interaction.response.send_modal(JumpForm(self.listing, signer))
             return
         await show_page(interaction, self.listing, None if self.role == "l" else self.page)
+
+
+def base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while True:
+        number, digit = divmod(number, 36)
+        text = digits[digit] + text
+        if number == 0:
+            return text
+
+
+def verified_body(interaction: discord.Interaction[Any], custom_id: str, body: re.Pattern[str]) -> re.Match[str] | None:
+    """The fields of a signed id, or ``None`` when its signature fails (or, signed, it is not of
+    this family): nothing of an unsigned id is read."""
+    signed = cast(ServiceHost, interaction.client).services.signer.verify(custom_id)
+    return body.fullmatch(signed) if signed is not None else None
 
 
 class JumpForm(discord.ui.Modal):
     """"Go to page": answered from its custom id by :func:`handle_jump_form`, never kept in memory."""
 
-    def __init__(self, listing: TakeList) -> None:
-        super().__init__(title="Go to page", custom_id=f"cf:{listing.key.replace(':tp:', ':tpjump:')}")
+    def __init__(self, listing: TakeList, signer: IdSigner) -> None:
+        super().__init__(title="Go to page", custom_id=listing.jump_form_id(signer))
         self.add_item(discord.ui.TextInput(label="Page number", min_length=1, max_length=7, custom_id="page"))
         self.stop()
 
 
 async def show_page(interaction: discord.Interaction[Any], listing: TakeList, page: int | None) -> None:
+    host = cast(ServiceHost, interaction.client)
     private = bool(interaction.message and interaction.message.flags.ephemeral)
-    embed, view = await listing.draw(cast(ServiceHost, interaction.client), interaction.guild, interaction.user,
-                                     page, private=private)
-    await interaction.response.edit_message(embed=embed, view=view)
+    if not private and await listing.singles_out_its_owner(host, interaction.guild):
+        await show_privately_instead(interaction, listing, page)
+        return
+    drawn = await listing.draw(host, interaction.guild, interaction.user, page, private=private)
+    await interaction.response.edit_message(embed=drawn.embed, view=drawn.view)
+    if not private:
+        await listing.remember(host, interaction.message, drawn)
+
+
+async def show_privately_instead(interaction: discord.Interaction[Any], listing: TakeList, page: int | None) -> None:
+    """A "Your takes" list in the channel of a server that has since made takes anonymous: the page
+    goes to its owner alone, and the message in the channel stops showing their takes."""
+    host = cast(ServiceHost, interaction.client)
+    embed, view, _ = await listing.draw(host, interaction.guild, interaction.user, page, private=True)
+    if view is None:
+        await interaction.response.send_message(WITHDRAWN_ANSWER, embed=embed, ephemeral=True)
+    else:
+        await interaction.response.send_message(WITHDRAWN_ANSWER, embed=embed, view=view, ephemeral=True)
+    if interaction.message is not None:
+        with contextlib.suppress(discord.HTTPException):  # gone, or no longer ours to edit: nothing shows then
+            await interaction.message.edit(content=WITHDRAWN, embed=None, view=None,
+                                           allowed_mentions=discord.AllowedMentions.none())
+        await host.services.quotes.forget(interaction.message.id)
 
 
 async def handle_jump_form(interaction: discord.Interaction[Any]) -> bool:
     """Answer a submitted "Go to page" form; ``False`` if the interaction is not one of ours."""
     data: Any = interaction.data or {}
-    match = JUMP_FORM_ID.fullmatch(str(data.get("custom_id", "")))
-    if interaction.type is not discord.InteractionType.modal_submit or match is None:
+    custom_id = str(data.get("custom_id", ""))
+    if interaction.type is not discord.InteractionType.modal_submit or not JUMP_FORM_FAMILY.fullmatch(custom_id):
         return False
+    match = verified_body(interaction, custom_id, JUMP_FORM_BODY)
+    if match is None:
+        await answer_privately(interaction, TAMPERED)
+        return True
     listing = TakeList.from_match(match)
+    # A form's custom id is whatever the client sends: it is checked exactly as the button that
+    # opens it (who submits it, and where), before anything is read.
+    if not await listing.admit(interaction):
+        return True
     text = (submitted_value(data.get("components"), "page") or "").strip()
     host = cast(ServiceHost, interaction.client)
-    total = await host.services.takes.count(listing.guild_id(interaction.guild), listing.article,
-                                            author_id=listing.author_id)
+    total = await listing.count(host, listing.guild_id(interaction.guild))
     pages = max(1, -(-total // rendering.TAKES_PER_PAGE))
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= pages:
         raise UserError(f"Pick a page from 1 to {pages}.")

@@ -21,6 +21,7 @@ from bot.article import Article
 from bot.citations import CITATION_STYLES, bibliography_entries
 from bot.services import ServiceHost
 from bot.ui import rendering
+from bot.ui.agree import AgreeButton
 from bot.ui.base import ReportingItem, ReportingModal, ReportingView
 from bot.ui.take_form import open_take_modal
 from bot.ui.take_pager import PagerButton
@@ -309,4 +310,4 @@ def faq_picker(article: Article) -> discord.ui.View:
 
 
 def register_persistent_items(bot: discord.Client) -> None:
-    bot.add_dynamic_items(ArticleButton, FaqSelect, PagerButton)
+    bot.add_dynamic_items(ArticleButton, FaqSelect, PagerButton, AgreeButton)
