@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bot.storage import NewTake, TakeChecks
+from bot.storage import NewTake, Store, TakeChecks
 from bot.storage.sqlite import BUSY_TIMEOUT_MS, SqliteStore
 
 from .data import ARTICLE, GUILD, MEMBERS, create_empty
@@ -37,10 +37,13 @@ def raw_per_row(path: Path, count: int) -> float:
         conn.close()
 
 
-async def store_writers(path: Path, count: int, writers: int) -> float:
+async def store_writers(where: Path | str, count: int, writers: int) -> float:
     """``Store.add_take`` as the bot calls it (rules checked in the insert), from ``writers``
-    members at once, each adding its share one after another."""
-    store = await SqliteStore.open(path)
+    members at once, each adding its share one after another; ``where`` a SQLite file or a
+    PostgreSQL URL."""
+    from bot.storage import open_store
+
+    store = await SqliteStore.open(where) if isinstance(where, Path) else await open_store(where)
     share = max(1, count // writers)
 
     async def member(author: int) -> None:
@@ -86,7 +89,7 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 Action = Callable[[], Awaitable[Any]]
 
 
-def read_actions(store: SqliteStore, size: int) -> dict[str, Action]:
+def read_actions(store: Store, size: int) -> dict[str, Action]:
     """What the reading commands ask of the store."""
     rng = random.Random(7)
     page = 10
@@ -113,13 +116,19 @@ def read_actions(store: SqliteStore, size: int) -> dict[str, Action]:
     return {"takes": listing, "jump to page 500": jump_to_page, "mytakes": mytakes, "stats": stats, "show": show}
 
 
-async def compare_reads(small: tuple[Path, int], large: tuple[Path, int], repeat: int
+async def compare_reads(small: tuple[Path | str, int], large: tuple[Path | str, int], repeat: int
                         ) -> dict[str, dict[str, dict[str, float]]]:
-    """p50/p99 of each read at both sizes, measured alternately so a busy moment of the machine
-    falls on both sides alike."""
-    for path, _ in (small, large):  # in the page cache, as a running bot's database is: time the query, not the disk
-        await asyncio.to_thread(warm, path)
-    stores = [await SqliteStore.open(small[0]), await SqliteStore.open(large[0])]
+    """p50/p99 of each read at both sizes (SQLite files or PostgreSQL URLs), measured
+    alternately so a busy moment of the machine falls on both sides alike."""
+    from bot.storage import open_store
+
+    stores: list[Store] = []
+    for where, _ in (small, large):
+        if isinstance(where, Path):  # in the page cache, as a running bot's database is: time the query, not the disk
+            await asyncio.to_thread(warm, where)
+            stores.append(await SqliteStore.open(where))
+        else:
+            stores.append(await open_store(where))
     try:
         actions = [read_actions(stores[0], small[1]), read_actions(stores[1], large[1])]
         results: dict[str, dict[str, dict[str, float]]] = {"small": {}, "large": {}}
@@ -138,3 +147,39 @@ async def compare_reads(small: tuple[Path, int], large: tuple[Path, int], repeat
     finally:
         for store in stores:
             await store.close()
+
+
+# -- PostgreSQL beside SQLite ----------------------------------------------------------------------
+
+_RAW_PG = ("INSERT INTO takes (guild_id, channel_id, article, author_id, author_name, content, source, created_at) "
+           "VALUES ($1, 42, $2, $3, 'Member', $4, 'command', $5)")
+
+
+async def raw_pg_autocommit(url: str, count: int) -> float:
+    """Baseline: plain asyncpg on one connection, each row its own autocommitted INSERT."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        start = time.perf_counter()
+        for n in range(count):
+            await conn.execute(_RAW_PG, GUILD, ARTICLE, n, f"raw take {n}", T0 + dt.timedelta(microseconds=n))
+        return count / (time.perf_counter() - start)
+    finally:
+        await conn.close()
+
+
+async def raw_pg_executemany(url: str, count: int) -> float:
+    """Baseline: every row in one ``executemany`` in one transaction (what no bot answering
+    members one by one can do; the ceiling)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        start = time.perf_counter()
+        async with conn.transaction():
+            await conn.executemany(_RAW_PG, [(GUILD, ARTICLE, n, f"raw take {n}", T0 + dt.timedelta(microseconds=n))
+                                             for n in range(count)])
+        return count / (time.perf_counter() - start)
+    finally:
+        await conn.close()

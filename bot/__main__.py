@@ -13,41 +13,67 @@ person running the bot is a moderator, not necessarily a Python developer.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import binascii
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import discord
-
-from bot import logs
-from bot.article import ArticleError, load_articles
-from bot.backup import backup_database, read_contents, restore_database
-from bot.runner import Runner, StartupError
 from bot.settings import Settings, SettingsError, url_password
-from bot.signing import rotate_signing_key
-from bot.storage import StorageError, is_postgres_url, open_store, sqlite_path_from_url
-from bot.storage.transfer import describe, sqlite_file_identity, transfer
+from bot.storage import is_postgres_url, open_store, sqlite_path_from_url
 
-#: Exactly what the bot uses: read and answer in channels, embeds and files, react to confirm
-#: a reply-take, read history to find its pinned summary, pin it; a meeting's Discord event
-#: (Manage Events), its discussion thread (Create Public Threads), the next-article poll (Create Polls).
-REQUIRED_PERMISSIONS = discord.Permissions(
-    view_channel=True,
-    send_messages=True,
-    send_messages_in_threads=True,
-    embed_links=True,
-    attach_files=True,
-    read_message_history=True,
-    add_reactions=True,
-    pin_messages=True,
-    manage_events=True,
-    create_public_threads=True,
-    send_polls=True,
-)
+if TYPE_CHECKING:
+    import discord
+
+# Each command imports what it needs when it runs (``check --files-only`` never loads
+# discord.py, asyncio, the bot's cogs or a database driver): it starts in less than the time of
+# ``import discord`` (BENCHMARKS.md; tests/test_lazy_imports.py holds the line).
+
+
+def required_permissions() -> discord.Permissions:
+    """Exactly what the bot uses: read and answer in channels, embeds and files, react to confirm
+    a reply-take, read history to find its pinned summary, pin it; a meeting's Discord event
+    (Manage Events), its discussion thread (Create Public Threads), the next-article poll (Create Polls)."""
+    import discord
+
+    return discord.Permissions(
+        view_channel=True,
+        send_messages=True,
+        send_messages_in_threads=True,
+        embed_links=True,
+        attach_files=True,
+        read_message_history=True,
+        add_reactions=True,
+        pin_messages=True,
+        manage_events=True,
+        create_public_threads=True,
+        send_polls=True,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name == "REQUIRED_PERMISSIONS":  # kept as a name, built on first use
+        return required_permissions()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _startup_error(message: str) -> Exception:
+    from bot.runner import StartupError
+
+    return StartupError(message)
+
+
+#: The errors a command reports as one line (each class named by its module, which is loaded
+#: whenever one of its errors can have been raised).
+_FORESEEABLE = (("bot.runner", "StartupError"), ("bot.settings", "SettingsError"), ("bot.article", "ArticleError"),
+                ("bot.storage.base", "StorageError"))
+
+
+def _foreseeable(exc: BaseException) -> bool:
+    return any(isinstance(exc, cls) for module, name in _FORESEEABLE
+               if isinstance(cls := getattr(sys.modules.get(module), name, None), type))
 
 
 def application_id_from_token(token: str) -> int | None:
@@ -60,23 +86,29 @@ def application_id_from_token(token: str) -> int | None:
 
 
 def invite_url(application_id: int) -> str:
-    return discord.utils.oauth_url(application_id, permissions=REQUIRED_PERMISSIONS,
+    import discord
+
+    return discord.utils.oauth_url(application_id, permissions=required_permissions(),
                                    scopes=("bot", "applications.commands"))
 
 
 def command_invite(settings: Settings) -> int:
     app_id = settings.application_id or (application_id_from_token(settings.token) if settings.token else None)
     if app_id is None and settings.token:
-        raise StartupError("DISCORD_TOKEN is malformed (its first part is not a bot's id): copy it again from the "
-                           "Developer Portal's Bot page, or set APPLICATION_ID in .env to print the invite")
+        raise _startup_error("DISCORD_TOKEN is malformed (its first part is not a bot's id): copy it again from the "
+                             "Developer Portal's Bot page, or set APPLICATION_ID in .env to print the invite")
     if app_id is None:
-        raise StartupError("set APPLICATION_ID (or DISCORD_TOKEN) in .env to print the invite; see .env.example")
+        raise _startup_error("set APPLICATION_ID (or DISCORD_TOKEN) in .env to print the invite; see .env.example")
     print(invite_url(app_id))
     return 0
 
 
 def _check_database(settings: Settings) -> str:
     """Read the database the bot would start on, changing nothing: what it holds, or why not."""
+    import asyncio
+
+    from bot.backup import read_contents
+
     if is_postgres_url(settings.database_url):
         from bot.storage.postgres import probe  # asyncpg only for those who use PostgreSQL
 
@@ -88,8 +120,8 @@ def _check_database(settings: Settings) -> str:
     if not path.exists():
         folder = next(parent for parent in Path(os.path.abspath(path)).parents if parent.exists())
         if not os.access(folder, os.W_OK | os.X_OK):
-            raise StartupError(f"there is no database at {path}, and the bot could not create it ({folder} is not "
-                               "writable by this user)")
+            raise _startup_error(f"there is no database at {path}, and the bot could not create it ({folder} is not "
+                                 "writable by this user)")
         return f"SQLite file {path} does not exist yet: the bot creates it at its first start"
     return f"SQLite file {path} ({read_contents(path).describe()})"
 
@@ -97,6 +129,9 @@ def _check_database(settings: Settings) -> str:
 def command_check(settings: Settings, *, files_only: bool = False) -> int:
     """Validate settings and every article file; unless ``files_only``, also what the bot needs to
     start (a token, a database it can open), so a check that passes means the bot can start."""
+    from bot import logs
+    from bot.article import load_articles
+
     articles = load_articles(settings.data_dir)
     print("settings:")
     for line in settings.describe():
@@ -114,8 +149,8 @@ def command_check(settings: Settings, *, files_only: bool = False) -> int:
         print(f"all {len(articles)} article file(s) are valid")
         return 0
     if not settings.token:
-        raise StartupError("no Discord token: set DISCORD_TOKEN in the settings file (--env-file), or run check "
-                           "--files-only to check the files only")
+        raise _startup_error("no Discord token: set DISCORD_TOKEN in the settings file (--env-file), or run check "
+                             "--files-only to check the files only")
     logs.configure(level="WARNING", fmt=settings.log_format, secrets=settings.secrets)
     print(f"database: {_check_database(settings)}")
     print(f"all {len(articles)} article file(s) are valid; the bot can start with these settings")
@@ -123,15 +158,25 @@ def command_check(settings: Settings, *, files_only: bool = False) -> int:
 
 
 def configure_logging(settings: Settings) -> None:
+    from bot import logs
+
     logs.configure(level=settings.log_level, fmt=settings.log_format, secrets=settings.secrets)
 
 
 def command_run(settings: Settings) -> int:
+    import asyncio
+
+    from bot.runner import Runner
+
     configure_logging(settings)
     return asyncio.run(Runner(settings).run())
 
 
 def command_backup(settings: Settings, destination: str) -> int:
+    import asyncio
+
+    from bot.backup import backup_database
+
     configure_logging(settings)
     result = asyncio.run(backup_database(settings.database_url, Path(destination)))
     print(result.describe())
@@ -139,6 +184,10 @@ def command_backup(settings: Settings, destination: str) -> int:
 
 
 def command_restore(settings: Settings, backup: str) -> int:
+    import asyncio
+
+    from bot.backup import restore_database
+
     configure_logging(settings)
     result = asyncio.run(restore_database(settings.database_url, Path(backup)))
     print(result.describe())
@@ -162,6 +211,8 @@ def load_settings(env_file: Path | None) -> Settings:
 
 def _refuse_the_same_sqlite_file(source_url: str, target_url: str) -> None:
     """Before opening anything: a SQLite source must exist, and must not be the target by another name."""
+    from bot.storage.transfer import sqlite_file_identity
+
     if is_postgres_url(source_url):
         return
     source = sqlite_path_from_url(source_url)
@@ -169,14 +220,16 @@ def _refuse_the_same_sqlite_file(source_url: str, target_url: str) -> None:
         return
     found = sqlite_file_identity(source)
     if found is None:
-        raise StartupError(f"there is no database at {source} (check --from); nothing was copied")
+        raise _startup_error(f"there is no database at {source} (check --from); nothing was copied")
     if not is_postgres_url(target_url) and found == sqlite_file_identity(sqlite_path_from_url(target_url)):
-        raise StartupError(f"the source and the target are the same database (SQLite file "
-                           f"{Path(source).resolve()}); nothing was copied, with or without --force")
+        raise _startup_error(f"the source and the target are the same database (SQLite file "
+                             f"{Path(source).resolve()}); nothing was copied, with or without --force")
 
 
 async def _migrate_data(source_url: str, target_url: str, *, force: bool, batch_size: int, pool_size: int,
                         sslmode: str | None) -> int:
+    from bot.storage.transfer import describe, transfer
+
     _refuse_the_same_sqlite_file(source_url, target_url)
     source = await open_store(source_url, pool_size=pool_size, sslmode=sslmode)
     try:
@@ -190,21 +243,25 @@ async def _migrate_data(source_url: str, target_url: str, *, force: bool, batch_
     finally:
         await source.close()
     if report.shrunk:
-        raise StartupError(f"the source lost rows during the copy ({', '.join(report.shrunk)}): is a bot still "
-                           "running on it? Stop it, then run the command again; nothing is verified")
+        raise _startup_error(f"the source lost rows during the copy ({', '.join(report.shrunk)}): is a bot still "
+                             "running on it? Stop it, then run the command again; nothing is verified")
     if not report.ok:
-        raise StartupError("the copy does NOT match the source (see the MISMATCH lines above); the source is "
-                           "unchanged. Run the command again to resume, or with --force to start over")
+        raise _startup_error("the copy does NOT match the source (see the MISMATCH lines above); the source is "
+                             "unchanged. Run the command again to resume, or with --force to start over")
     print("verified: every table's rows and checksums match; point DATABASE_URL at the target and start the bot")
     return 0
 
 
 def command_migrate_data(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot import logs
+
     if not args.source or not args.target:
-        raise StartupError("migrate-data needs --from URL and --to URL (e.g. --from sqlite:///data/commonfactors.db "
-                           "--to postgresql://user:password@host/database)")
+        raise _startup_error("migrate-data needs --from URL and --to URL (e.g. --from sqlite:///data/commonfactors.db "
+                             "--to postgresql://user:password@host/database)")
     if args.batch_size < 1:
-        raise StartupError("--batch-size must be at least 1")
+        raise _startup_error("--batch-size must be at least 1")
     passwords = [p for p in (url_password(args.source), url_password(args.target)) if p]
     logs.configure(level="WARNING", fmt=settings.log_format, secrets=[*settings.secrets, *passwords])
     return asyncio.run(_migrate_data(args.source, args.target, force=args.force, batch_size=args.batch_size,
@@ -212,6 +269,8 @@ def command_migrate_data(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _rotate_signing_key(settings: Settings) -> None:
+    from bot.signing import rotate_signing_key
+
     store = await open_store(settings.database_url, pool_size=2, sslmode=settings.database_sslmode)
     try:
         await rotate_signing_key(store)
@@ -221,6 +280,8 @@ async def _rotate_signing_key(settings: Settings) -> None:
 
 def command_rotate_signing_key(settings: Settings) -> int:
     """A new key for signed custom ids (see :mod:`bot.signing`); the old one stops working at the next start."""
+    import asyncio
+
     configure_logging(settings)
     asyncio.run(_rotate_signing_key(settings))
     print("the custom-id signing key was replaced. Restart the bot (every process): buttons and forms made "
@@ -234,12 +295,12 @@ def command_try(settings: Settings, args: argparse.Namespace) -> int:
     except ImportError as exc:
         if (exc.name or "").split(".")[0] != "simcord":
             raise
-        raise StartupError('the try-out needs SimCord, which is not installed: run pip install -e ".[try]" '
-                           "in the bot's folder") from None
+        raise _startup_error('the try-out needs SimCord, which is not installed: run pip install -e ".[try]" '
+                             "in the bot's folder") from None
     try:
         return run_tryout(settings, database=args.database, article=args.article, browser=args.browser)
     except TryOutUnavailable as exc:
-        raise StartupError(str(exc)) from None
+        raise _startup_error(str(exc)) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -297,7 +358,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "migrate-data":
             return command_migrate_data(settings, args)
         return command_run(settings)
-    except (StartupError, SettingsError, ArticleError, StorageError) as exc:
+    except Exception as exc:
+        if not _foreseeable(exc):
+            raise
         print(f"commonfactors-bot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

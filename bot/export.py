@@ -25,10 +25,10 @@ import tempfile
 import zlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bot.errors import UserError
-from bot.storage import Take
+from bot.storage import ExportChunk, Take
 from bot.text import is_invisible
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -261,19 +261,35 @@ class ExportPacker:
     # -- in --------------------------------------------------------------------------------------
     def add(self, takes: Iterable[Take]) -> None:
         chunk = list(takes)
-        if not chunk:
+        if chunk:
+            self.add_chunk(ExportChunk.of_takes(chunk))
+
+    def add_chunk(self, chunk: ExportChunk) -> None:
+        """Takes as the database wrote them (:meth:`bot.storage.Store.iter_export`): their lines are
+        joined as they are; those it left to us are written here, the careful way."""
+        if not len(chunk):
             return
-        rows = [_row(take) for take in chunk]
-        self._authors.update(take.author_id for take in chunk)
-        self.takes += len(rows)
-        # The chunk's CSV in one go; ``writerow`` returns each row's length, to cut it apart.
-        buffer, writer = self._csv_buffer, self._csv
-        lengths = [writer.writerow([row[c] if c in _DIGIT_COLUMNS else safe_cell(row[c]) for c in CSV_COLUMNS])
-                   for row in rows]
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        elements = [_json_element(row) for row in rows]
+        csv_lines, json_elements = chunk.csv_lines, chunk.json_elements
+        if chunk.takes:
+            csv_lines, json_elements = list(csv_lines), list(json_elements)
+            rows = {n: _row(take) for n, take in chunk.takes.items()}
+            # Their CSV in one go; ``writerow`` returns each row's length, to cut it apart.
+            buffer, writer = self._csv_buffer, self._csv
+            lengths = [writer.writerow([row[c] if c in _DIGIT_COLUMNS else safe_cell(row[c]) for c in CSV_COLUMNS])
+                       for row in rows.values()]
+            written = buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            start = 0
+            for (n, row), length in zip(rows.items(), lengths, strict=True):
+                csv_lines[n] = written[start:start + length]
+                json_elements[n] = _json_element(row)
+                start += length
+        lines = cast(list[str], csv_lines)
+        elements = cast(list[str], json_elements)
+        self._authors.update(chunk.authors)
+        self.takes += len(lines)
+        text = "".join(lines)
         if self._part is None:
             self._open_part()
         # Most chunks fit the open part whole: one encode and one compress call each.
@@ -281,16 +297,14 @@ class ExportPacker:
         whole_json = (",\n" if self._in_part else "").encode() + ",\n".join(elements).encode("utf-8")
         if not self._over(len(whole_csv) + len(whole_json)):
             self._write([whole_csv], [whole_json])
-            self._in_part += len(rows)
+            self._in_part += len(lines)
             return
         # Near the end of a part: row by row, gathered between the checks.
         csv_rows: list[bytes] = []
         gathered_json: list[bytes] = []
         gathered = 0
-        start = 0
-        for length, element_text in zip(lengths, elements, strict=True):
-            csv_row = text[start:start + length].encode("utf-8")
-            start += length
+        for line, element_text in zip(lines, elements, strict=True):
+            csv_row = line.encode("utf-8")
             element = element_text.encode("utf-8")
             grows = len(csv_row) + len(element) + 2
             if self._in_part and self._over(gathered + grows):
@@ -436,17 +450,22 @@ def pack_export(takes: Sequence[Take], stem: str, *, limit: int) -> list[list[Ex
         return [[(name, path.read_bytes()) for name, path in batch] for batch in packer.finish()]
 
 
-async def pack_stream(chunks: AsyncIterator[Sequence[Take]], stem: str, *, limit: int) -> ExportPacker:
-    """Pack takes as they are read, chunk by chunk, the CPU work on a worker thread so the bot
-    keeps answering; the caller closes the packer (a context manager) once the files are sent."""
+async def pack_stream(chunks: AsyncIterator[ExportChunk] | AsyncIterator[Sequence[Take]], stem: str, *,
+                      limit: int) -> ExportPacker:
+    """Pack takes as they are read, chunk by chunk (:meth:`bot.storage.Store.iter_export`'s, or
+    plain takes), the CPU work on a worker thread so the bot keeps answering; the caller closes
+    the packer (a context manager) once the files are sent."""
     packer = ExportPacker(stem, limit=limit)
-    iterator = aiter(chunks)
-    reading: asyncio.Future[Sequence[Take] | None] = asyncio.ensure_future(anext(iterator, None))
+    iterator: AsyncIterator[ExportChunk | Sequence[Take]] = aiter(chunks)
+    reading: asyncio.Future[ExportChunk | Sequence[Take] | None] = asyncio.ensure_future(anext(iterator, None))
     try:
         while (chunk := await reading) is not None:
             # The next chunk is read (on the store's thread) while this one is packed (on another).
             reading = asyncio.ensure_future(anext(iterator, None))
-            await asyncio.to_thread(packer.add, chunk)
+            if isinstance(chunk, ExportChunk):
+                await asyncio.to_thread(packer.add_chunk, chunk)
+            else:
+                await asyncio.to_thread(packer.add, chunk)
         await asyncio.to_thread(packer.finish)
     except BaseException:
         reading.cancel()

@@ -25,6 +25,7 @@ from bot.locks import KeyedLocks
 from bot.permissions import is_moderator
 from bot.storage import (
     DatabaseFileGone,
+    ExportChunk,
     NewTake,
     StorageError,
     Store,
@@ -266,9 +267,10 @@ class TakeService:
         return await self._store.export_takes(guild_id, article, since=since, until=until)
 
     def export_chunks(self, guild_id: int, article: str, *, since: dt.datetime | None,
-                      until: dt.datetime | None) -> AsyncIterator[list[Take]]:
-        """The export in chunks, each its own short read: memory stays bounded and writers never wait."""
-        return self._store.iter_takes(guild_id, article, since=since, until=until)
+                      until: dt.datetime | None) -> AsyncIterator[ExportChunk]:
+        """The export in chunks, each its own short read: memory stays bounded and writers never
+        wait; the database writes the lines (:meth:`bot.storage.Store.iter_export`)."""
+        return self._store.iter_export(guild_id, article=article, since=since, until=until)
 
-    def member_chunks(self, author_id: int, *, guild_id: int | None = None) -> AsyncIterator[list[Take]]:
-        return self._store.iter_member_takes(author_id, guild_id=guild_id)
+    def member_chunks(self, author_id: int, *, guild_id: int | None = None) -> AsyncIterator[ExportChunk]:
+        return self._store.iter_export(guild_id, author_id=author_id)

@@ -42,7 +42,7 @@ async def test_the_error_id_a_member_sees_is_the_request_id_of_every_line_of_tha
         raise RuntimeError("database gone")
         yield []  # an async generator, as the store's chunked export read is
 
-    monkeypatch.setattr(world.bot.store, "iter_takes", broken)
+    monkeypatch.setattr(world.bot.store, "iter_export", broken)
     result = await world.mod.slash(world.channel, "commonfactors-mod export")
 
     assert [type(e).__name__ for e in world.env.errors] == ["HybridCommandError"]  # seen, and expected

@@ -692,7 +692,7 @@ def test_keyset_pages_visit_every_take_once_newest_first(
 
 async def test_the_store_runs_on_aiosqlites_thread(tmp_path: Path) -> None:
     """The store's connections are aiosqlite's, and whole functions run on its worker thread
-    (the one internal door of aiosqlite we use: ``Connection._execute``)."""
+    (the internal doors of aiosqlite we use: ``Connection._execute`` and its queue ``_tx``)."""
     import threading
 
     import aiosqlite
@@ -704,10 +704,15 @@ async def test_the_store_runs_on_aiosqlites_thread(tmp_path: Path) -> None:
         ran_on = await conn.run(lambda raw: (threading.current_thread(), raw.execute("SELECT 1").fetchone()[0]))
         assert ran_on[0] is not threading.current_thread() and ran_on[1] == 1
         assert ran_on[0] is conn._db._thread
+        assert conn is not None
+        submitted = await conn.submit(lambda raw: (threading.current_thread(), raw.execute("SELECT 2").fetchone()[0]))
+        assert submitted == (conn._db._thread, 2)  # the queue behind _execute (_tx), one hop too
     finally:
         await store.close()
     with pytest.raises(ValueError):
         await conn.run(lambda raw: None)
+    with pytest.raises(ValueError):
+        conn.submit(lambda raw: None)  # closed
 
 
 # -- atomic steps the services rely on (both backends) ------------------------------------------

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .base import (
     TAKE_SOURCES,
@@ -19,6 +20,7 @@ from .base import (
     CounterCheck,
     DatabaseFileGone,
     DatabaseUnreachable,
+    ExportChunk,
     GuildSettings,
     Meeting,
     MeetingExists,
@@ -36,7 +38,19 @@ from .base import (
     TakeSource,
     TakeStats,
 )
-from .sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from .sqlite import SqliteStore
+
+
+def __getattr__(name: str) -> Any:
+    """``SqliteStore`` is loaded on first use (aiosqlite and asyncio are not needed to read a URL)."""
+    if name == "SqliteStore":
+        from .sqlite import SqliteStore
+
+        return SqliteStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "TAKE_SOURCES",
@@ -44,6 +58,7 @@ __all__ = [
     "CounterCheck",
     "DatabaseFileGone",
     "DatabaseUnreachable",
+    "ExportChunk",
     "GuildSettings",
     "Meeting",
     "MeetingExists",
@@ -110,4 +125,6 @@ async def open_store(database_url: str, *, pool_size: int = 10, sslmode: str | N
         from .postgres import PostgresStore  # asyncpg is loaded only by those who use it
 
         return await PostgresStore.open(database_url, pool_size=pool_size, sslmode=sslmode)
+    from .sqlite import SqliteStore
+
     return await SqliteStore.open(sqlite_path_from_url(database_url))

@@ -108,6 +108,23 @@ class NewTake:
     question: int | None = None
 
 
+#: The columns a new take's INSERT writes, each a :class:`NewTake` field of the same name, with
+#: its PostgreSQL type (the unnest arrays' element type; SQLite ignores it). Both backends build
+#: their INSERT from this list: a new column of ``takes`` that a member's take carries is one
+#: line here (plus the field on NewTake and Take, and the migrations).
+NEW_TAKE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("guild_id", "bigint"),
+    ("channel_id", "bigint"),
+    ("article", "text"),
+    ("author_id", "bigint"),
+    ("author_name", "text"),
+    ("content", "text"),
+    ("source", "text"),
+    ("message_url", "text"),
+    ("created_at", "timestamptz"),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Take:
     id: int
@@ -121,6 +138,27 @@ class Take:
     created_at: dt.datetime
     edited_at: dt.datetime | None
     message_url: str | None
+
+
+@dataclass(slots=True)
+class ExportChunk:
+    """Consecutive takes, oldest first, as an export writes them: each take's CSV line (ending
+    ``\r\n``) and JSON list element, built by the database (:mod:`bot.storage.export_rows`), and
+    its author. A take the database did not write (a cell it cannot vouch for) is ``None`` in
+    both lists and its :class:`Take` in ``takes``, under its index, for the exporter to write."""
+
+    csv_lines: list[str | None]
+    json_elements: list[str | None]
+    authors: list[int]
+    takes: dict[int, Take]
+
+    @classmethod
+    def of_takes(cls, takes: Sequence[Take]) -> ExportChunk:
+        """Takes for the exporter to write every one of (what a store without the SQL gives)."""
+        return cls([None] * len(takes), [None] * len(takes), [t.author_id for t in takes], dict(enumerate(takes)))
+
+    def __len__(self) -> int:
+        return len(self.authors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,6 +413,28 @@ class Store(abc.ABC):
         self, author_id: int, *, guild_id: int | None = None, chunk_size: int = 1000
     ) -> AsyncIterator[list[Take]]:
         """:meth:`member_takes` in chunks, oldest first."""
+
+    async def iter_export(
+        self,
+        guild_id: int | None,
+        *,
+        article: str | None = None,
+        author_id: int | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        chunk_size: int = 1000,
+    ) -> AsyncIterator[ExportChunk]:
+        """:meth:`iter_takes` (``article`` given) or :meth:`iter_member_takes` (``author_id``
+        given) as the export's text. Backends build it in SQL; this default leaves it all to
+        the exporter."""
+        if article is not None:
+            assert guild_id is not None
+            chunks = self.iter_takes(guild_id, article, since=since, until=until, chunk_size=chunk_size)
+        else:
+            assert author_id is not None
+            chunks = self.iter_member_takes(author_id, guild_id=guild_id, chunk_size=chunk_size)
+        async for chunk in chunks:
+            yield ExportChunk.of_takes(chunk)
 
     @abc.abstractmethod
     async def check_counters(self) -> CounterCheck:

@@ -7,7 +7,8 @@ with their checks, or an edit and its re-read, is one hop and one transaction.
 
 aiosqlite runs all of its own methods through ``Connection._execute(fn, *args)``, which queues a
 function for its thread and awaits the result; :meth:`run` uses the same door for our
-functions. It is aiosqlite's one internal name we rely on (checked by
+functions, and :meth:`submit` (a group commit) the queue behind it, ``_tx``. They are the
+internal names of aiosqlite we rely on (checked by
 ``tests/test_storage.py::test_the_store_runs_on_aiosqlites_thread``, and the version range in
 ``pyproject.toml`` is the one tested). ``execute`` and ``execute_fetchall`` remain for one-off
 statements (the migration runner, tests).
@@ -16,6 +17,7 @@ statements (the migration runner, tests).
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -85,11 +87,16 @@ class SqliteThread:
         return result
 
     def submit(self, fn: Callable[[sqlite3.Connection, *Ts], T], *args: *Ts) -> asyncio.Future[T]:
-        """Like :meth:`run`, as a future: the call is scheduled now and happens whether or not
-        anyone awaits it."""
-        if self._closed:
+        """Like :meth:`run`, as a future: the call is queued for the thread now (not one turn of
+        the event loop later, as a task awaiting ``_execute`` would) and happens whether or not
+        anyone awaits it. It is what ``_execute`` does, without the coroutine around it: the
+        (future, function) pair on the connection's queue (``_tx``), which its thread answers
+        with ``call_soon_threadsafe``."""
+        if self._closed or not self._db._running:
             raise ValueError("the database connection is closed")
-        return asyncio.ensure_future(self._db._execute(fn, self.raw, *args))
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._db._tx.put_nowait((future, functools.partial(fn, self.raw, *args)))
+        return future
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> Executed:
         def execute(raw: sqlite3.Connection) -> Executed:

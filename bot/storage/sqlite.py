@@ -53,9 +53,11 @@ from .base import (
     MEETING_COLUMNS,
     MEETING_MUTABLE,
     MEETING_TIMES,
+    NEW_TAKE_COLUMNS,
     AuditEntry,
     CounterCheck,
     DatabaseFileGone,
+    ExportChunk,
     GuildSettings,
     Meeting,
     MeetingExists,
@@ -76,6 +78,7 @@ from .base import (
     positive_limit,
 )
 from .connection import SqliteThread
+from .export_rows import SQLITE, chunk_of, export_query, export_where
 from .group_commit import fail as _fail
 from .group_commit import storage_error as _storage_error
 from .schema import apply_migrations, discover_migrations, recorded_version
@@ -99,16 +102,16 @@ _TAKE_COLUMNS = (
     "created_at, edited_at, message_url"
 )
 
-_INSERT_TAKE = (
-    "INSERT INTO takes (guild_id, channel_id, article, author_id, author_name, content, source, "
-    "message_url, created_at) "
-)
+#: Where each of :data:`NEW_TAKE_COLUMNS` sits in a new take's parameters.
+_AT = {name: n for n, (name, _) in enumerate(NEW_TAKE_COLUMNS)}
+_INSERT_TAKE = f"INSERT INTO takes ({', '.join(_AT)}) "
+_ROW = ", ".join("?" * len(_AT))
 #: One statement: the insert happens only if neither rule objects. A NULL bound for a rule
 #: (no check asked) makes its EXISTS false. Both read the member's own (guild_id, author_id,
 #: created_at) index; the unary ``+article`` keeps SQLite from scanning the whole article's recent
 #: takes instead (measured: 20× slower with a busy article).
 _INSERT_CHECKED = (
-    _INSERT_TAKE + "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS ("
+    _INSERT_TAKE + f"SELECT {_ROW} WHERE NOT EXISTS ("
     "SELECT 1 FROM takes WHERE guild_id = ? AND author_id = ? AND created_at >= ? AND +article = ? AND content = ?"
     ") AND NOT EXISTS (SELECT 1 FROM takes WHERE guild_id = ? AND author_id = ? AND created_at > ?)"
 )
@@ -126,6 +129,10 @@ _RECOUNT = {
         "GROUP BY guild_id, article, substr(created_at, 1, 10)"
     ),
 }
+
+
+def _plain_page(where: str, limit: str) -> str:
+    return f"SELECT {_TAKE_COLUMNS} FROM takes WHERE {where} ORDER BY created_at, id LIMIT {limit}"
 
 
 def time_to_db(value: dt.datetime) -> str:
@@ -402,9 +409,9 @@ class SqliteStore(Store):
 
     # -- takes: group commit --------------------------------------------------------------------
     async def add_take(self, take: NewTake, *, checks: TakeChecks | None = None) -> Take:
-        created_at = time_to_db(take.created_at)
-        params = (take.guild_id, take.channel_id, take.article, take.author_id, take.author_name,
-                  take.content, take.source, take.message_url, created_at)
+        # In NEW_TAKE_COLUMNS order, times as the text SQLite keeps.
+        params = tuple(time_to_db(value) if kind == "timestamptz" else value
+                       for value, kind in ((getattr(take, name), kind) for name, kind in NEW_TAKE_COLUMNS))
         if checks is not None:  # a naive time is the caller's bug: raise it here, not on the writer thread
             for moment in (checks.duplicate_since, checks.cooldown_since):
                 if moment is not None:
@@ -495,21 +502,22 @@ class SqliteStore(Store):
     @staticmethod
     def _insert(conn: sqlite3.Connection, pending: _Pending) -> Take:
         params, checks = pending.params, pending.checks
-        guild_id, author_id, created_at = params[0], params[3], params[8]
+        guild_id, author_id, article, content = (params[_AT[name]] for name in ("guild_id", "author_id", "article",
+                                                                                   "content"))
         if checks is None:
-            cursor = conn.execute(_INSERT_TAKE + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", params)
+            cursor = conn.execute(_INSERT_TAKE + f"VALUES ({_ROW})", params)
         else:
             duplicate = None if checks.duplicate_since is None else time_to_db(checks.duplicate_since)
             cooldown = None if checks.cooldown_since is None else time_to_db(checks.cooldown_since)
             cursor = conn.execute(_INSERT_CHECKED, (
-                *params, guild_id, author_id, duplicate, params[2], params[5], guild_id, author_id, cooldown))
+                *params, guild_id, author_id, duplicate, article, content, guild_id, author_id, cooldown))
             if cursor.rowcount == 0:
                 last = conn.execute("SELECT MAX(created_at) FROM takes WHERE guild_id = ? AND author_id = ?",
                                     (guild_id, author_id)).fetchone()[0]
                 last_at = None if last is None else time_from_db(last)
                 is_duplicate = duplicate is not None and conn.execute(
                     "SELECT EXISTS (SELECT 1 FROM takes WHERE guild_id = ? AND author_id = ? AND created_at >= ? "
-                    "AND +article = ? AND content = ?)", (guild_id, author_id, duplicate, params[2], params[5]),
+                    "AND +article = ? AND content = ?)", (guild_id, author_id, duplicate, article, content),
                 ).fetchone()[0]
                 raise TakeRefused("duplicate" if is_duplicate else "cooldown", last_at)
         take_id = cursor.lastrowid
@@ -517,10 +525,9 @@ class SqliteStore(Store):
         if pending.link is not None:  # in the take's own transaction: the two are kept or lost together
             conn.execute("INSERT INTO meeting_takes (take_id, meeting_id, question, message_id) SELECT ?, id, ?, ? "
                          "FROM meetings WHERE id = ?",
-                         (take_id, pending.link[1], message_id_of(params[7]), pending.link[0]))
-        return Take(id=take_id, guild_id=guild_id, channel_id=params[1], article=params[2], author_id=author_id,
-                    author_name=params[4], content=params[5], source=params[6], created_at=time_from_db(created_at),
-                    edited_at=None, message_url=params[7])
+                         (take_id, pending.link[1], message_id_of(params[_AT["message_url"]]), pending.link[0]))
+        return Take(id=take_id, edited_at=None, **{name: params[n] for name, n in _AT.items()}
+                    | {"created_at": time_from_db(params[_AT["created_at"]])})
 
     # -- takes: reading -------------------------------------------------------------------------
     async def get_take(self, guild_id: int, take_id: int) -> Take | None:
@@ -634,21 +641,44 @@ class SqliteStore(Store):
             yield chunk
 
     async def _chunks(self, where: list[str], params: list[Any], chunk_size: int) -> AsyncIterator[list[Take]]:
-        """Keyset pages on (created_at, id), oldest first; each page one short read."""
+        async for rows in self._pages(_plain_page, where, params, chunk_size):
+            yield [_take_from_row(row) for row in rows]
+
+    async def iter_export(
+        self,
+        guild_id: int | None,
+        *,
+        article: str | None = None,
+        author_id: int | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        chunk_size: int = 1000,
+    ) -> AsyncIterator[ExportChunk]:
+        """Keyset pages like :meth:`_chunks`, each row the export's text (:mod:`.export_rows`)."""
+        where, params = export_where(lambda _: "?", guild_id=guild_id, article=article, author_id=author_id,
+                                     since=None if since is None else time_to_db(since),
+                                     until=None if until is None else time_to_db(until))
+        async for rows in self._pages(functools.partial(export_query, SQLITE), where, params, chunk_size):
+            yield chunk_of(rows, _take_from_row)
+
+    async def _pages(self, query: Callable[[str, str], str], where: list[str], params: list[Any], chunk_size: int
+                     ) -> AsyncIterator[list[sqlite3.Row]]:
+        """Keyset pages on (created_at, id), oldest first; each page one short read.
+        ``query(conditions, limit)`` writes the SELECT, whose rows hold the id first and
+        ``created_at`` ninth (the take's columns in order)."""
         size = positive_limit(chunk_size)
-        first = f"SELECT {_TAKE_COLUMNS} FROM takes WHERE {' AND '.join(where)} ORDER BY created_at, id LIMIT ?"
-        following = (f"SELECT {_TAKE_COLUMNS} FROM takes WHERE {' AND '.join(where)} AND (created_at, id) > (?, ?) "
-                     "ORDER BY created_at, id LIMIT ?")
+        first = query(" AND ".join(where), "?")
+        following = query(" AND ".join([*where, "(created_at, id) > (?, ?)"]), "?")
         after: tuple[str, int] | None = None
         while True:
             sql, args = (first, [*params, size]) if after is None else (following, [*params, *after, size])
             rows = await self._fetch(sql, args)
             if not rows:
                 return
-            yield [_take_from_row(row) for row in rows]
+            yield rows
             if len(rows) < size:
                 return
-            after = (rows[-1]["created_at"], rows[-1]["id"])
+            after = (rows[-1][8], rows[-1][0])
 
     # -- takes: changing ------------------------------------------------------------------------
     async def edit_take(
