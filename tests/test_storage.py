@@ -103,7 +103,7 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
 def test_the_bundled_migrations_are_found_as_package_resources() -> None:
     assert [m.label for m in discover_migrations()] == ["V1__takes", "V2__moderation", "V3__counters",
                                                             "V4__forget_member_counters", "V5__take_quotes",
-                                                            "V6__meetings"]
+                                                            "V6__meetings", "V7__performance"]
 
 
 async def test_a_new_file_is_migrated_to_the_latest_version(tmp_path: Path) -> None:
@@ -118,7 +118,7 @@ async def test_a_new_file_is_migrated_to_the_latest_version(tmp_path: Path) -> N
     assert expected <= table_names(path)
     versions = [(version, name) for version, name, _ in recorded_versions(path)]
     assert versions == [(1, "takes"), (2, "moderation"), (3, "counters"),
-                        (4, "forget_member_counters"), (5, "take_quotes"), (6, "meetings")]
+                        (4, "forget_member_counters"), (5, "take_quotes"), (6, "meetings"), (7, "performance")]
     with contextlib.closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -923,3 +923,26 @@ async def test_meeting_settings_round_trip(store: Store) -> None:
     chosen = GuildSettings(guild_id=GUILD, timezone="Europe/Berlin", meeting_reminders=False)
     await store.save_guild_settings(chosen)
     assert await store.get_guild_settings(GUILD) == chosen
+
+
+async def test_the_group_insert_function_takes_every_new_take_column(postgres_url: Any) -> None:
+    """cf_add_takes (PostgreSQL's V7) is the group INSERT: a column added to NEW_TAKE_COLUMNS
+    without a migration that replaces the function would be silently dropped."""
+    import asyncpg
+
+    from bot.storage.base import NEW_TAKE_COLUMNS
+
+    url = postgres_url()
+    store = await PostgresStore.open(url)
+    await store.close()
+    conn = await asyncpg.connect(url)
+    try:
+        names, kinds = await conn.fetchrow(
+            "SELECT proargnames[2:$1 + 1], (SELECT array_agg(format_type(t, NULL) ORDER BY n) FROM "
+            "unnest(proargtypes::oid[]) WITH ORDINALITY AS a(t, n) WHERE n BETWEEN 2 AND $1 + 1) "
+            "FROM pg_proc WHERE proname = 'cf_add_takes'", len(NEW_TAKE_COLUMNS))
+    finally:
+        await conn.close()
+    assert [name.removesuffix("s") for name in names] == [name for name, _ in NEW_TAKE_COLUMNS]
+    assert kinds == [f"{kind}[]" if kind != "timestamptz" else "timestamp with time zone[]"
+                     for _, kind in NEW_TAKE_COLUMNS]
