@@ -5,15 +5,16 @@ Same contract as :class:`~bot.storage.sqlite.SqliteStore`, and the same promises
 * Takes are group-committed: takes that arrive while a transaction is committing wait and the
   next transaction inserts them all in one autocommitted statement (``cf_add_takes``, a function
   of migration V7, :data:`_GROUP_INSERT`) that applies the rules (duplicate, cooldown) set-wise
-  and returns each take's outcome: one round trip per group, and per lone take. Every ``add_take`` returns only after the COMMIT that holds its take; a failed
-  COMMIT fails every take in it with :class:`StorageError`. One take's bad value costs only that
+  and returns each take's outcome: one round trip per group, and per lone take. Every
+  ``add_take`` returns only after the COMMIT that holds its take; a failed COMMIT fails every
+  take in it with :class:`StorageError`. One take's bad value costs only that
   take (the group is then inserted again a take at a time, each under a savepoint).
 * The rules hold across processes. Before inserting, the statement's function takes a
   transaction-level advisory lock per (guild, member) with a rule to check, in ascending key
   order (so two processes never wait on each other in a circle); its INSERT then runs on a
   snapshot taken after the locks are held (READ COMMITTED: a VOLATILE function's every statement
-  takes a fresh one) and sees every take another process committed under them. Settings changes lock the
-  guild's settings the same way (:meth:`PostgresStore.update_guild_settings`), and pin
+  takes a fresh one) and sees every take another process committed under them. Settings
+  changes lock the guild's settings the same way (:meth:`PostgresStore.update_guild_settings`), and pin
   refreshes hold a session advisory lock across their Discord calls (:meth:`PostgresStore.exclusive`).
 * Counters and the per-day table are kept by triggers in the same transaction as the rows
   (migration V3 in ``migrations_postgres/``).
