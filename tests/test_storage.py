@@ -925,11 +925,10 @@ async def test_meeting_settings_round_trip(store: Store) -> None:
     assert await store.get_guild_settings(GUILD) == chosen
 
 
-async def test_the_group_insert_function_takes_every_new_take_column(postgres_url: Any) -> None:
-    """cf_add_takes (PostgreSQL's V7) is the group INSERT: a column added to NEW_TAKE_COLUMNS
-    without a migration that replaces the function would be silently dropped."""
-    import asyncpg
-
+@pytest.mark.parametrize(("function", "spelled"), [("cf_add_takes", "{}s"), ("cf_add_take", "new_{}")])
+async def test_the_insert_functions_take_every_new_take_column(postgres_url: Any, function: str, spelled: str) -> None:
+    """cf_add_takes and cf_add_take (PostgreSQL's V7) are the takes' INSERT: a column added to
+    NEW_TAKE_COLUMNS without a migration that replaces them would be silently dropped."""
     from bot.storage.base import NEW_TAKE_COLUMNS
 
     url = postgres_url()
@@ -940,9 +939,10 @@ async def test_the_group_insert_function_takes_every_new_take_column(postgres_ur
         names, kinds = await conn.fetchrow(
             "SELECT proargnames[2:$1 + 1], (SELECT array_agg(format_type(t, NULL) ORDER BY n) FROM "
             "unnest(proargtypes::oid[]) WITH ORDINALITY AS a(t, n) WHERE n BETWEEN 2 AND $1 + 1) "
-            "FROM pg_proc WHERE proname = 'cf_add_takes'", len(NEW_TAKE_COLUMNS))
+            "FROM pg_proc WHERE proname = $2", len(NEW_TAKE_COLUMNS), function)
     finally:
         await conn.close()
-    assert [name.removesuffix("s") for name in names] == [name for name, _ in NEW_TAKE_COLUMNS]
-    assert kinds == [f"{kind}[]" if kind != "timestamptz" else "timestamp with time zone[]"
+    assert names == [spelled.format(name) for name, _ in NEW_TAKE_COLUMNS]
+    array = "[]" if function == "cf_add_takes" else ""
+    assert kinds == [("timestamp with time zone" if kind == "timestamptz" else kind) + array
                      for _, kind in NEW_TAKE_COLUMNS]

@@ -309,6 +309,31 @@ async def test_an_offset_lands_on_the_page_that_walking_reaches(store: Store) ->
         await store.list_takes(GUILDS[0], ARTICLES[0], offset=-1)
 
 
+async def test_pages_walked_back_from_the_oldest_are_the_pages_walked_forward(store: Store) -> None:
+    """``after_id``: the pager's "‹ Prev" (the page just newer than a page's first take) and its
+    last page and far jumps (counted up from the oldest take, ``after_id=0``)."""
+    for n in range(45):
+        await store.add_take(new_take(n, author_id=AUTHORS[n % 3]))
+    forward: list[list[Take]] = []
+    before: int | None = None
+    while page := await store.list_takes(GUILDS[0], ARTICLES[0], author_id=AUTHORS[1], before_id=before, limit=4):
+        forward.append(page)
+        before = page[-1].id
+    total = sum(len(page) for page in forward)  # 15: pages of 4, 4, 4, 3
+
+    last = await store.list_takes(GUILDS[0], ARTICLES[0], author_id=AUTHORS[1], after_id=0, limit=total % 4)
+    backward = [last]
+    while page := await store.list_takes(GUILDS[0], ARTICLES[0], author_id=AUTHORS[1], after_id=backward[-1][0].id,
+                                         limit=4):
+        backward.append(page)
+    from_oldest = [await store.list_takes(GUILDS[0], ARTICLES[0], author_id=AUTHORS[1], after_id=0,
+                                          offset=max(0, total - 4 * (n + 1)), limit=min(4, total - 4 * n))
+                   for n in range(len(forward))]
+
+    assert backward[::-1] == forward == from_oldest
+    assert [t.id for page in forward for t in page] == sorted((t.id for page in forward for t in page), reverse=True)
+
+
 async def test_chunks_give_the_export_in_order_whatever_the_chunk_size(store: Store) -> None:
     for n in range(23):  # equal times on purpose: the (created_at, id) keyset must not skip ties
         await store.add_take(new_take(n // 3, content=f"take {n}", author_id=n))

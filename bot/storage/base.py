@@ -342,12 +342,16 @@ class Store(abc.ABC):
         *,
         author_id: int | None = None,
         before_id: int | None = None,
+        after_id: int | None = None,
         offset: int = 0,
         limit: int = 10,
     ) -> list[Take]:
-        """Newest first; keyset pagination: pass the last id of a page as ``before_id``.
+        """Newest first; keyset pagination: pass the last id of a page as ``before_id`` for the
+        next page, or the first id of a page as ``after_id`` for the previous one (the ``limit``
+        takes just newer than it; ``after_id=0``: the oldest takes, the last page's end).
 
-        ``offset`` skips that many takes first (after ``before_id``): "go to page N" in one query.
+        ``offset`` skips that many takes first, from ``before_id`` (or the newest) down, or with
+        ``after_id`` from it up: "go to page N" in one query, counted from the nearer end.
         """
 
     @abc.abstractmethod

@@ -142,6 +142,15 @@ _GROUP_INSERT = (
     + f", ${_RULES + 2}::timestamptz[], ${_RULES + 3}::timestamptz[], ${_RULES + 4}::int[], "
     f"${_RULES + 5}::bigint[], ${_RULES + 6}::int[], ${_RULES + 7}::bigint[])"
 )
+#: A lone take, the same outcome by plain statements (``cf_add_take``, V7 too; a third of the
+#: group statement's cost): the lock key or NULL, the take's columns, its rules' bounds, meeting,
+#: question and message id.
+_ONE_INSERT = (
+    "SELECT 0, take_id, refused, last_take_at FROM cf_add_take($1::bigint, "
+    + ", ".join(f"${n}::{kind}" for n, (_, kind) in enumerate(NEW_TAKE_COLUMNS, 2))
+    + f", ${_RULES + 2}::timestamptz, ${_RULES + 3}::timestamptz, ${_RULES + 4}::bigint, ${_RULES + 5}::int, "
+    f"${_RULES + 6}::bigint)"
+)
 
 _RECOUNT = {
     "take_counts": (
@@ -479,7 +488,12 @@ class PostgresStore(Store):
             pending.outcome = None
         keys = sorted({lock_key("take", p.take.guild_id, p.take.author_id) for p in group if p.checks is not None})
         try:  # one statement, committed by itself: the locks, the rules, the INSERT (see _GROUP_INSERT)
-            rows = await conn.fetch(_GROUP_INSERT, keys, *_group_arrays(group))
+            if len(group) == 1:
+                values = [column[0] for column in _group_arrays(group)]
+                del values[_RULES + 2]  # its place in the queue: the first
+                rows = await conn.fetch(_ONE_INSERT, keys[0] if keys else None, *values)
+            else:
+                rows = await conn.fetch(_GROUP_INSERT, keys, *_group_arrays(group))
         except _VALUE_ERRORS:
             # A take's value was refused (the whole statement with it): again, a take at a time.
             await self._commit_one_by_one(conn, group, keys)
@@ -543,6 +557,7 @@ class PostgresStore(Store):
         *,
         author_id: int | None = None,
         before_id: int | None = None,
+        after_id: int | None = None,
         offset: int = 0,
         limit: int = 10,
     ) -> list[Take]:
@@ -556,12 +571,16 @@ class PostgresStore(Store):
         if before_id is not None:
             args.append(before_id)
             where.append(f"id < ${len(args)}")
+        if after_id is not None:
+            args.append(after_id)
+            where.append(f"id > ${len(args)}")
         args += [positive_limit(limit), offset]
         # As on SQLite: the inner query skips ``offset`` entries of the index (ids only, an
         # index-only scan where the visibility map allows), the outer one reads the page's rows.
         return await self._fetch_takes(
             f"SELECT {_TAKE_COLUMNS} FROM takes WHERE id IN (SELECT id FROM takes WHERE {' AND '.join(where)} "
-            f"ORDER BY id DESC LIMIT ${len(args) - 1} OFFSET ${len(args)}) ORDER BY id DESC", *args)
+            f"ORDER BY id {'DESC' if after_id is None else 'ASC'} LIMIT ${len(args) - 1} OFFSET ${len(args)}) "
+            "ORDER BY id DESC", *args)
 
     async def count_takes(self, guild_id: int, article: str, *, author_id: int | None = None) -> int:
         if author_id is None:

@@ -90,3 +90,42 @@ BEGIN
     FROM walk w LEFT JOIN kept k USING (position);
 END;
 $$;
+
+-- A lone take (the usual case with few writers): the same outcome as cf_add_takes gives a group
+-- of one, by plain statements whose plans PL/pgSQL keeps (measured on one durable connection:
+-- 0.41 ms a take against 1.18 ms through cf_add_takes and 0.33 ms for an unchecked autocommitted
+-- INSERT). The lock first, then the checked INSERT on a fresh snapshot, as above; a refused take
+-- learns which rule refused it (the duplicate rule first) and the member's latest take.
+CREATE FUNCTION cf_add_take(
+    lock_key bigint, new_guild_id bigint, new_channel_id bigint, new_article text, new_author_id bigint,
+    new_author_name text, new_content text, new_source text, new_message_url text, new_created_at timestamptz,
+    duplicate_since timestamptz, cooldown_since timestamptz, new_meeting_id bigint, new_question int,
+    new_message_id bigint
+) RETURNS TABLE (take_id bigint, refused text, last_take_at timestamptz)
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+BEGIN
+    IF lock_key IS NOT NULL THEN
+        PERFORM pg_advisory_xact_lock(lock_key);
+    END IF;
+    INSERT INTO takes (guild_id, channel_id, article, author_id, author_name, content, source, message_url, created_at)
+    SELECT new_guild_id, new_channel_id, new_article, new_author_id, new_author_name, new_content, new_source,
+           new_message_url, new_created_at
+    WHERE NOT EXISTS (SELECT 1 FROM takes t WHERE t.guild_id = new_guild_id AND t.author_id = new_author_id
+                      AND t.created_at >= duplicate_since AND t.article || '' = new_article AND t.content = new_content)
+      AND NOT EXISTS (SELECT 1 FROM takes t WHERE t.guild_id = new_guild_id AND t.author_id = new_author_id
+                      AND t.created_at > cooldown_since)
+    RETURNING id INTO take_id;
+    IF take_id IS NULL THEN
+        SELECT CASE WHEN EXISTS (SELECT 1 FROM takes t WHERE t.guild_id = new_guild_id AND t.author_id = new_author_id
+                                 AND t.created_at >= duplicate_since AND t.article || '' = new_article
+                                 AND t.content = new_content) THEN 'duplicate' ELSE 'cooldown' END,
+               (SELECT MAX(t.created_at) FROM takes t WHERE t.guild_id = new_guild_id AND t.author_id = new_author_id)
+          INTO refused, last_take_at;
+    ELSIF new_meeting_id IS NOT NULL THEN
+        INSERT INTO meeting_takes (take_id, meeting_id, question, message_id)
+        SELECT take_id, m.id, new_question, new_message_id FROM meetings m WHERE m.id = new_meeting_id;
+    END IF;
+    RETURN NEXT;
+END;
+$$;
