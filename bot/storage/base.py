@@ -111,7 +111,9 @@ class NewTake:
 #: The columns a new take's INSERT writes, each a :class:`NewTake` field of the same name, with
 #: its PostgreSQL type (the unnest arrays' element type; SQLite ignores it). Both backends build
 #: their INSERT from this list: a new column of ``takes`` that a member's take carries is one
-#: line here (plus the field on NewTake and Take, and the migrations).
+#: line here (plus the field on NewTake and Take, and the migrations; on PostgreSQL the migration
+#: also replaces the functions ``cf_add_takes`` and ``cf_add_take`` of V7, which take one argument
+#: per column in this order: ``tests/test_storage.py`` compares them).
 NEW_TAKE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("guild_id", "bigint"),
     ("channel_id", "bigint"),
