@@ -29,6 +29,8 @@ from bot.article import Article
 from bot.errors import NotAllowed, NotFound, UserError
 from bot.services import ServiceHost
 from bot.signing import CUSTOM_ID_LIMIT, TAG_LENGTH, IdSigner
+from bot.storage import Take
+from bot.takes import TakeService
 from bot.ui import rendering
 from bot.ui.base import ReportingItem
 from bot.ui.reporting import answer_interaction as answer_privately
@@ -159,7 +161,8 @@ class TakeList:
         view = self.view(host.services.signer, index, pages, shown) if pages > 1 else None
         return DrawnPage(embed, view, [take.id for take in shown])
 
-    async def takes_on_page(self, takes: Any, guild_id: int, index: int, total: int, edge: Edge | None) -> list[Any]:
+    async def takes_on_page(self, takes: TakeService, guild_id: int, index: int, total: int,
+                            edge: Edge | None) -> list[Take]:
         """Page ``index`` of a list of ``total`` takes, newest first. From a button's edge when it
         has one (the list changed since: the page beside the shown one, or by number if that is
         empty or short); else from the nearer end, the ids before the page skipped in the index.
@@ -173,14 +176,14 @@ class TakeList:
                                      before_id=take_id if side == "before" else None,
                                      after_id=take_id if side == "after" else None)
             if len(shown) == size or (shown and side == "before"):
-                return cast(list[Any], shown)
+                return shown
         offset = index * size
         if offset <= total - offset - size:  # nearer the newest take
-            return cast(list[Any], await takes.page(guild_id, self.article, author_id=author, before_id=None,
-                                                    offset=offset, limit=size))
+            return await takes.page(guild_id, self.article, author_id=author, before_id=None, offset=offset,
+                                    limit=size)
         on_page = max(1, min(size, total - offset))  # nearer the oldest: counted up from it
-        return cast(list[Any], await takes.page(guild_id, self.article, author_id=author, before_id=None,
-                                                after_id=0, offset=max(0, total - offset - on_page), limit=on_page))
+        return await takes.page(guild_id, self.article, author_id=author, before_id=None, after_id=0,
+                                offset=max(0, total - offset - on_page), limit=on_page)
 
     @property
     def quote_kind(self) -> str:
