@@ -291,7 +291,8 @@ async def test_two_hundred_takes_at_once_from_one_member_keep_exactly_one(store:
 # -- paging and chunks ------------------------------------------------------------------------------
 
 
-async def test_an_offset_lands_on_the_page_that_walking_reaches(store: Store) -> None:
+async def walked_pages(store: Store) -> list[list[Take]]:
+    """45 takes by three members; the second member's pages of 4, walked by keyset from the newest."""
     for n in range(45):
         await store.add_take(new_take(n, author_id=AUTHORS[n % 3]))
     walked: list[list[Take]] = []
@@ -299,6 +300,11 @@ async def test_an_offset_lands_on_the_page_that_walking_reaches(store: Store) ->
     while page := await store.list_takes(GUILDS[0], ARTICLES[0], author_id=AUTHORS[1], before_id=before, limit=4):
         walked.append(page)
         before = page[-1].id
+    return walked
+
+
+async def test_an_offset_lands_on_the_page_that_walking_reaches(store: Store) -> None:
+    walked = await walked_pages(store)
 
     jumped = [await store.list_takes(GUILDS[0], ARTICLES[0], author_id=AUTHORS[1], offset=4 * n, limit=4)
               for n in range(len(walked))]
@@ -312,13 +318,7 @@ async def test_an_offset_lands_on_the_page_that_walking_reaches(store: Store) ->
 async def test_pages_walked_back_from_the_oldest_are_the_pages_walked_forward(store: Store) -> None:
     """``after_id``: the pager's "‹ Prev" (the page just newer than a page's first take) and its
     last page and far jumps (counted up from the oldest take, ``after_id=0``)."""
-    for n in range(45):
-        await store.add_take(new_take(n, author_id=AUTHORS[n % 3]))
-    forward: list[list[Take]] = []
-    before: int | None = None
-    while page := await store.list_takes(GUILDS[0], ARTICLES[0], author_id=AUTHORS[1], before_id=before, limit=4):
-        forward.append(page)
-        before = page[-1].id
+    forward = await walked_pages(store)
     total = sum(len(page) for page in forward)  # 15: pages of 4, 4, 4, 3
 
     last = await store.list_takes(GUILDS[0], ARTICLES[0], author_id=AUTHORS[1], after_id=0, limit=total % 4)

@@ -189,14 +189,19 @@ async def test_a_failed_modal_write_hands_the_text_back(world: World) -> None:
 # -- reading and managing -------------------------------------------------------------------------
 
 
-async def test_takes_lists_newest_first_in_pages_driven_by_the_invoker(world: World) -> None:
+async def twelve_takes_listed(world: World) -> discord.Message:
+    """Alice's takes "take number 0" … "11", 31 s apart; Bob lists them (newest first)."""
     for n in range(12):
         await add(world, world.alice, f"take number {n}")
         await world.env.advance_time(31)
-
     await world.bob.send(world.channel, f"!{ARTICLE} takes")
     listing = world.channel.last_message
     assert listing is not None
+    return listing
+
+
+async def test_takes_lists_newest_first_in_pages_driven_by_the_invoker(world: World) -> None:
+    listing = await twelve_takes_listed(world)
     first = listing.embeds[0].description or ""
     assert first.index("take number 11") < first.index("take number 7")
     assert "take number 6" not in first
@@ -229,12 +234,7 @@ async def test_next_and_prev_turn_from_the_page_shown_while_new_takes_arrive(wor
     """"Next ›" and "‹ Prev" read the page beside the one on screen (a keyset, from the edge the
     button carries), so takes saved meanwhile do not repeat takes on the next page; the first page
     is always the newest takes."""
-    for n in range(12):
-        await add(world, world.alice, f"take number {n}")
-        await world.env.advance_time(31)
-    await world.bob.send(world.channel, f"!{ARTICLE} takes")
-    listing = world.channel.last_message
-    assert listing is not None
+    listing = await twelve_takes_listed(world)
     assert "take number 7" in (listing.embeds[0].description or "")
     for n in (12, 13):  # saved while Bob reads the first page
         await add(world, world.alice, f"take number {n}")
