@@ -262,6 +262,16 @@ class Meeting:
         return (self.started_at or self.starts_at) + dt.timedelta(minutes=self.duration_minutes)
 
 
+@dataclass(frozen=True, slots=True)
+class PendingPoll:
+    """A "which article next?" poll the bot posted and has not answered yet (V7)."""
+
+    message_id: int
+    guild_id: int
+    channel_id: int
+    closes_at: dt.datetime
+
+
 #: The columns :meth:`Store.save_meeting` writes (everything but the identity of the meeting).
 MEETING_MUTABLE = ("starts_at", "duration_minutes", "state", "moderator_id", "question", "thread_id", "event_id",
                    "announcement_id", "reminded_day", "reminded_hour", "next_due_at", "started_at", "ended_at")
@@ -480,6 +490,23 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def next_meeting_due_at(self) -> dt.datetime | None:
         """The earliest ``next_due_at`` of any upcoming or running meeting (an index read)."""
+
+    # -- polls (V7) -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def add_poll(self, poll: PendingPoll) -> None:
+        """Remember a poll the bot posted, until its result is posted."""
+
+    @abc.abstractmethod
+    async def closed_polls(self, now: dt.datetime, *, limit: int = 100) -> list[PendingPoll]:
+        """Remembered polls whose closing time has come, earliest first (an index read)."""
+
+    @abc.abstractmethod
+    async def next_poll_closes_at(self) -> dt.datetime | None:
+        """The earliest closing time of a remembered poll (an index read)."""
+
+    @abc.abstractmethod
+    async def claim_poll(self, message_id: int) -> bool:
+        """Forget the poll; ``True`` only for the one caller that removed it (it posts the result)."""
 
     @abc.abstractmethod
     async def meeting_takes(self, guild_id: int, meeting_id: int) -> list[tuple[Take, int]]:

@@ -60,6 +60,7 @@ from .base import (
     MeetingExists,
     NewMeeting,
     NewTake,
+    PendingPoll,
     PinRecord,
     QuoteRedraw,
     SchemaTooNewError,
@@ -844,6 +845,29 @@ class PostgresStore(Store):
     async def next_meeting_due_at(self) -> dt.datetime | None:
         rows = await self._fetch("SELECT MIN(next_due_at) FROM meetings WHERE state IN ('scheduled', 'running')")
         return _from_db(rows[0][0])
+
+    # -- polls (V7) -------------------------------------------------------------------------------
+    async def add_poll(self, poll: PendingPoll) -> None:
+        await self._write(lambda conn: conn.execute(
+            "INSERT INTO polls (message_id, guild_id, channel_id, closes_at) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT (message_id) DO UPDATE SET closes_at = EXCLUDED.closes_at",
+            poll.message_id, poll.guild_id, poll.channel_id, _utc(poll.closes_at)))
+
+    async def closed_polls(self, now: dt.datetime, *, limit: int = 100) -> list[PendingPoll]:
+        rows = await self._fetch("SELECT message_id, guild_id, channel_id, closes_at FROM polls WHERE closes_at <= $1 "
+                                 "ORDER BY closes_at, message_id LIMIT $2", _utc(now), positive_limit(limit))
+        return [PendingPoll(int(r[0]), int(r[1]), int(r[2]), r[3].astimezone(dt.UTC)) for r in rows]
+
+    async def next_poll_closes_at(self) -> dt.datetime | None:
+        rows = await self._fetch("SELECT MIN(closes_at) FROM polls")
+        return _from_db(rows[0][0])
+
+    async def claim_poll(self, message_id: int) -> bool:
+        async def claim(conn: asyncpg.Connection) -> bool:
+            return await conn.fetchval("DELETE FROM polls WHERE message_id = $1 RETURNING message_id",
+                                       message_id) is not None
+
+        return await self._write(claim)
 
     async def meeting_takes(self, guild_id: int, meeting_id: int) -> list[tuple[Take, int]]:
         columns = ", ".join(f"t.{c.strip()}" for c in _TAKE_COLUMNS.split(","))
