@@ -255,7 +255,7 @@ class Takes(ArticleCog):
         listing = TakeList(article.command, kind, ctx.author.id, member.id if member else 0)
         drawn = await listing.draw(self.bot, ctx.guild, ctx.author, 0, private=seen.private)
         sent = await send_listing(ctx, drawn.embed, drawn.view, ephemeral=seen.private)
-        if not seen.private:
+        if not seen.private and drawn.take_ids:  # a new message that quotes no take: nothing to remember
             await listing.remember(self.bot, sent, drawn)
 
     @article_command(name="show", usage="<id>", description="One take in full")
