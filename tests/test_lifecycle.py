@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from bot.lifecycle import EventGate, listens_when, sync_failure_message, wanted
+from bot.lifecycle import WANTS, EventGate, listens_when, sync_failure_message, wanted
 from bot.request_ids import current_request_id
 from bot.storage import NewTake, SqliteStore
+from tests.conftest import World
 
 
 def client_with(parse: Any) -> Any:
@@ -96,6 +97,15 @@ def test_a_listener_is_asked_before_it_is_started_and_again_when_called() -> Non
     asyncio.run(cog.on_word("hello"))
     asyncio.run(cog.on_word("take two"))
     assert cog.handled == ["take two"]
+
+
+async def test_the_bots_own_answer_starts_no_task_for_the_take_listeners(world: World) -> None:
+    listeners = world.bot.extra_events["on_message"]
+    assert listeners and all(getattr(listener, WANTS, None) for listener in listeners)
+    await world.alice.send(world.channel, "!commonfactors summary")
+    answer = world.channel.last_message
+    assert answer is not None and answer.author.bot
+    assert not any(wanted(listener, (answer,), {}) for listener in listeners)
 
 
 async def test_a_payload_that_cannot_be_read_is_skipped_and_said_once(caplog: pytest.LogCaptureFixture) -> None:
