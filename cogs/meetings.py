@@ -28,6 +28,7 @@ from bot.commands import ArticleCog, article_command, guild_only, moderator_comm
 from bot.context import Context, GuildContext
 from bot.errors import BotMissingPermission, NotAllowed, UserError
 from bot.export import answers_to_csv, answers_to_json
+from bot.lifecycle import listens_when
 from bot.meetings import Digest, Due, MeetingRefused, question_text
 from bot.permissions import is_moderator
 from bot.quotes import digest_kind
@@ -491,11 +492,15 @@ class Meetings(ArticleCog):
             log.info("could not DM the meeting export to %s: %s", meeting.moderator_id, exc)
 
     # -- messages in a meeting's thread are takes -----------------------------------------
+    def may_be_meeting_take(self, message: discord.Message) -> bool:
+        """A member's message in a thread, read with the message content intent: perhaps a take."""
+        return not (message.guild is None or message.author.bot or not self.bot.settings.message_content_intent
+                    or not isinstance(message.channel, discord.Thread))
+
     @commands.Cog.listener()
+    @listens_when(may_be_meeting_take)
     async def on_message(self, message: discord.Message) -> None:
-        if (message.guild is None or message.author.bot or not self.bot.settings.message_content_intent
-                or not isinstance(message.channel, discord.Thread)):
-            return
+        assert message.guild is not None and isinstance(message.channel, discord.Thread)
         meeting = await self.bot.services.meetings.in_thread(message.guild.id, message.channel.id)
         if meeting is None:
             return
