@@ -222,7 +222,8 @@ def run(config: Config, work: Path, postgres: Postgres) -> tuple[dict[str, Any],
     print(f"[6/6] memory after {config.rss_commands} commands…", flush=True)
     replies_file = work / "replies.json"
     replies = asyncio.run(harness.capture_replies(work / "capture-rss"))
-    replies_file.write_text(json.dumps({name: {"content": r["content"], "embeds": [e.to_dict() for e in r["embeds"]]}
+    replies_file.write_text(json.dumps({name: {"content": r["content"], "embeds": [e.to_dict() for e in r["embeds"]],
+                                               "reply": r["reply"]}
                                         for name, r in replies.items()}), encoding="utf-8")
     ours_rss = child("rss", "ours", str(work / "rss"), str(config.rss_commands), str(replies_file), cwd=root)
     bare_rss = child("rss", "bare", str(work / "rss-bare"), str(config.rss_commands), str(replies_file), cwd=root)

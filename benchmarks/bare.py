@@ -1,7 +1,8 @@
 """The fair baselines: discord.py bots that import nothing of this project.
 
-* :func:`bare_bot` answers the same commands with the same messages (captured from our bot once)
-  and does nothing else: the ceiling for commands that only reply (``faq``, ``summary``).
+* :func:`bare_bot` answers the same commands with the same messages (captured from our bot once,
+  sent as a reply where ours replied, as a plain message where ours did) and does nothing else:
+  the ceiling for commands that only reply (``faq``, ``summary``).
 * ``bare_bot(..., writer=...)`` also saves each take the simplest durable way, as a first bot
   would: with aiosqlite, ``INSERT`` then ``COMMIT`` on one connection (WAL, ``synchronous=FULL``),
   or with asyncpg, one autocommitted ``INSERT`` (a durable commit with the server's defaults);
@@ -78,28 +79,36 @@ def bare_bot(replies: dict[str, dict[str, Any]], *, writer: Writer | None = None
     bot.writer = writer
     counter = {"take": 0}
 
+    async def answer(ctx: commands.Context[Any], name: str, content: str | None = None) -> None:
+        """As our bot answered: a reply (pinging no one) or a plain message, the same content."""
+        payload = replies[name]
+        text = payload["content"] if content is None else content
+        if payload.get("reply", True):
+            await ctx.reply(text, embeds=payload["embeds"], mention_author=False)
+        else:
+            await ctx.send(text, embeds=payload["embeds"])
+
     @bot.group(name=ARTICLE, invoke_without_command=True)
     async def group(ctx: commands.Context[Any]) -> None:
-        await ctx.reply(**replies["summary"], mention_author=False)
+        await answer(ctx, "summary")
 
     @group.command(name="faq")
     async def faq(ctx: commands.Context[Any], *, query: str = "") -> None:
-        await ctx.reply(**replies["faq"], mention_author=False)
+        await answer(ctx, "faq")
 
     @group.command(name="summary")
     async def summary(ctx: commands.Context[Any]) -> None:
-        await ctx.reply(**replies["summary"], mention_author=False)
+        await answer(ctx, "summary")
 
     @group.command(name="take")
     async def take(ctx: commands.Context[Any], *, text: str) -> None:
         if bot.writer is not None:
             await bot.writer.save(ctx.message, text)
         counter["take"] += 1
-        content = str(replies["take"]["content"]).replace("#1", f"#{counter['take']}")
-        await ctx.reply(content, mention_author=False)
+        await answer(ctx, "take", str(replies["take"]["content"]).replace("#1", f"#{counter['take']}"))
 
     @group.command(name="takes")
     async def takes(ctx: commands.Context[Any]) -> None:
-        await ctx.reply(**replies["takes"], mention_author=False)
+        await answer(ctx, "takes")
 
     return bot

@@ -76,7 +76,8 @@ async def after_commands(kind: str, folder: Path, count: int, replies_text: str)
         from .bare import bare_bot
 
         saved = json.loads(replies_text)
-        replies = {name: {"content": reply["content"], "embeds": [discord.Embed.from_dict(e) for e in reply["embeds"]]}
+        replies = {name: {"content": reply["content"], "embeds": [discord.Embed.from_dict(e) for e in reply["embeds"]],
+                          "reply": reply.get("reply", True)}
                    for name, reply in saved.items()}
         bot = bare_bot(replies)
     await run_commands(bot, count)

@@ -69,7 +69,8 @@ async def close_bot(bot: discord.Client) -> None:
 
 
 def reply_payload(message: discord.Message) -> dict[str, Any]:
-    return {"content": message.content or None, "embeds": list(message.embeds)}
+    """The message, and whether it was sent as a reply (a reference costs the send more work)."""
+    return {"content": message.content or None, "embeds": list(message.embeds), "reply": message.reference is not None}
 
 
 async def capture_replies(folder: Path) -> dict[str, dict[str, Any]]:

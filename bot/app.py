@@ -7,11 +7,13 @@ like side by side.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import secrets
 import sys
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import discord
@@ -23,7 +25,7 @@ from bot.clock import Clock
 from bot.commands import ArticleGroup, ArticleGroups
 from bot.context import Context
 from bot.errors import report_unexpected
-from bot.lifecycle import EventGate, sync_failure_message
+from bot.lifecycle import EventGate, sync_failure_message, wanted
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.signing import load_signer
@@ -120,6 +122,14 @@ class CommonFactorsBot(commands.Bot):
 
     async def get_context(self, origin: Any, /, *, cls: type[commands.Context[Any]] = Context) -> Any:
         return await super().get_context(origin, cls=cls)
+
+    def _schedule_event(  # type: ignore[override]
+            self, coro: Callable[..., Coroutine[Any, Any, Any]], event_name: str, *args: Any, **kwargs: Any,
+    ) -> asyncio.Task[Any] | None:
+        """No task for a listener that does not want this event (:func:`bot.lifecycle.listens_when`)."""
+        if not wanted(coro, args, kwargs):
+            return None
+        return super()._schedule_event(coro, event_name, *args, **kwargs)
 
     # -- start-up -------------------------------------------------------------------------
     async def setup_hook(self) -> None:

@@ -19,10 +19,11 @@ gateway connection, and the process with it. It is logged once per event type, a
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar, cast
 
 import aiohttp
 import discord
@@ -33,6 +34,8 @@ from bot.logs import describe_network_error
 from bot.request_ids import request_id
 
 log = logging.getLogger("bot.lifecycle")
+
+F = TypeVar("F", bound=Callable[..., Coroutine[Any, Any, Any]])
 
 GATED_EVENTS = ("MESSAGE_CREATE", "INTERACTION_CREATE")
 
@@ -71,23 +74,29 @@ class EventGate:
             if not self.accepting:
                 return None
             try:
-                before = asyncio.all_tasks()
+                loop = asyncio.get_running_loop()
             except RuntimeError:  # no running loop: nothing can be spawned either
-                before = set()
+                loop = None
+            # The tasks the parser starts are the request's: a task factory set for the length of
+            # the (synchronous) parse sees each one as it is created. (Comparing ``all_tasks()``
+            # before and after costs a walk of every task alive, twice per message.)
+            spawned: list[asyncio.Task[Any]] = []
+            previous = None
+            if loop is not None:
+                previous = loop.get_task_factory()
+                loop.set_task_factory(functools.partial(_recording_factory, previous, spawned))
             token = request_id.set(new_error_id())
             try:
                 return parse(data)
             finally:
                 request_id.reset(token)
-                self._track(before)
+                if loop is not None:
+                    loop.set_task_factory(previous)
+                self._track(spawned)
 
         return gated
 
-    def _track(self, before: set[asyncio.Task[Any]]) -> None:
-        try:
-            spawned = asyncio.all_tasks() - before
-        except RuntimeError:
-            return
+    def _track(self, spawned: list[asyncio.Task[Any]]) -> None:
         for task in spawned:
             if task not in self.in_flight and not task.done():
                 self.in_flight.add(task)
@@ -110,6 +119,47 @@ class EventGate:
                 return False
             log.info("waiting for %d request(s) in progress", len(pending))
             await asyncio.wait(pending, timeout=remaining)
+
+
+#: The attribute :func:`listens_when` sets on a listener: which events it wants.
+WANTS = "__listens_when__"
+
+
+def listens_when(wants: Callable[..., bool]) -> Callable[[F], F]:
+    """A listener that only acts on the events ``wants(cog, *event_args)`` accepts (a cheap,
+    synchronous test). The bot asks it before it starts a task for the listener (see
+    :func:`wanted`): most messages concern no listener, and a bare bot starts no task for them.
+    The listener checks it again when called, so calling it directly behaves the same."""
+
+    def decorator(func: F) -> F:
+        @functools.wraps(func)
+        async def listener(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if wants(self, *args, **kwargs):
+                return await func(self, *args, **kwargs)
+            return None
+
+        setattr(listener, WANTS, wants)
+        return cast(F, listener)
+
+    return decorator
+
+
+def wanted(listener: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether an event should start a task for ``listener`` (a bound method or function)."""
+    wants = getattr(listener, WANTS, None)
+    if wants is None:
+        return True
+    owner = getattr(listener, "__self__", None)
+    return bool(wants(owner, *args, **kwargs) if owner is not None else wants(*args, **kwargs))
+
+
+def _recording_factory(previous: Any, spawned: list[asyncio.Task[Any]], loop: asyncio.AbstractEventLoop,
+                       coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+    """A task factory that makes tasks as ``previous`` (or the loop) would and notes each one."""
+    task: asyncio.Task[Any] = (previous(loop, coro, **kwargs) if previous is not None
+                               else asyncio.Task(coro, loop=loop, **kwargs))
+    spawned.append(task)
+    return task
 
 
 def sync_failure_message(error: BaseException, dev_guild_id: int | None) -> str | None:

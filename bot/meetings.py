@@ -25,7 +25,7 @@ from bot.clock import Clock
 from bot.errors import NotFound, NotSaved, UserError
 from bot.guild_settings import GuildSettingsService
 from bot.locks import KeyedLocks
-from bot.storage import Meeting, MeetingExists, NewMeeting, StorageError, Store, Take
+from bot.storage import Meeting, MeetingExists, NewMeeting, PendingPoll, StorageError, Store, Take
 from bot.when import DEFAULT_DURATION, parse_duration, parse_when
 
 log = logging.getLogger("bot.meetings")
@@ -36,6 +36,9 @@ REMINDERS: tuple[tuple[Literal["day", "hour"], dt.timedelta], ...] = (
 #: A reminder found due later than this after its moment (the bot was down) is not posted.
 REMINDER_GRACE = dt.timedelta(minutes=10)
 TOP_TAKES = 3
+#: Discord announces a closed poll within moments; one still unanswered this long after closing
+#: closed while the bot was away, and the due-work loop answers it.
+POLL_GRACE = dt.timedelta(minutes=2)
 #: How long the loop waits before trying a meeting again whose work failed unexpectedly.
 RETRY_AFTER = dt.timedelta(minutes=5)
 
@@ -179,7 +182,24 @@ class MeetingService:
         return [due_action(meeting, now) for meeting in await self._store.due_meetings(now, limit=limit)]
 
     async def next_due_at(self) -> dt.datetime | None:
-        return await self._store.next_meeting_due_at()
+        """When the due-work loop must look next: a meeting's next step, or a poll's result."""
+        moments = [await self._store.next_meeting_due_at(), await self._store.next_poll_closes_at()]
+        known = [moment + POLL_GRACE if i == 1 else moment for i, moment in enumerate(moments) if moment is not None]
+        return min(known, default=None)
+
+    # -- polls --------------------------------------------------------------------------------------
+    async def remember_poll(self, *, message_id: int, guild_id: int, channel_id: int, hours: int) -> None:
+        """A poll just posted: its result is owed once it closes, after a restart too."""
+        await self._store.add_poll(PendingPoll(message_id, guild_id, channel_id,
+                                               self._clock() + dt.timedelta(hours=hours)))
+
+    async def unanswered_polls(self, *, limit: int = 100) -> list[PendingPoll]:
+        """Polls closed a while ago whose result nobody posted (the bot was down when they closed)."""
+        return await self._store.closed_polls(self._clock() - POLL_GRACE, limit=limit)
+
+    async def claim_poll(self, message_id: int) -> bool:
+        """Whether this caller posts the poll's result: once per poll, whatever Discord resends."""
+        return await self._store.claim_poll(message_id)
 
     # -- changing -----------------------------------------------------------------------------
     async def _save(self, meeting: Meeting) -> Meeting:

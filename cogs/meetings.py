@@ -28,11 +28,12 @@ from bot.commands import ArticleCog, article_command, guild_only, moderator_comm
 from bot.context import Context, GuildContext
 from bot.errors import BotMissingPermission, NotAllowed, UserError
 from bot.export import answers_to_csv, answers_to_json
+from bot.lifecycle import listens_when
 from bot.meetings import Digest, Due, MeetingRefused, question_text
 from bot.permissions import is_moderator
 from bot.quotes import digest_kind
 from bot.services import ServiceHost
-from bot.storage import Meeting, StorageError
+from bot.storage import DatabaseUnreachable, Meeting, PendingPoll, StorageError
 from bot.ui import meeting_render as render
 from bot.ui.base import ReportingItem
 from bot.ui.delivery import confirm_command, tell_reply_author
@@ -47,6 +48,8 @@ log = logging.getLogger("bot.meetings")
 #: The loop never sleeps longer than this (a meeting scheduled meanwhile wakes it sooner).
 LOOP_MAX = dt.timedelta(hours=1)
 LOOP_MIN = dt.timedelta(seconds=1)
+#: How soon the loop looks again when the database could not tell it what is next.
+LOOP_RETRY = dt.timedelta(seconds=30)
 MODERATOR_ACTIONS = ("schedule", "cancel", "start", "next", "end")
 AGREE = "👍"
 MAX_POLL_HOURS = 168
@@ -144,8 +147,8 @@ class Meetings(ArticleCog):
 
     def __init__(self, bot: CommonFactorsBot) -> None:
         super().__init__(bot)
-        #: Closed polls whose result is posted (Discord may send the closed poll more than once).
-        self._polls_answered: set[int] = set()
+        #: Polls posted while the database could not note them: answered from memory if still running.
+        self._polls_unrecorded: set[int] = set()
 
     async def cog_load(self) -> None:
         await super().cog_load()
@@ -299,10 +302,18 @@ class Meetings(ArticleCog):
             poll.add_answer(text=answer)
         if ctx.interaction is not None:
             await ctx.defer(ephemeral=True)
-        await ctx.channel.send(poll=poll)
+        posted = await ctx.channel.send(poll=poll)
+        closes = f"it closes in {hours} hour{'s' if hours != 1 else ''}"
+        try:
+            await ctx.meetings.remember_poll(message_id=posted.id, guild_id=ctx.guild.id, channel_id=ctx.channel.id,
+                                             hours=hours)
+        except StorageError as exc:  # the poll is up; only its result after a restart is at risk
+            log.warning("poll %s not remembered: %s", posted.id, exc)
+            self._polls_unrecorded.add(posted.id)
+            closes += ("; I couldn't note it in the database, so I'll post the result only if I'm running "
+                       "when it closes")
         await ctx.audit.record(ctx.guild.id, ctx.author.id, "poll", f"which article next, {hours} h")
-        await confirm_command(ctx, f"Posted the poll; it closes in {hours} hour{'s' if hours != 1 else ''}, "
-                                   "and I'll post the result here.")
+        await confirm_command(ctx, f"Posted the poll; {closes}, and I'll post the result here.")
 
     @commands.Cog.listener()
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
@@ -310,13 +321,36 @@ class Meetings(ArticleCog):
         message = payload.message
         poll = message.poll
         if (poll is None or self.bot.user is None or message.author.id != self.bot.user.id
-                or poll.question != render.POLL_QUESTION or not poll.is_finalized()
-                or message.id in self._polls_answered):
+                or poll.question != render.POLL_QUESTION or not poll.is_finalized()):
             return
-        self._polls_answered.add(message.id)
+        await self._answer_poll(message)
+
+    async def _answer_poll(self, message: discord.Message) -> None:
+        """Post a closed poll's result, once: the database decides who posts it (Discord may announce a
+        closed poll more than once, and the due-work loop answers polls that closed while the bot was down)."""
+        if message.id in self._polls_unrecorded:
+            self._polls_unrecorded.discard(message.id)
+        elif not await self.bot.services.meetings.claim_poll(message.id):
+            return
+        poll = message.poll
+        if poll is None:
+            return
         counts = [(answer.text, answer.vote_count) for answer in poll.answers]
         await self._post(message.channel, render.poll_result(counts),
                          reference=message.to_reference(fail_if_not_exists=False))
+
+    async def _answer_missed_poll(self, pending: PendingPoll) -> None:
+        """A poll that closed while the bot was away: its result from the message as it is now. One whose
+        message or channel is gone is forgotten quietly."""
+        channel = self.bot.get_channel(pending.channel_id)
+        message = None
+        if channel is not None:
+            with contextlib.suppress(discord.NotFound, discord.Forbidden):
+                message = await cast(Any, channel).fetch_message(pending.message_id)
+        if message is None:
+            await self.bot.services.meetings.claim_poll(pending.message_id)
+            return
+        await self._answer_poll(message)
 
     # -- the Discord side ------------------------------------------------------------------
     async def _post(self, channel: Any, content: str, **kwargs: Any) -> discord.Message | None:
@@ -458,11 +492,15 @@ class Meetings(ArticleCog):
             log.info("could not DM the meeting export to %s: %s", meeting.moderator_id, exc)
 
     # -- messages in a meeting's thread are takes -----------------------------------------
+    def may_be_meeting_take(self, message: discord.Message) -> bool:
+        """A member's message in a thread, read with the message content intent: perhaps a take."""
+        return not (message.guild is None or message.author.bot or not self.bot.settings.message_content_intent
+                    or not isinstance(message.channel, discord.Thread))
+
     @commands.Cog.listener()
+    @listens_when(may_be_meeting_take)
     async def on_message(self, message: discord.Message) -> None:
-        if (message.guild is None or message.author.bot or not self.bot.settings.message_content_intent
-                or not isinstance(message.channel, discord.Thread)):
-            return
+        assert message.guild is not None and isinstance(message.channel, discord.Thread)
         meeting = await self.bot.services.meetings.in_thread(message.guild.id, message.channel.id)
         if meeting is None:
             return
@@ -524,6 +562,8 @@ class Meetings(ArticleCog):
     async def due_work(self) -> None:
         try:
             await self.run_due()
+        except DatabaseUnreachable:
+            pass  # an outage the store has reported once already; the next round tries again
         except StorageError:
             log.exception("meetings: the due work could not be read; trying again shortly")
         await self._rearm()
@@ -534,11 +574,11 @@ class Meetings(ArticleCog):
 
     async def _rearm(self) -> None:
         """Sleep until the next meeting needs attention (capped), counted from now."""
+        now = self.bot.clock()
         try:
             upcoming = await self.bot.services.meetings.next_due_at()
-        except StorageError:
-            upcoming = None
-        now = self.bot.clock()
+        except StorageError:  # the database is away: look again soon, not in an hour
+            upcoming = now + LOOP_RETRY
         wait = LOOP_MAX if upcoming is None else min(max(upcoming - now, LOOP_MIN), LOOP_MAX)
         # The loop counts its interval from when this iteration was due; add the time it has run.
         last = getattr(self.due_work, "_last_iteration", None)
@@ -551,8 +591,16 @@ class Meetings(ArticleCog):
             self.due_work.change_interval(seconds=LOOP_MIN.total_seconds())
 
     async def run_due(self) -> int:
-        """Do what is due now; returns how many meetings were handled."""
+        """Do what is due now; returns how many meetings and polls were handled."""
         handled = 0
+        for pending in await self.bot.services.meetings.unanswered_polls():
+            if self.bot.get_guild(pending.guild_id) is None:
+                continue  # another shard's (or a server the bot left)
+            try:
+                await self._answer_missed_poll(pending)
+            except discord.HTTPException as error:  # Discord unavailable: the next round tries again
+                log.warning("poll %s: its result could not be posted now (%s)", pending.message_id, error)
+            handled += 1
         for due in await self.bot.services.meetings.due():
             if self.bot.get_guild(due.meeting.guild_id) is None:
                 continue  # another shard's (or a server the bot left)

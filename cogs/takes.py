@@ -17,6 +17,7 @@ from bot.commands import ArticleCog, article_command, guild_only, unread_words
 from bot.context import Context, GuildContext
 from bot.errors import NotAllowed, TooSoon, UserError, report_unexpected
 from bot.export import pack_stream
+from bot.lifecycle import listens_when
 from bot.quotes import SHOW
 from bot.services import ServiceHost
 from bot.storage import DatabaseUnreachable, StorageError
@@ -254,7 +255,7 @@ class Takes(ArticleCog):
         listing = TakeList(article.command, kind, ctx.author.id, member.id if member else 0)
         drawn = await listing.draw(self.bot, ctx.guild, ctx.author, 0, private=seen.private)
         sent = await send_listing(ctx, drawn.embed, drawn.view, ephemeral=seen.private)
-        if not seen.private:
+        if not seen.private and drawn.take_ids:  # a new message that quotes no take: nothing to remember
             await listing.remember(self.bot, sent, drawn)
 
     @article_command(name="show", usage="<id>", description="One take in full")
@@ -364,11 +365,16 @@ class Takes(ArticleCog):
             await handle_interaction_error(interaction, error, where="take form")
 
     # -- replies to the bot's summary are takes ---------------------------------------------
+    def may_be_reply_take(self, message: discord.Message) -> bool:
+        """A member's reply in a server, read with the message content intent: perhaps a take."""
+        return not (message.guild is None or message.author.bot or message.reference is None
+                    or message.reference.message_id is None or not self.bot.settings.message_content_intent)
+
     @commands.Cog.listener()
+    @listens_when(may_be_reply_take)
     async def on_message(self, message: discord.Message) -> None:
-        if (message.guild is None or message.author.bot or message.reference is None
-                or message.reference.message_id is None or not self.bot.settings.message_content_intent):
-            return
+        assert message.guild is not None and message.reference is not None
+        assert message.reference.message_id is not None
         referenced = message.reference.resolved
         if not isinstance(referenced, discord.Message):
             try:

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from bot.lifecycle import EventGate, sync_failure_message
+from bot.lifecycle import WANTS, EventGate, listens_when, sync_failure_message, wanted
 from bot.request_ids import current_request_id
 from bot.storage import NewTake, SqliteStore
+from tests.conftest import World
 
 
 def client_with(parse: Any) -> Any:
@@ -51,6 +52,60 @@ async def test_each_request_gets_an_id_its_tasks_inherit_and_a_stop_waits_for_th
     client._connection.parsers["READY"]({})  # only messages and interactions are gated: READY still parses
     await asyncio.sleep(0)
     assert len(seen) == parsed + 2
+
+
+async def test_a_request_tracks_only_its_own_tasks_and_keeps_the_loops_task_factory() -> None:
+    loop = asyncio.get_running_loop()
+    made: list[asyncio.Task[Any]] = []
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        task = asyncio.Task(coro, loop=loop, **kwargs)
+        made.append(task)
+        return task
+
+    release = asyncio.Event()
+    other = loop.create_task(release.wait())  # started before the request: not its own
+    client = client_with(lambda data: loop.create_task(release.wait()))
+    gate = EventGate(client)
+    loop.set_task_factory(factory)
+    try:
+        client._connection.parsers["MESSAGE_CREATE"]({})
+        assert loop.get_task_factory() is factory  # put back after the parse
+    finally:
+        loop.set_task_factory(None)
+    assert len(made) == 1 and gate.in_flight == set(made) and other not in gate.in_flight
+    release.set()
+    await asyncio.gather(other, *made)
+    assert not gate.in_flight
+
+
+def test_a_listener_is_asked_before_it_is_started_and_again_when_called() -> None:
+    class Cog:
+        def __init__(self) -> None:
+            self.handled: list[str] = []
+
+        def wants(self, word: str) -> bool:
+            return word.startswith("take")
+
+        @listens_when(wants)
+        async def on_word(self, word: str) -> None:
+            self.handled.append(word)
+
+    cog = Cog()
+    assert wanted(cog.on_word, ("take one",), {}) and not wanted(cog.on_word, ("hello",), {})
+    assert wanted(Cog.wants, ("anything",), {})  # an ordinary listener: always started
+    asyncio.run(cog.on_word("hello"))
+    asyncio.run(cog.on_word("take two"))
+    assert cog.handled == ["take two"]
+
+
+async def test_the_bots_own_answer_starts_no_task_for_the_take_listeners(world: World) -> None:
+    listeners = world.bot.extra_events["on_message"]
+    assert listeners and all(getattr(listener, WANTS, None) for listener in listeners)
+    await world.alice.send(world.channel, "!commonfactors summary")
+    answer = world.channel.last_message
+    assert answer is not None and answer.author.bot
+    assert not any(wanted(listener, (answer,), {}) for listener in listeners)
 
 
 async def test_a_payload_that_cannot_be_read_is_skipped_and_said_once(caplog: pytest.LogCaptureFixture) -> None:

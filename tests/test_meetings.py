@@ -332,3 +332,26 @@ async def test_erasing_a_take_redraws_the_meetings_digest_without_it(world: Worl
         assert "1 take" in (digest.embeds[0].description or "")
         assert all(f.name != "Most agreed" for f in digest.embeds[0].fields)  # her take was the only agreed one
     assert await world.bot.store.fetch_raw("SELECT COUNT(*) FROM quote_redraws") == [(0,)]
+
+
+async def test_a_poll_that_closed_while_the_bot_was_down_is_answered_once_when_it_is_back(world: World) -> None:
+    await world.mod.send(world.channel, f"!{ARTICLE} poll 1")
+    poll_message = next(m for m in world.channel.history() if m.poll is not None)
+    titles = [a.text for a in poll_message.poll.answers]
+    await world.alice.vote(poll_message, answer=1)
+    assert await world.bot.store.fetch_raw("SELECT COUNT(*) FROM polls") == [(1,)]
+    cog: Any = world.bot.get_cog("Meetings")
+    cog.due_work.cancel()  # the bot is "down": it neither hears the poll close nor looks for it
+    world.bot.remove_listener(cog.on_raw_message_edit, "on_raw_message_edit")
+    await world.env.advance_time(3 * HOUR)
+    assert not any(t.startswith("📊") for t in texts(world.channel))
+
+    await world.restart()
+    await world.env.advance_time(60)
+    results = [t for t in texts(world.channel) if t.startswith("📊")]
+    assert len(results) == 1 and f"*{titles[0]}* won with 1 vote of 1" in results[0]
+    assert await world.bot.store.fetch_raw("SELECT COUNT(*) FROM polls") == [(0,)]  # owed no more
+
+    await world.restart()  # answered once, whatever happens next
+    await world.env.advance_time(HOUR)
+    assert len([t for t in texts(world.channel) if t.startswith("📊")]) == 1

@@ -80,7 +80,7 @@ async def test_the_duplicate_rule_holds_across_processes(two_processes: tuple[St
 @pytest.mark.parametrize("rule", ["cooldown", "duplicate"])
 async def test_a_take_waiting_on_a_members_lock_sees_what_the_holder_committed(
         postgres_url: Callable[[], str], rule: str) -> None:
-    """The one-statement group (cf_add_takes, V7) takes the member's lock and then inserts: its
+    """The one-statement group (cf_add_takes, V8) takes the member's lock and then inserts: its
     INSERT must see a take another process committed while it waited on that lock (a snapshot
     taken before the lock was granted would admit a second take)."""
     import asyncpg

@@ -22,6 +22,7 @@ from bot.storage import (
     MeetingExists,
     NewMeeting,
     NewTake,
+    PendingPoll,
     PinRecord,
     QuoteRedraw,
     SchemaTooNewError,
@@ -103,7 +104,7 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
 def test_the_bundled_migrations_are_found_as_package_resources() -> None:
     assert [m.label for m in discover_migrations()] == ["V1__takes", "V2__moderation", "V3__counters",
                                                             "V4__forget_member_counters", "V5__take_quotes",
-                                                            "V6__meetings", "V7__performance"]
+                                                            "V6__meetings", "V7__polls", "V8__performance"]
 
 
 async def test_a_new_file_is_migrated_to_the_latest_version(tmp_path: Path) -> None:
@@ -114,11 +115,12 @@ async def test_a_new_file_is_migrated_to_the_latest_version(tmp_path: Path) -> N
     finally:
         await store.close()
     expected = {"takes", "bot_meta", "guild_settings", "pins", "audit_log", "schema_migrations", "take_quotes",
-                "quote_redraws", "meetings", "meeting_takes", "agreements"}
+                "quote_redraws", "meetings", "meeting_takes", "agreements", "polls"}
     assert expected <= table_names(path)
     versions = [(version, name) for version, name, _ in recorded_versions(path)]
     assert versions == [(1, "takes"), (2, "moderation"), (3, "counters"),
-                        (4, "forget_member_counters"), (5, "take_quotes"), (6, "meetings"), (7, "performance")]
+                        (4, "forget_member_counters"), (5, "take_quotes"), (6, "meetings"), (7, "polls"),
+                        (8, "performance")]
     with contextlib.closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -925,9 +927,29 @@ async def test_meeting_settings_round_trip(store: Store) -> None:
     assert await store.get_guild_settings(GUILD) == chosen
 
 
+# -- polls (V7) ---------------------------------------------------------------------------------
+
+async def test_a_poll_is_owed_until_one_caller_claims_it(store: Store) -> None:
+    early = PendingPoll(MESSAGE, GUILD, CHANNEL, T0 + dt.timedelta(hours=1))
+    late = PendingPoll(OTHER_MESSAGE, OTHER_GUILD, CHANNEL + 1, T0 + dt.timedelta(hours=5))
+    await store.add_poll(late)
+    await store.add_poll(early)
+    assert await store.next_poll_closes_at() == early.closes_at
+    assert await store.closed_polls(T0) == []
+    assert await store.closed_polls(T0 + dt.timedelta(hours=1)) == [early]
+    assert await store.closed_polls(T0 + dt.timedelta(days=1), limit=1) == [early]
+    assert await store.closed_polls(T0 + dt.timedelta(days=1)) == [early, late]
+
+    assert await store.claim_poll(MESSAGE)
+    assert not await store.claim_poll(MESSAGE)  # the result is posted once
+    assert await store.closed_polls(T0 + dt.timedelta(days=1)) == [late]
+    assert await store.claim_poll(OTHER_MESSAGE)
+    assert await store.next_poll_closes_at() is None
+
+
 @pytest.mark.parametrize(("function", "spelled"), [("cf_add_takes", "{}s"), ("cf_add_take", "new_{}")])
 async def test_the_insert_functions_take_every_new_take_column(postgres_url: Any, function: str, spelled: str) -> None:
-    """cf_add_takes and cf_add_take (PostgreSQL's V7) are the takes' INSERT: a column added to
+    """cf_add_takes and cf_add_take (PostgreSQL's V8) are the takes' INSERT: a column added to
     NEW_TAKE_COLUMNS without a migration that replaces them would be silently dropped."""
     from bot.storage.base import NEW_TAKE_COLUMNS
 

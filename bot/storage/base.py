@@ -112,7 +112,7 @@ class NewTake:
 #: its PostgreSQL type (the unnest arrays' element type; SQLite ignores it). Both backends build
 #: their INSERT from this list: a new column of ``takes`` that a member's take carries is one
 #: line here (plus the field on NewTake and Take, and the migrations; on PostgreSQL the migration
-#: also replaces the functions ``cf_add_takes`` and ``cf_add_take`` of V7, which take one argument
+#: also replaces the functions ``cf_add_takes`` and ``cf_add_take`` of V8, which take one argument
 #: per column in this order: ``tests/test_storage.py`` compares them).
 NEW_TAKE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("guild_id", "bigint"),
@@ -262,6 +262,16 @@ class Meeting:
     @property
     def ends_at(self) -> dt.datetime:
         return (self.started_at or self.starts_at) + dt.timedelta(minutes=self.duration_minutes)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingPoll:
+    """A "which article next?" poll the bot posted and has not answered yet (V7)."""
+
+    message_id: int
+    guild_id: int
+    channel_id: int
+    closes_at: dt.datetime
 
 
 #: The columns :meth:`Store.save_meeting` writes (everything but the identity of the meeting).
@@ -486,6 +496,23 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def next_meeting_due_at(self) -> dt.datetime | None:
         """The earliest ``next_due_at`` of any upcoming or running meeting (an index read)."""
+
+    # -- polls (V7) -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def add_poll(self, poll: PendingPoll) -> None:
+        """Remember a poll the bot posted, until its result is posted."""
+
+    @abc.abstractmethod
+    async def closed_polls(self, now: dt.datetime, *, limit: int = 100) -> list[PendingPoll]:
+        """Remembered polls whose closing time has come, earliest first (an index read)."""
+
+    @abc.abstractmethod
+    async def next_poll_closes_at(self) -> dt.datetime | None:
+        """The earliest closing time of a remembered poll (an index read)."""
+
+    @abc.abstractmethod
+    async def claim_poll(self, message_id: int) -> bool:
+        """Forget the poll; ``True`` only for the one caller that removed it (it posts the result)."""
 
     @abc.abstractmethod
     async def meeting_takes(self, guild_id: int, meeting_id: int) -> list[tuple[Take, int]]:

@@ -4,7 +4,7 @@ Same contract as :class:`~bot.storage.sqlite.SqliteStore`, and the same promises
 
 * Takes are group-committed: takes that arrive while a transaction is committing wait and the
   next transaction inserts them all in one autocommitted statement (``cf_add_takes``, a function
-  of migration V7, :data:`_GROUP_INSERT`) that applies the rules (duplicate, cooldown) set-wise
+  of migration V8, :data:`_GROUP_INSERT`) that applies the rules (duplicate, cooldown) set-wise
   and returns each take's outcome: one round trip per group, and per lone take. Every
   ``add_take`` returns only after the COMMIT that holds its take; a failed COMMIT fails every
   take in it with :class:`StorageError`. One take's bad value costs only that
@@ -62,6 +62,7 @@ from .base import (
     MeetingExists,
     NewMeeting,
     NewTake,
+    PendingPoll,
     PinRecord,
     QuoteRedraw,
     SchemaTooNewError,
@@ -130,7 +131,7 @@ _INSERT_CHECKED = (
     f") AND NOT EXISTS (SELECT 1 FROM takes WHERE guild_id = {_GUILD} AND author_id = {_AUTHOR} "
     f"AND created_at > ${_RULES + 2}::timestamptz) RETURNING id"
 )
-#: A whole group in one round trip, in autocommit: ``cf_add_takes`` (migration V7 in
+#: A whole group in one round trip, in autocommit: ``cf_add_takes`` (migration V8 in
 #: ``migrations_postgres/``, where its statement is explained) takes the members' advisory locks,
 #: then inserts the takes that pass the rules (duplicate, cooldown) set-wise and returns each
 #: take's outcome: its id, or the rule that refused it and the member's latest take before it.
@@ -142,7 +143,7 @@ _GROUP_INSERT = (
     + f", ${_RULES + 2}::timestamptz[], ${_RULES + 3}::timestamptz[], ${_RULES + 4}::int[], "
     f"${_RULES + 5}::bigint[], ${_RULES + 6}::int[], ${_RULES + 7}::bigint[])"
 )
-#: A lone take, the same outcome by plain statements (``cf_add_take``, V7 too; a third of the
+#: A lone take, the same outcome by plain statements (``cf_add_take``, V8 too; a third of the
 #: group statement's cost): the lock key or NULL, the take's columns, its rules' bounds, meeting,
 #: question and message id.
 _ONE_INSERT = (
@@ -808,6 +809,29 @@ class PostgresStore(Store):
     async def next_meeting_due_at(self) -> dt.datetime | None:
         rows = await self._fetch("SELECT MIN(next_due_at) FROM meetings WHERE state IN ('scheduled', 'running')")
         return _from_db(rows[0][0])
+
+    # -- polls (V7) -------------------------------------------------------------------------------
+    async def add_poll(self, poll: PendingPoll) -> None:
+        await self._write(lambda conn: conn.execute(
+            "INSERT INTO polls (message_id, guild_id, channel_id, closes_at) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT (message_id) DO UPDATE SET closes_at = EXCLUDED.closes_at",
+            poll.message_id, poll.guild_id, poll.channel_id, _utc(poll.closes_at)))
+
+    async def closed_polls(self, now: dt.datetime, *, limit: int = 100) -> list[PendingPoll]:
+        rows = await self._fetch("SELECT message_id, guild_id, channel_id, closes_at FROM polls WHERE closes_at <= $1 "
+                                 "ORDER BY closes_at, message_id LIMIT $2", _utc(now), positive_limit(limit))
+        return [PendingPoll(int(r[0]), int(r[1]), int(r[2]), r[3].astimezone(dt.UTC)) for r in rows]
+
+    async def next_poll_closes_at(self) -> dt.datetime | None:
+        rows = await self._fetch("SELECT MIN(closes_at) FROM polls")
+        return _from_db(rows[0][0])
+
+    async def claim_poll(self, message_id: int) -> bool:
+        async def claim(conn: asyncpg.Connection) -> bool:
+            return await conn.fetchval("DELETE FROM polls WHERE message_id = $1 RETURNING message_id",
+                                       message_id) is not None
+
+        return await self._write(claim)
 
     async def meeting_takes(self, guild_id: int, meeting_id: int) -> list[tuple[Take, int]]:
         columns = ", ".join(f"t.{c.strip()}" for c in _TAKE_COLUMNS.split(","))

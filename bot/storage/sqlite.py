@@ -63,6 +63,7 @@ from .base import (
     MeetingExists,
     NewMeeting,
     NewTake,
+    PendingPoll,
     PinRecord,
     QuoteRedraw,
     StorageError,
@@ -798,6 +799,25 @@ class SqliteStore(Store):
     async def next_meeting_due_at(self) -> dt.datetime | None:
         rows = await self._fetch("SELECT MIN(next_due_at) FROM meetings WHERE state IN ('scheduled', 'running')")
         return None if rows[0][0] is None else time_from_db(rows[0][0])
+
+    # -- polls (V7) -------------------------------------------------------------------------------
+    async def add_poll(self, poll: PendingPoll) -> None:
+        await self._write(lambda conn: conn.execute(
+            "INSERT OR REPLACE INTO polls (message_id, guild_id, channel_id, closes_at) VALUES (?, ?, ?, ?)",
+            (poll.message_id, poll.guild_id, poll.channel_id, time_to_db(poll.closes_at))))
+
+    async def closed_polls(self, now: dt.datetime, *, limit: int = 100) -> list[PendingPoll]:
+        rows = await self._fetch("SELECT message_id, guild_id, channel_id, closes_at FROM polls WHERE closes_at <= ? "
+                                 "ORDER BY closes_at, message_id LIMIT ?", (time_to_db(now), positive_limit(limit)))
+        return [PendingPoll(int(r[0]), int(r[1]), int(r[2]), time_from_db(r[3])) for r in rows]
+
+    async def next_poll_closes_at(self) -> dt.datetime | None:
+        rows = await self._fetch("SELECT MIN(closes_at) FROM polls")
+        return None if rows[0][0] is None else time_from_db(rows[0][0])
+
+    async def claim_poll(self, message_id: int) -> bool:
+        return await self._write(lambda conn: conn.execute(
+            "DELETE FROM polls WHERE message_id = ?", (message_id,)).rowcount > 0)
 
     async def meeting_takes(self, guild_id: int, meeting_id: int) -> list[tuple[Take, int]]:
         columns = ", ".join(f"t.{c.strip()}" for c in _TAKE_COLUMNS.split(","))

@@ -81,6 +81,9 @@ TABLES: tuple[Table, ...] = (
     Table("meeting_takes", ("take_id", "meeting_id", "question", "message_id"), ("take_id",), integer_key=True),
     Table("agreements", ("take_id", "member_id", "guild_id", "article", "created_at"), ("take_id", "member_id"),
           times=("created_at",)),
+    # Polls waiting for their result (V7): after a move, the bot still answers them once.
+    Table("polls", ("message_id", "guild_id", "channel_id", "closes_at"), ("message_id",), integer_key=True,
+          times=("closes_at",)),
 )
 #: Columns SQLite keeps as 0/1 and PostgreSQL as BOOLEAN.
 BOOLEANS = frozenset({"anonymous_lists", "meeting_reminders", "reminded_day", "reminded_hour"})

@@ -15,7 +15,7 @@
 -- member's latest take before it. A new column of takes needs a new migration that replaces
 -- this function (tests/test_storage.py compares its arguments with NEW_TAKE_COLUMNS).
 --
--- The statement (until V6 sent by bot/storage/postgres.py after BEGIN and the locks): ``member``
+-- The statement (until V7 sent by bot/storage/postgres.py after BEGIN and the locks): ``member``
 -- numbers each member's takes in queue order and asks the table once per take; ``walk`` then goes
 -- through each member's takes in that order (a recursive step per take of the same member,
 -- usually none), refusing a take that the table or an earlier *kept* take of the group makes a
