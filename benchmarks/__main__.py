@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from . import backends, harness, storage
-from .data import bulk_load, create_empty
+from .data import bulk_load, create_empty, members_for
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -167,11 +167,11 @@ def run(config: Config, work: Path, postgres: Postgres) -> tuple[dict[str, Any],
     print(f"[3/6] databases of {config.small:,} and {config.large:,} takes, both backends…", flush=True)
     small_db, large_db = work / "small.db", work / "large.db"
     start = time.perf_counter()
-    bulk_load(small_db, config.small)
-    bulk_load(large_db, config.large)
+    bulk_load(small_db, config.small, members=members_for(config.small))
+    bulk_load(large_db, config.large, members=members_for(config.large))
     small_pg, large_pg = postgres.fresh(), postgres.fresh()
-    asyncio.run(backends.bulk_load_postgres(small_pg, config.small))
-    asyncio.run(backends.bulk_load_postgres(large_pg, config.large))
+    asyncio.run(backends.bulk_load_postgres(small_pg, config.small, members_for(config.small)))
+    asyncio.run(backends.bulk_load_postgres(large_pg, config.large, members_for(config.large)))
     results["generate_seconds"] = time.perf_counter() - start
     results["reads"] = {}
     for backend, small_at, large_at in (("SQLite", small_db, large_db), ("PostgreSQL", small_pg, large_pg)):

@@ -89,7 +89,7 @@ async def reads(store: Store, size: int, repeats: int) -> dict[str, float]:
     }
 
 
-async def bulk_load_postgres(url: str, count: int) -> None:
+async def bulk_load_postgres(url: str, count: int, members: int = MEMBERS) -> None:
     """``count`` takes by COPY with the counting triggers set aside, then one recount: as
     :func:`benchmarks.data.bulk_load` does for SQLite."""
     store = await open_store(url)  # creates the schema
@@ -103,7 +103,7 @@ async def bulk_load_postgres(url: str, count: int) -> None:
             await conn.copy_records_to_table(
                 "takes", columns=["guild_id", "channel_id", "article", "author_id", "author_name", "content", "source",
                                   "created_at"],
-                records=((GUILD, 42, ARTICLE, 1_000 + n % MEMBERS, f"Member {n % MEMBERS}", f"{TEXT}#{n}", "command",
+                records=((GUILD, 42, ARTICLE, 1_000 + n % members, f"Member {n % members}", f"{TEXT}#{n}", "command",
                           start + dt.timedelta(seconds=n * step)) for n in range(count)))
             await conn.execute("ALTER TABLE takes ENABLE TRIGGER USER")
             await recount(conn)

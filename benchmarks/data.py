@@ -19,6 +19,14 @@ ARTICLE = "commonfactors"
 #: Takes spread over this many days, so the per-day stats have something to count.
 DAYS = 400
 MEMBERS = 2_000
+
+
+def members_for(count: int) -> int:
+    """How many members write ``count`` takes in the read benchmark's databases: at most
+    :data:`MEMBERS`, and each with at least 100 takes, so `mytakes` reads a full page at every
+    size (with 2,000 members, the 1,000-take database gave each member one take: a page of one
+    row measured against a page of ten)."""
+    return max(1, min(MEMBERS, count // 100))
 TEXT = ("The alliance grows out of the work, and the work out of a shared model of the problem; "
         "I see it every week with clients who arrive sceptical. ")
 
@@ -32,7 +40,8 @@ def create_empty(path: Path) -> None:
     asyncio.run(create())
 
 
-def bulk_load(path: Path, count: int, *, guild_id: int = GUILD, article: str = ARTICLE) -> None:
+def bulk_load(path: Path, count: int, *, guild_id: int = GUILD, article: str = ARTICLE,
+              members: int = MEMBERS) -> None:
     """Add ``count`` takes to ``path`` (created and migrated if missing), newest last."""
     if not path.exists():
         create_empty(path)
@@ -51,7 +60,7 @@ def bulk_load(path: Path, count: int, *, guild_id: int = GUILD, article: str = A
         conn.executemany(
             "INSERT INTO takes (guild_id, channel_id, article, author_id, author_name, content, source, created_at) "
             "VALUES (?, 42, ?, ?, ?, ?, 'command', ?)",
-            ((guild_id, article, 1_000 + n % MEMBERS, f"Member {n % MEMBERS}", f"{TEXT}#{n}",
+            ((guild_id, article, 1_000 + n % members, f"Member {n % members}", f"{TEXT}#{n}",
               dt.datetime.fromtimestamp(base + n * step, dt.UTC).isoformat(timespec="microseconds"))
              for n in range(count)))
         for _kind, _, sql in sorted(saved, key=lambda item: item[0] != "index"):  # indexes, then triggers

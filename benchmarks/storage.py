@@ -15,7 +15,7 @@ from typing import Any
 from bot.storage import NewTake, Store, TakeChecks
 from bot.storage.sqlite import BUSY_TIMEOUT_MS, SqliteStore
 
-from .data import ARTICLE, GUILD, MEMBERS, create_empty
+from .data import ARTICLE, GUILD, create_empty, members_for
 
 T0 = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 
@@ -93,15 +93,30 @@ def read_actions(store: Store, size: int) -> dict[str, Action]:
     """What the reading commands ask of the store."""
     rng = random.Random(7)
     page = 10
-    jump = min(499, max(0, size // page - 1))  # "go to page 500", or the last page of a smaller list
-    author = 1_000 + 17 % MEMBERS
+    pages = max(1, size // page)
+    jump = min(499, pages - 1)  # "go to page 500", or the last page of a smaller list
+    middle = min(499, pages // 2)  # a page with pages after it at both sizes
+    author = 1_000 + 17 % members_for(size)
+    edge: list[int] = []
 
     async def listing() -> None:  # `takes`: the count for the page indicator and the first page
         await store.count_takes(GUILD, ARTICLE)
         await store.list_takes(GUILD, ARTICLE, limit=page)
 
-    async def jump_to_page() -> None:  # "go to page N" in one query
-        await store.list_takes(GUILD, ARTICLE, offset=jump * page, limit=page)
+    async def jump_to_page() -> None:  # "go to page N" as the pager reads it: from the nearer end
+        total = await store.count_takes(GUILD, ARTICLE)
+        offset = jump * page
+        if offset <= total - offset - page:
+            await store.list_takes(GUILD, ARTICLE, offset=offset, limit=page)
+        else:
+            on_page = max(1, min(page, total - offset))
+            await store.list_takes(GUILD, ARTICLE, after_id=0, offset=max(0, total - offset - on_page), limit=on_page)
+
+    async def next_page() -> None:  # "Next ›" from page 500 (or the middle of a smaller list): a keyset
+        if not edge:  # the edge the button carries, from the page it was drawn under
+            edge.append((await store.list_takes(GUILD, ARTICLE, offset=middle * page, limit=page))[-1].id)
+        await store.count_takes(GUILD, ARTICLE)
+        await store.list_takes(GUILD, ARTICLE, before_id=edge[0], limit=page)
 
     async def mytakes() -> None:
         await store.count_takes(GUILD, ARTICLE, author_id=author)
@@ -113,7 +128,8 @@ def read_actions(store: Store, size: int) -> dict[str, Action]:
     async def show() -> None:
         await store.get_take(GUILD, rng.randrange(1, size + 1))
 
-    return {"takes": listing, "jump to page 500": jump_to_page, "mytakes": mytakes, "stats": stats, "show": show}
+    return {"takes": listing, "jump to page 500": jump_to_page, "Next › at page 500": next_page, "mytakes": mytakes,
+            "stats": stats, "show": show}
 
 
 async def compare_reads(small: tuple[Path | str, int], large: tuple[Path | str, int], repeat: int

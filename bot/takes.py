@@ -249,9 +249,9 @@ class TakeService:
 
     # -- reading ------------------------------------------------------------------------------
     async def page(self, guild_id: int, article: str, *, author_id: int | None, before_id: int | None,
-                   limit: int, offset: int = 0) -> list[Take]:
+                   limit: int, offset: int = 0, after_id: int | None = None) -> list[Take]:
         return await self._store.list_takes(guild_id, article, author_id=author_id, before_id=before_id,
-                                            offset=offset, limit=limit)
+                                            after_id=after_id, offset=offset, limit=limit)
 
     async def count(self, guild_id: int, article: str, *, author_id: int | None = None) -> int:
         return await self._store.count_takes(guild_id, article, author_id=author_id)

@@ -77,6 +77,47 @@ async def test_the_duplicate_rule_holds_across_processes(two_processes: tuple[St
     assert all(isinstance(r, TakeRefused) and r.rule == "duplicate" for r in results if isinstance(r, BaseException))
 
 
+@pytest.mark.parametrize("rule", ["cooldown", "duplicate"])
+async def test_a_take_waiting_on_a_members_lock_sees_what_the_holder_committed(
+        postgres_url: Callable[[], str], rule: str) -> None:
+    """The one-statement group (cf_add_takes, V8) takes the member's lock and then inserts: its
+    INSERT must see a take another process committed while it waited on that lock (a snapshot
+    taken before the lock was granted would admit a second take)."""
+    import asyncpg
+
+    from bot.storage.postgres import lock_key
+
+    url = postgres_url()
+    store = await PostgresStore.open(url)
+    other = await asyncpg.connect(url)  # another process, in its own transaction
+    try:
+        await other.execute("BEGIN")
+        await other.execute("SELECT pg_advisory_xact_lock($1)", lock_key("take", GUILD, 7))
+        # The cooldown's take on another article: no counter row in common, so nothing but the
+        # snapshot can make the waiting statement see it.
+        await other.execute("INSERT INTO takes (guild_id, channel_id, article, author_id, author_name, content, "
+                            "source, created_at) VALUES ($1, $2, $3, 7, 'm', 'the same words', 'command', $4)",
+                            GUILD, CHANNEL, ARTICLE if rule == "duplicate" else "another-article", T0)
+        cooldown = T0 - dt.timedelta(seconds=30) if rule == "cooldown" else None
+        waiting = asyncio.ensure_future(store.add_take(
+            new_take(7, "the same words" if rule == "duplicate" else "other words"),
+            checks=TakeChecks(duplicate_since=T0 - dt.timedelta(minutes=10), cooldown_since=cooldown)))
+        for _ in range(1000):  # until the store's statement waits on the lock (its snapshot taken before)
+            if await other.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"):
+                break
+            await asyncio.sleep(0.005)
+        else:
+            raise AssertionError("the store's take never waited on the member's lock")
+        await other.execute("COMMIT")
+        with pytest.raises(TakeRefused) as refused:
+            await waiting
+        assert refused.value.rule == rule
+        assert await store.fetch_raw("SELECT count(*) FROM takes") == [(1,)]
+    finally:
+        await other.close()
+        await store.close()
+
+
 async def test_many_members_in_two_processes_keep_every_take(two_processes: tuple[Store, Store]) -> None:
     checks = TakeChecks(duplicate_since=T0 - dt.timedelta(minutes=10), cooldown_since=T0 - dt.timedelta(seconds=30))
     attempts = [two_processes[member % 2].add_take(new_take(member, f"member {member}"), checks=checks)

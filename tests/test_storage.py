@@ -104,7 +104,7 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
 def test_the_bundled_migrations_are_found_as_package_resources() -> None:
     assert [m.label for m in discover_migrations()] == ["V1__takes", "V2__moderation", "V3__counters",
                                                             "V4__forget_member_counters", "V5__take_quotes",
-                                                            "V6__meetings", "V7__polls"]
+                                                            "V6__meetings", "V7__polls", "V8__performance"]
 
 
 async def test_a_new_file_is_migrated_to_the_latest_version(tmp_path: Path) -> None:
@@ -119,7 +119,8 @@ async def test_a_new_file_is_migrated_to_the_latest_version(tmp_path: Path) -> N
     assert expected <= table_names(path)
     versions = [(version, name) for version, name, _ in recorded_versions(path)]
     assert versions == [(1, "takes"), (2, "moderation"), (3, "counters"),
-                        (4, "forget_member_counters"), (5, "take_quotes"), (6, "meetings"), (7, "polls")]
+                        (4, "forget_member_counters"), (5, "take_quotes"), (6, "meetings"), (7, "polls"),
+                        (8, "performance")]
     with contextlib.closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -944,3 +945,26 @@ async def test_a_poll_is_owed_until_one_caller_claims_it(store: Store) -> None:
     assert await store.closed_polls(T0 + dt.timedelta(days=1)) == [late]
     assert await store.claim_poll(OTHER_MESSAGE)
     assert await store.next_poll_closes_at() is None
+
+
+@pytest.mark.parametrize(("function", "spelled"), [("cf_add_takes", "{}s"), ("cf_add_take", "new_{}")])
+async def test_the_insert_functions_take_every_new_take_column(postgres_url: Any, function: str, spelled: str) -> None:
+    """cf_add_takes and cf_add_take (PostgreSQL's V8) are the takes' INSERT: a column added to
+    NEW_TAKE_COLUMNS without a migration that replaces them would be silently dropped."""
+    from bot.storage.base import NEW_TAKE_COLUMNS
+
+    url = postgres_url()
+    store = await PostgresStore.open(url)
+    await store.close()
+    conn = await asyncpg.connect(url)
+    try:
+        names, kinds = await conn.fetchrow(
+            "SELECT proargnames[2:$1 + 1], (SELECT array_agg(format_type(t, NULL) ORDER BY n) FROM "
+            "unnest(proargtypes::oid[]) WITH ORDINALITY AS a(t, n) WHERE n BETWEEN 2 AND $1 + 1) "
+            "FROM pg_proc WHERE proname = $2", len(NEW_TAKE_COLUMNS), function)
+    finally:
+        await conn.close()
+    assert names == [spelled.format(name) for name, _ in NEW_TAKE_COLUMNS]
+    array = "[]" if function == "cf_add_takes" else ""
+    assert kinds == [("timestamp with time zone" if kind == "timestamptz" else kind) + array
+                     for _, kind in NEW_TAKE_COLUMNS]

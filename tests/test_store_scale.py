@@ -291,7 +291,8 @@ async def test_two_hundred_takes_at_once_from_one_member_keep_exactly_one(store:
 # -- paging and chunks ------------------------------------------------------------------------------
 
 
-async def test_an_offset_lands_on_the_page_that_walking_reaches(store: Store) -> None:
+async def walked_pages(store: Store) -> list[list[Take]]:
+    """45 takes by three members; the second member's pages of 4, walked by keyset from the newest."""
     for n in range(45):
         await store.add_take(new_take(n, author_id=AUTHORS[n % 3]))
     walked: list[list[Take]] = []
@@ -299,6 +300,11 @@ async def test_an_offset_lands_on_the_page_that_walking_reaches(store: Store) ->
     while page := await store.list_takes(GUILDS[0], ARTICLES[0], author_id=AUTHORS[1], before_id=before, limit=4):
         walked.append(page)
         before = page[-1].id
+    return walked
+
+
+async def test_an_offset_lands_on_the_page_that_walking_reaches(store: Store) -> None:
+    walked = await walked_pages(store)
 
     jumped = [await store.list_takes(GUILDS[0], ARTICLES[0], author_id=AUTHORS[1], offset=4 * n, limit=4)
               for n in range(len(walked))]
@@ -307,6 +313,25 @@ async def test_an_offset_lands_on_the_page_that_walking_reaches(store: Store) ->
     assert await store.list_takes(GUILDS[0], ARTICLES[0], offset=45) == []
     with pytest.raises(ValueError):
         await store.list_takes(GUILDS[0], ARTICLES[0], offset=-1)
+
+
+async def test_pages_walked_back_from_the_oldest_are_the_pages_walked_forward(store: Store) -> None:
+    """``after_id``: the pager's "‹ Prev" (the page just newer than a page's first take) and its
+    last page and far jumps (counted up from the oldest take, ``after_id=0``)."""
+    forward = await walked_pages(store)
+    total = sum(len(page) for page in forward)  # 15: pages of 4, 4, 4, 3
+
+    last = await store.list_takes(GUILDS[0], ARTICLES[0], author_id=AUTHORS[1], after_id=0, limit=total % 4)
+    backward = [last]
+    while page := await store.list_takes(GUILDS[0], ARTICLES[0], author_id=AUTHORS[1], after_id=backward[-1][0].id,
+                                         limit=4):
+        backward.append(page)
+    from_oldest = [await store.list_takes(GUILDS[0], ARTICLES[0], author_id=AUTHORS[1], after_id=0,
+                                          offset=max(0, total - 4 * (n + 1)), limit=min(4, total - 4 * n))
+                   for n in range(len(forward))]
+
+    assert backward[::-1] == forward == from_oldest
+    assert [t.id for page in forward for t in page] == sorted((t.id for page in forward for t in page), reverse=True)
 
 
 async def test_chunks_give_the_export_in_order_whatever_the_chunk_size(store: Store) -> None:

@@ -189,14 +189,19 @@ async def test_a_failed_modal_write_hands_the_text_back(world: World) -> None:
 # -- reading and managing -------------------------------------------------------------------------
 
 
-async def test_takes_lists_newest_first_in_pages_driven_by_the_invoker(world: World) -> None:
+async def twelve_takes_listed(world: World) -> discord.Message:
+    """Alice's takes "take number 0" … "11", 31 s apart; Bob lists them (newest first)."""
     for n in range(12):
         await add(world, world.alice, f"take number {n}")
         await world.env.advance_time(31)
-
     await world.bob.send(world.channel, f"!{ARTICLE} takes")
     listing = world.channel.last_message
     assert listing is not None
+    return listing
+
+
+async def test_takes_lists_newest_first_in_pages_driven_by_the_invoker(world: World) -> None:
+    listing = await twelve_takes_listed(world)
     first = listing.embeds[0].description or ""
     assert first.index("take number 11") < first.index("take number 7")
     assert "take number 6" not in first
@@ -223,6 +228,29 @@ async def test_takes_lists_newest_first_in_pages_driven_by_the_invoker(world: Wo
     await world.env.advance_time(3600)  # the pager keeps nothing alive, so it never expires
     await world.bob.click(fresh(world, listing.id), label="≫")
     assert "take number 0" in (fresh(world, listing.id).embeds[0].description or "")
+
+
+async def test_next_and_prev_turn_from_the_page_shown_while_new_takes_arrive(world: World) -> None:
+    """"Next ›" and "‹ Prev" read the page beside the one on screen (a keyset, from the edge the
+    button carries), so takes saved meanwhile do not repeat takes on the next page; the first page
+    is always the newest takes."""
+    listing = await twelve_takes_listed(world)
+    assert "take number 7" in (listing.embeds[0].description or "")
+    for n in (12, 13):  # saved while Bob reads the first page
+        await add(world, world.alice, f"take number {n}")
+        await world.env.advance_time(31)
+
+    def shown() -> str:
+        return fresh(world, listing.id).embeds[0].description or ""
+
+    await world.bob.click(listing, label="Next ›")
+    assert "take number 6" in shown() and "take number 2" in shown() and "take number 7" not in shown()
+    await world.bob.click(fresh(world, listing.id), label="Next ›")
+    assert "take number 1" in shown() and "take number 0" in shown()
+    await world.bob.click(fresh(world, listing.id), label="‹ Prev")  # not 8–4, as counting from the newest would
+    assert "take number 6" in shown() and "take number 2" in shown() and "take number 8" not in shown()
+    await world.bob.click(fresh(world, listing.id), label="‹ Prev")  # the first page: the newest takes
+    assert "take number 13" in shown() and "take number 9" in shown() and "take number 8" not in shown()
 
 
 async def test_takes_filtered_by_member(world: World) -> None:

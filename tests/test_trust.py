@@ -171,11 +171,15 @@ def test_the_longest_signed_ids_fit_discords_limit() -> None:
     signer = IdSigner(b"x" * 32)
     widest = TakeList("a" * 32, "mine", 2**64 - 1, 2**64 - 1)
     longest = [widest.button_id(signer, "j", 9_999_999), widest.jump_form_id(signer),
-               signer.sign(f"cf:{'a' * 28}:edit:{2**64 - 1}")]
+               signer.sign(f"cf:{'a' * 28}:edit:{2**64 - 1}"), widest.button_id(signer, "n", 9_999_999, 2**63 - 1)]
     for custom_id in longest:
         assert len(custom_id) <= CUSTOM_ID_LIMIT, custom_id
         assert signer.verify(custom_id) is not None
     assert BUTTON_BODY.fullmatch(signer.verify(longest[0]) or "") is not None
+    # "Next ›" carries its page's edge (a take id) where the id has room for it, and parses back.
+    typical = TakeList("commonfactors", "mine", 2**63, 2**63).button_id(signer, "n", 12_345, 2**40)
+    body = BUTTON_BODY.fullmatch(signer.verify(typical) or "")
+    assert body is not None and int(body["edge"], 36) == 2**40 and body["page"] == "12345"
     with pytest.raises(ValueError, match="100"):
         signer.sign("x" * 90)
 

@@ -111,7 +111,9 @@ class NewTake:
 #: The columns a new take's INSERT writes, each a :class:`NewTake` field of the same name, with
 #: its PostgreSQL type (the unnest arrays' element type; SQLite ignores it). Both backends build
 #: their INSERT from this list: a new column of ``takes`` that a member's take carries is one
-#: line here (plus the field on NewTake and Take, and the migrations).
+#: line here (plus the field on NewTake and Take, and the migrations; on PostgreSQL the migration
+#: also replaces the functions ``cf_add_takes`` and ``cf_add_take`` of V8, which take one argument
+#: per column in this order: ``tests/test_storage.py`` compares them).
 NEW_TAKE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("guild_id", "bigint"),
     ("channel_id", "bigint"),
@@ -352,12 +354,16 @@ class Store(abc.ABC):
         *,
         author_id: int | None = None,
         before_id: int | None = None,
+        after_id: int | None = None,
         offset: int = 0,
         limit: int = 10,
     ) -> list[Take]:
-        """Newest first; keyset pagination: pass the last id of a page as ``before_id``.
+        """Newest first; keyset pagination: pass the last id of a page as ``before_id`` for the
+        next page, or the first id of a page as ``after_id`` for the previous one (the ``limit``
+        takes just newer than it; ``after_id=0``: the oldest takes, the last page's end).
 
-        ``offset`` skips that many takes first (after ``before_id``): "go to page N" in one query.
+        ``offset`` skips that many takes first, from ``before_id`` (or the newest) down, or with
+        ``after_id`` from it up: "go to page N" in one query, counted from the nearer end.
         """
 
     @abc.abstractmethod

@@ -3,16 +3,18 @@
 Same contract as :class:`~bot.storage.sqlite.SqliteStore`, and the same promises:
 
 * Takes are group-committed: takes that arrive while a transaction is committing wait and the
-  next transaction inserts them all in one statement (``INSERT … SELECT … FROM unnest(…)``,
-  :data:`_GROUP_INSERT`) that applies the rules (duplicate, cooldown) set-wise and returns each
-  take's outcome. Every ``add_take`` returns only after the COMMIT that holds its take; a failed
-  COMMIT fails every take in it with :class:`StorageError`. One take's bad value costs only that
+  next transaction inserts them all in one autocommitted statement (``cf_add_takes``, a function
+  of migration V8, :data:`_GROUP_INSERT`) that applies the rules (duplicate, cooldown) set-wise
+  and returns each take's outcome: one round trip per group, and per lone take. Every
+  ``add_take`` returns only after the COMMIT that holds its take; a failed COMMIT fails every
+  take in it with :class:`StorageError`. One take's bad value costs only that
   take (the group is then inserted again a take at a time, each under a savepoint).
-* The rules hold across processes. Before inserting, the transaction takes a transaction-level
-  advisory lock per (guild, member) with a rule to check, in ascending key order (so two
-  processes never wait on each other in a circle); each INSERT then starts after the lock is
-  held and sees every take another process committed under it. Settings changes lock the
-  guild's settings the same way (:meth:`PostgresStore.update_guild_settings`), and pin
+* The rules hold across processes. Before inserting, the statement's function takes a
+  transaction-level advisory lock per (guild, member) with a rule to check, in ascending key
+  order (so two processes never wait on each other in a circle); its INSERT then runs on a
+  snapshot taken after the locks are held (READ COMMITTED: a VOLATILE function's every statement
+  takes a fresh one) and sees every take another process committed under them. Settings
+  changes lock the guild's settings the same way (:meth:`PostgresStore.update_guild_settings`), and pin
   refreshes hold a session advisory lock across their Discord calls (:meth:`PostgresStore.exclusive`).
 * Counters and the per-day table are kept by triggers in the same transaction as the rows
   (migration V3 in ``migrations_postgres/``).
@@ -129,69 +131,27 @@ _INSERT_CHECKED = (
     f") AND NOT EXISTS (SELECT 1 FROM takes WHERE guild_id = {_GUILD} AND author_id = {_AUTHOR} "
     f"AND created_at > ${_RULES + 2}::timestamptz) RETURNING id"
 )
-#: A whole group in one statement. The takes arrive as one array per column (``unnest``), each
-#: with its rules' bounds, its place in the queue and its meeting (if any: linked in
-#: ``meeting_takes`` when kept). ``member`` numbers each member's takes in
-#: queue order and asks the table once per take; ``walk`` then goes through each member's takes
-#: in that order (a recursive step per take of the same member, usually none), refusing a take
-#: that the table or an earlier *kept* take of the group makes a duplicate or too soon: the
-#: outcome a take-at-a-time loop gives, with the burst's first take kept. The kept takes get
-#: their ids in (guild, article, member) order, the order their counter rows are locked in every
-#: process, and are inserted; the statement returns every take's outcome: its id, or the rule
-#: that refused it and the member's latest take before it. The caller holds the members'
-#: advisory locks (taken in an earlier statement, so this statement's snapshot sees every take
-#: committed under them). Both rules read the member's (guild_id, author_id, created_at) index:
-#: ``article || ''`` keeps the planner from walking the article's recent takes instead (measured:
-#: 0.2 ms a take with a busy article, 20 ms for a group of 100).
-_GROUP_INSERT = f"""
-WITH RECURSIVE given AS (
-    SELECT * FROM unnest({", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(NEW_TAKE_COLUMNS, 1))},
-                         ${_RULES + 1}::timestamptz[], ${_RULES + 2}::timestamptz[], ${_RULES + 3}::int[],
-                         ${_RULES + 4}::bigint[], ${_RULES + 5}::int[], ${_RULES + 6}::bigint[])
-        AS g({_NEW_COLUMNS}, duplicate_since, cooldown_since, position, meeting_id, question, message_id)
-), member AS (
-    SELECT g.*, row_number() OVER (PARTITION BY g.guild_id, g.author_id ORDER BY g.position) AS rank,
-           EXISTS (SELECT 1 FROM takes t WHERE t.guild_id = g.guild_id AND t.author_id = g.author_id
-                   AND t.created_at >= g.duplicate_since AND t.article || '' = g.article
-                   AND t.content = g.content) AS duplicate_before,
-           EXISTS (SELECT 1 FROM takes t WHERE t.guild_id = g.guild_id AND t.author_id = g.author_id
-                   AND t.created_at > g.cooldown_since) AS cooling_before
-    FROM given g
-), walk AS (
-    SELECT m.guild_id, m.author_id, m.rank, m.position, v.refused,
-           CASE WHEN v.refused IS NULL THEN ARRAY[m.position] ELSE '{{}}'::int[] END AS kept_before
-    FROM member m
-    CROSS JOIN LATERAL (SELECT CASE WHEN m.duplicate_before THEN 'duplicate'
-                                    WHEN m.cooling_before THEN 'cooldown' END AS refused) v
-    WHERE m.rank = 1
-    UNION ALL
-    SELECT m.guild_id, m.author_id, m.rank, m.position, v.refused,
-           CASE WHEN v.refused IS NULL THEN w.kept_before || m.position ELSE w.kept_before END
-    FROM walk w
-    JOIN member m ON m.guild_id = w.guild_id AND m.author_id = w.author_id AND m.rank = w.rank + 1
-    CROSS JOIN LATERAL (SELECT CASE
-        WHEN m.duplicate_before OR EXISTS (
-            SELECT 1 FROM member k WHERE k.position = ANY (w.kept_before) AND k.created_at >= m.duplicate_since
-            AND k.article = m.article AND k.content = m.content) THEN 'duplicate'
-        WHEN m.cooling_before OR EXISTS (
-            SELECT 1 FROM member k WHERE k.position = ANY (w.kept_before)
-            AND k.created_at > m.cooldown_since) THEN 'cooldown' END AS refused) v
-), kept AS (
-    SELECT s.*, nextval(pg_get_serial_sequence('takes', 'id')) AS id
-    FROM (SELECT m.* FROM member m JOIN walk w USING (position) WHERE w.refused IS NULL
-          ORDER BY m.guild_id, m.article, m.author_id, m.position) s
-), inserted AS (
-    INSERT INTO takes (id, {_NEW_COLUMNS}) SELECT id, {_NEW_COLUMNS} FROM kept ORDER BY id
-), linked AS (  -- a take written in a meeting's thread, with the question then on the table
-    INSERT INTO meeting_takes (take_id, meeting_id, question, message_id)
-    SELECT k.id, m.id, k.question, k.message_id FROM kept k JOIN meetings m ON m.id = k.meeting_id ORDER BY k.id
+#: A whole group in one round trip, in autocommit: ``cf_add_takes`` (migration V8 in
+#: ``migrations_postgres/``, where its statement is explained) takes the members' advisory locks,
+#: then inserts the takes that pass the rules (duplicate, cooldown) set-wise and returns each
+#: take's outcome: its id, or the rule that refused it and the member's latest take before it.
+#: Its arguments: the sorted lock keys, one array per column of :data:`NEW_TAKE_COLUMNS`, then
+#: each take's rule bounds, its place in the queue, its meeting, question and message id.
+_GROUP_INSERT = (
+    "SELECT take_position, take_id, refused, last_take_at FROM cf_add_takes($1::bigint[], "
+    + ", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(NEW_TAKE_COLUMNS, 2))
+    + f", ${_RULES + 2}::timestamptz[], ${_RULES + 3}::timestamptz[], ${_RULES + 4}::int[], "
+    f"${_RULES + 5}::bigint[], ${_RULES + 6}::int[], ${_RULES + 7}::bigint[])"
 )
-SELECT w.position, k.id, w.refused,
-       CASE WHEN w.refused IS NOT NULL THEN GREATEST(
-           (SELECT MAX(t.created_at) FROM takes t WHERE t.guild_id = w.guild_id AND t.author_id = w.author_id),
-           (SELECT MAX(b.created_at) FROM member b WHERE b.position = ANY (w.kept_before))) END AS last_take_at
-FROM walk w LEFT JOIN kept k USING (position)
-"""
+#: A lone take, the same outcome by plain statements (``cf_add_take``, V8 too; a third of the
+#: group statement's cost): the lock key or NULL, the take's columns, its rules' bounds, meeting,
+#: question and message id.
+_ONE_INSERT = (
+    "SELECT 0, take_id, refused, last_take_at FROM cf_add_take($1::bigint, "
+    + ", ".join(f"${n}::{kind}" for n, (_, kind) in enumerate(NEW_TAKE_COLUMNS, 2))
+    + f", ${_RULES + 2}::timestamptz, ${_RULES + 3}::timestamptz, ${_RULES + 4}::bigint, ${_RULES + 5}::int, "
+    f"${_RULES + 6}::bigint)"
+)
 
 _RECOUNT = {
     "take_counts": (
@@ -299,11 +259,14 @@ def _saved(take_id: int, take: NewTake) -> Take:
                 | {"created_at": _utc(take.created_at)})
 
 
-async def _rollback(conn: asyncpg.Connection) -> None:
-    """End a transaction we began by hand, if one is open (a lost connection needs nothing)."""
-    if conn.is_in_transaction():
-        with contextlib.suppress(Exception):
-            await conn.execute("ROLLBACK")
+async def _nothing_to_reset(conn: asyncpg.Connection) -> None:
+    """The main pool's reset on release: nothing to send. asyncpg's default sends a statement
+    per release (``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL``), a round
+    trip per take, for session state this pool never makes: its work takes only transaction-level
+    advisory locks, opens cursors only inside transactions, never LISTENs and never SETs a session
+    variable. A transaction left open is still rolled back on release (asyncpg does that before
+    calling this). The session advisory locks of :meth:`PostgresStore.exclusive` live on the lock
+    pool, which keeps the default reset (``pg_advisory_unlock_all``)."""
 
 
 def describe(exc: BaseException) -> str:
@@ -354,7 +317,8 @@ class PostgresStore(Store):
             # No floor (min_size=0): asyncpg would keep reconnecting a floor during an outage, logging a
             # traceback each time; connections are made when needed and kept while in use.
             pool = await asyncpg.create_pool(target.dsn, min_size=0, max_size=pool_size - lock_size,
-                                             timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT, **kwargs)
+                                             timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT,
+                                             reset=_nothing_to_reset, **kwargs)
             try:
                 async with pool.acquire():  # the first connection: is the database there at all?
                     pass
@@ -514,32 +478,27 @@ class PostgresStore(Store):
         return await self._queue.submit(take, checks)
 
     async def _commit(self, group: list[Pending]) -> None:
-        """One group, one transaction of a fixed few statements whatever its size (see
-        :data:`_GROUP_INSERT`): the members' advisory locks with BEGIN (one round trip, only if a
-        take has rules to check), the INSERT that returns every take's outcome, COMMIT. A group
-        with no rules to check is the INSERT alone, which commits by itself. Retried as a whole
-        on a deadlock, and outages reported, like any write."""
+        """One group, one statement whatever its size, committed by itself (see
+        :data:`_GROUP_INSERT`): the members' advisory locks, then the INSERT that returns every
+        take's outcome; one round trip for a lone take as for a thousand. Retried as a whole on
+        a deadlock, and outages reported, like any write."""
         await self._write(lambda conn: self._commit_group(conn, group), transaction=False)
 
     async def _commit_group(self, conn: asyncpg.Connection, group: list[Pending]) -> None:
         for pending in group:
             pending.outcome = None
         keys = sorted({lock_key("take", p.take.guild_id, p.take.author_id) for p in group if p.checks is not None})
-        try:
-            if keys:  # the keys are our own integers: written into the text, BEGIN and the locks are one round trip
-                await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock(k) FROM "
-                                   f"unnest('{{{','.join(map(str, keys))}}}'::bigint[]) AS k")
-            rows = await conn.fetch(_GROUP_INSERT, *_group_arrays(group))
-            if keys:
-                await conn.execute("COMMIT")
+        try:  # one statement, committed by itself: the locks, the rules, the INSERT (see _GROUP_INSERT)
+            if len(group) == 1:
+                values = [column[0] for column in _group_arrays(group)]
+                del values[_RULES + 2]  # its place in the queue: the first
+                rows = await conn.fetch(_ONE_INSERT, keys[0] if keys else None, *values)
+            else:
+                rows = await conn.fetch(_GROUP_INSERT, keys, *_group_arrays(group))
         except _VALUE_ERRORS:
             # A take's value was refused (the whole statement with it): again, a take at a time.
-            await _rollback(conn)
             await self._commit_one_by_one(conn, group, keys)
             return
-        except BaseException:
-            await _rollback(conn)
-            raise
         for row in rows:
             pending = group[row[0]]
             if row[1] is None:
@@ -599,6 +558,7 @@ class PostgresStore(Store):
         *,
         author_id: int | None = None,
         before_id: int | None = None,
+        after_id: int | None = None,
         offset: int = 0,
         limit: int = 10,
     ) -> list[Take]:
@@ -612,12 +572,16 @@ class PostgresStore(Store):
         if before_id is not None:
             args.append(before_id)
             where.append(f"id < ${len(args)}")
+        if after_id is not None:
+            args.append(after_id)
+            where.append(f"id > ${len(args)}")
         args += [positive_limit(limit), offset]
         # As on SQLite: the inner query skips ``offset`` entries of the index (ids only, an
         # index-only scan where the visibility map allows), the outer one reads the page's rows.
         return await self._fetch_takes(
             f"SELECT {_TAKE_COLUMNS} FROM takes WHERE id IN (SELECT id FROM takes WHERE {' AND '.join(where)} "
-            f"ORDER BY id DESC LIMIT ${len(args) - 1} OFFSET ${len(args)}) ORDER BY id DESC", *args)
+            f"ORDER BY id {'DESC' if after_id is None else 'ASC'} LIMIT ${len(args) - 1} OFFSET ${len(args)}) "
+            "ORDER BY id DESC", *args)
 
     async def count_takes(self, guild_id: int, article: str, *, author_id: int | None = None) -> int:
         if author_id is None:

@@ -541,6 +541,7 @@ class SqliteStore(Store):
         *,
         author_id: int | None = None,
         before_id: int | None = None,
+        after_id: int | None = None,
         offset: int = 0,
         limit: int = 10,
     ) -> list[Take]:
@@ -556,12 +557,16 @@ class SqliteStore(Store):
         if before_id is not None:
             where.append("id < ?")
             params.append(before_id)
+        if after_id is not None:
+            where.append("id > ?")
+            params.append(after_id)
         params += [positive_limit(limit), offset]
-        # The inner query walks only the index (ids), skipping ``offset`` entries without
-        # reading a row; the outer one reads the page's rows.
+        # The inner query walks only the index (ids) from the page's edge (a keyset: the cost of a
+        # page, wherever it is), skipping ``offset`` entries without reading a row; the outer one
+        # reads the page's rows. With ``after_id`` it walks up from there.
         return await self._fetch_takes(
             f"SELECT {_TAKE_COLUMNS} FROM takes WHERE id IN (SELECT id FROM takes WHERE {' AND '.join(where)} "
-            "ORDER BY id DESC LIMIT ? OFFSET ?) ORDER BY id DESC",
+            f"ORDER BY id {'DESC' if after_id is None else 'ASC'} LIMIT ? OFFSET ?) ORDER BY id DESC",
             params,
         )
 

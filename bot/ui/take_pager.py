@@ -2,8 +2,11 @@
 
 Nothing is kept in memory for a listing: every button's custom id says which list it belongs to
 (article, whose takes, who may turn the pages) and which page it shows, like the FAQ picker's.
-A click reads that one page from the store (one query, whatever the page) and redraws the
-message, so a listing works for as long as Discord keeps the message, across restarts, and
+A click reads that one page from the store and redraws the message. "Next ›" and "‹ Prev" carry
+the edge of the page they were drawn under (its last or first take's id) and read the page beside
+it from there (a keyset: the cost of a page wherever it is); "≪" and "≫" read from the newest or
+the oldest take; "Go to page" skips ids in the index from the nearer end. So a listing works
+for as long as Discord keeps the message, across restarts, and
 a thousand listings cost nothing while no one clicks. Whether names are shown is decided at
 each click, so a list opened before a server made takes anonymous stops naming authors.
 
@@ -25,7 +28,9 @@ from bot import quotes
 from bot.article import Article
 from bot.errors import NotAllowed, NotFound, UserError
 from bot.services import ServiceHost
-from bot.signing import IdSigner
+from bot.signing import CUSTOM_ID_LIMIT, TAG_LENGTH, IdSigner
+from bot.storage import Take
+from bot.takes import TakeService
 from bot.ui import rendering
 from bot.ui.base import ReportingItem
 from bot.ui.reporting import answer_interaction as answer_privately
@@ -36,6 +41,8 @@ from bot.ui.take_form import submitted_value
 ListKind = Literal["all", "member", "mine", "top"]
 _KINDS: dict[str, ListKind] = {"a": "all", "m": "member", "y": "mine", "t": "top"}
 _CODES = {kind: code for code, kind in _KINDS.items()}
+#: Where a pager button's page lies: just older (``before``) or newer (``after``) than this take.
+Edge = tuple[Literal["before", "after"], int]
 #: The page indicator opens a "Go to page" form from this many pages up.
 JUMP_FROM_PAGES = 3
 
@@ -45,8 +52,10 @@ JUMP_FROM_PAGES = 3
 _ID36 = r"[0-9a-z]{1,13}"
 _ARTICLE = r"(?P<article>[a-z0-9_-]{1,32})"
 _WHO = rf"(?P<owner>{_ID36}):(?P<subject>{_ID36})"
-#: A button's id, once its signature is checked: the list, the button's role and its page.
-BUTTON_BODY = re.compile(rf"cf:{_ARTICLE}:tp:(?P<kind>[amyt])(?P<role>[fpjnl]):{_WHO}:(?P<page>[0-9]{{1,7}})")
+#: A button's id, once its signature is checked: the list, the button's role, its page and, for
+#: "Next ›" and "‹ Prev", the edge of the page it was drawn under (when the id has room for it).
+BUTTON_BODY = re.compile(rf"cf:{_ARTICLE}:tp:(?P<kind>[amyt])(?P<role>[fpjnl]):{_WHO}:(?P<page>[0-9]{{1,7}})"
+                         rf"(?::(?P<edge>{_ID36}))?")
 #: A "Go to page" form's id, once its signature is checked.
 JUMP_FORM_BODY = re.compile(rf"cf:{_ARTICLE}:tpjump:(?P<kind>[amyt]):{_WHO}")
 #: What is recognised as ours before the signature is checked (and then refused if it fails).
@@ -81,8 +90,12 @@ class TakeList:
     def from_match(cls, match: re.Match[str]) -> TakeList:
         return cls(match["article"], _KINDS[match["kind"]], int(match["owner"], 36), int(match["subject"], 36))
 
-    def button_id(self, signer: IdSigner, role: str, page: int) -> str:
-        return signer.sign(f"cf:{self.article}:tp:{_CODES[self.kind]}{role}:{self._who}:{page}")
+    def button_id(self, signer: IdSigner, role: str, page: int, edge: int | None = None) -> str:
+        body = f"cf:{self.article}:tp:{_CODES[self.kind]}{role}:{self._who}:{page}"
+        with_edge = f"{body}:{base36(edge)}" if edge is not None else body
+        # The edge only saves work: an id without room for it (a long article name and page
+        # number) turns the page by its number instead.
+        return signer.sign(with_edge if len(with_edge) + 1 + TAG_LENGTH <= CUSTOM_ID_LIMIT else body)
 
     def jump_form_id(self, signer: IdSigner) -> str:
         return signer.sign(f"cf:{self.article}:tpjump:{_CODES[self.kind]}:{self._who}")
@@ -116,15 +129,15 @@ class TakeList:
         return False
 
     async def draw(self, host: ServiceHost, guild: discord.Guild | None, viewer: discord.abc.User,
-                   page: int | None, *, private: bool) -> DrawnPage:
+                   page: int | None, *, private: bool, edge: Edge | None = None) -> DrawnPage:
         """Page ``page`` (``None``: the last), clamped to the pages there are now, as ``viewer``
-        may see it now (``private``: the answer is ephemeral)."""
+        may see it now (``private``: the answer is ephemeral). ``edge``: the page is the one just
+        older (``"before"``) or newer (``"after"``) than that take, as a pager button says."""
         takes = host.services.takes
         article = host.articles.get(self.article)
         if article is None:
             raise NotFound("This article is no longer available on this bot.")
         guild_id = self.guild_id(guild)
-        author = self.author_id
         if self.kind == "mine":  # one's own takes: named, except in a channel of a server gone anonymous
             show_names = private or guild is None or not await takes.anonymous(guild_id)
         else:
@@ -139,14 +152,38 @@ class TakeList:
         if self.kind == "top":
             shown = await meetings.most_agreed(guild_id, self.article, offset=offset, limit=rendering.TAKES_PER_PAGE)
         else:
-            shown = await takes.page(guild_id, self.article, author_id=author, before_id=None, offset=offset,
-                                     limit=rendering.TAKES_PER_PAGE)
+            # The first page is always the newest takes (its indicator says so); others come from the edge.
+            shown = await self.takes_on_page(takes, guild_id, index, total, edge if 0 < index == page else None)
         agreed = await meetings.agreement_counts(guild_id, [take.id for take in shown])
         embed = rendering.takes_page(self.title(guild, article, shown), shown, page=index, total=total,
                                      show_names=show_names, agreements=agreed,
                                      order="most agreed first" if self.kind == "top" else "newest first")
-        view = self.view(host.services.signer, index, pages) if pages > 1 else None
+        view = self.view(host.services.signer, index, pages, shown) if pages > 1 else None
         return DrawnPage(embed, view, [take.id for take in shown])
+
+    async def takes_on_page(self, takes: TakeService, guild_id: int, index: int, total: int,
+                            edge: Edge | None) -> list[Take]:
+        """Page ``index`` of a list of ``total`` takes, newest first. From a button's edge when it
+        has one (the list changed since: the page beside the shown one, or by number if that is
+        empty or short); else from the nearer end, the ids before the page skipped in the index.
+        Whatever the edge says, the list is this guild's and this list's author's: a page shows
+        only takes the viewer may see."""
+        size = rendering.TAKES_PER_PAGE
+        author = self.author_id
+        if edge is not None:
+            side, take_id = edge
+            shown = await takes.page(guild_id, self.article, author_id=author, limit=size,
+                                     before_id=take_id if side == "before" else None,
+                                     after_id=take_id if side == "after" else None)
+            if len(shown) == size or (shown and side == "before"):
+                return shown
+        offset = index * size
+        if offset <= total - offset - size:  # nearer the newest take
+            return await takes.page(guild_id, self.article, author_id=author, before_id=None, offset=offset,
+                                    limit=size)
+        on_page = max(1, min(size, total - offset))  # nearer the oldest: counted up from it
+        return await takes.page(guild_id, self.article, author_id=author, before_id=None, after_id=0,
+                                offset=max(0, total - offset - on_page), limit=on_page)
 
     @property
     def quote_kind(self) -> str:
@@ -179,19 +216,22 @@ class TakeList:
             return f"Most agreed takes on {article.title}"
         return f"Takes on {article.title}"
 
-    def view(self, signer: IdSigner, index: int, pages: int) -> discord.ui.View:
-        """The five controls for page ``index`` of ``pages``. The view is finished before it is
-        sent, so discord.py keeps nothing: the dynamic items answer the clicks."""
+    def view(self, signer: IdSigner, index: int, pages: int, shown: list[Any] | None = None) -> discord.ui.View:
+        """The five controls for page ``index`` of ``pages`` (showing ``shown``, newest first:
+        "‹ Prev" and "Next ›" carry its edges). The view is finished before it is sent, so
+        discord.py keeps nothing: the dynamic items answer the clicks."""
         view = discord.ui.View(timeout=None)
         last = index >= pages - 1
-        for role, label, target, disabled, style in (
-            ("f", "≪", 0, index == 0, discord.ButtonStyle.secondary),
-            ("p", "‹ Prev", max(0, index - 1), index == 0, discord.ButtonStyle.secondary),
-            ("j", f"{index + 1}/{pages}", index, pages < JUMP_FROM_PAGES, discord.ButtonStyle.secondary),
-            ("n", "Next ›", index + 1, last, discord.ButtonStyle.primary),
-            ("l", "≫", pages - 1, last, discord.ButtonStyle.secondary),
+        keyset = bool(shown) and self.kind != "top"
+        for role, label, target, disabled, style, edge in (
+            ("f", "≪", 0, index == 0, discord.ButtonStyle.secondary, None),
+            ("p", "‹ Prev", max(0, index - 1), index == 0, discord.ButtonStyle.secondary,
+             shown[0].id if keyset and shown else None),
+            ("j", f"{index + 1}/{pages}", index, pages < JUMP_FROM_PAGES, discord.ButtonStyle.secondary, None),
+            ("n", "Next ›", index + 1, last, discord.ButtonStyle.primary, shown[-1].id if keyset and shown else None),
+            ("l", "≫", pages - 1, last, discord.ButtonStyle.secondary, None),
         ):
-            view.add_item(PagerButton(self.button_id(signer, role, target), self, role, target, label=label,
+            view.add_item(PagerButton(self.button_id(signer, role, target, edge), self, role, target, label=label,
                                       disabled=disabled, style=style))
         view.stop()
         return view
@@ -202,12 +242,13 @@ class PagerButton(ReportingItem[discord.ui.Button[Any]], template=BUTTON_FAMILY)
     press is answered with :data:`TAMPERED` and nothing else."""
 
     def __init__(self, custom_id: str, listing: TakeList | None, role: str = "", page: int = 0, *,
-                 label: str = "", disabled: bool = False,
-                 style: discord.ButtonStyle = discord.ButtonStyle.secondary) -> None:
+                 label: str = "", disabled: bool = False, style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+                 edge: Edge | None = None) -> None:
         super().__init__(discord.ui.Button(label=label, style=style, disabled=disabled, custom_id=custom_id))
         self.listing = listing
         self.role = role
         self.page = page
+        self.edge = edge
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
@@ -216,7 +257,10 @@ class PagerButton(ReportingItem[discord.ui.Button[Any]], template=BUTTON_FAMILY)
         body = verified_body(interaction, custom_id, BUTTON_BODY)
         if body is None:
             return cls(custom_id, None)
-        return cls(custom_id, TakeList.from_match(body), body["role"], int(body["page"]))
+        edge: Edge | None = None
+        if body["edge"] is not None and body["role"] in "np":
+            edge = ("before" if body["role"] == "n" else "after", int(body["edge"], 36))
+        return cls(custom_id, TakeList.from_match(body), body["role"], int(body["page"]), edge=edge)
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         if self.listing is None:
@@ -230,7 +274,7 @@ class PagerButton(ReportingItem[discord.ui.Button[Any]], template=BUTTON_FAMILY)
             signer = cast(ServiceHost, interaction.client).services.signer
             await interaction.response.send_modal(JumpForm(self.listing, signer))
             return
-        await show_page(interaction, self.listing, None if self.role == "l" else self.page)
+        await show_page(interaction, self.listing, None if self.role == "l" else self.page, self.edge)
 
 
 def base36(number: int) -> str:
@@ -259,23 +303,25 @@ class JumpForm(discord.ui.Modal):
         self.stop()
 
 
-async def show_page(interaction: discord.Interaction[Any], listing: TakeList, page: int | None) -> None:
+async def show_page(interaction: discord.Interaction[Any], listing: TakeList, page: int | None,
+                    edge: Edge | None = None) -> None:
     host = cast(ServiceHost, interaction.client)
     private = bool(interaction.message and interaction.message.flags.ephemeral)
     if not private and await listing.singles_out_its_owner(host, interaction.guild):
-        await show_privately_instead(interaction, listing, page)
+        await show_privately_instead(interaction, listing, page, edge)
         return
-    drawn = await listing.draw(host, interaction.guild, interaction.user, page, private=private)
+    drawn = await listing.draw(host, interaction.guild, interaction.user, page, private=private, edge=edge)
     await interaction.response.edit_message(embed=drawn.embed, view=drawn.view)
     if not private:
         await listing.remember(host, interaction.message, drawn)
 
 
-async def show_privately_instead(interaction: discord.Interaction[Any], listing: TakeList, page: int | None) -> None:
+async def show_privately_instead(interaction: discord.Interaction[Any], listing: TakeList, page: int | None,
+                                 edge: Edge | None = None) -> None:
     """A "Your takes" list in the channel of a server that has since made takes anonymous: the page
     goes to its owner alone, and the message in the channel stops showing their takes."""
     host = cast(ServiceHost, interaction.client)
-    embed, view, _ = await listing.draw(host, interaction.guild, interaction.user, page, private=True)
+    embed, view, _ = await listing.draw(host, interaction.guild, interaction.user, page, private=True, edge=edge)
     if view is None:
         await interaction.response.send_message(WITHDRAWN_ANSWER, embed=embed, ephemeral=True)
     else:
