@@ -285,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, few repetitions (CI smoke, < 1 min)")
     parser.add_argument("--out", type=Path, help="where to write the JSON (default: benchmarks/results/…)")
     parser.add_argument("--postgres-url", help="PostgreSQL for the backend comparison: a server whose user may "
-                                               "CREATE DATABASE (default: a throwaway server, Debian's package)")
+                                               "CREATE DATABASE (default: a throwaway durable server from the "
+                                               "pgserver wheel, as the tests start)")
     args = parser.parse_args(argv)
     config = QUICK if args.quick else FULL
     started = time.perf_counter()
