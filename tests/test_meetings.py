@@ -355,3 +355,36 @@ async def test_a_poll_that_closed_while_the_bot_was_down_is_answered_once_when_i
     await world.restart()  # answered once, whatever happens next
     await world.env.advance_time(HOUR)
     assert len([t for t in texts(world.channel) if t.startswith("📊")]) == 1
+
+
+async def test_forged_agree_and_next_question_ids_reach_nothing_in_another_server(world: World) -> None:
+    """[Agree] and [Next question] name a take or a meeting in their ids; the server, the member
+    and the moderator's rights come from the click, so a forged id reaches nothing elsewhere."""
+    from tests.conftest import make_world
+
+    other = make_world(world.env, "Other", world.bots)
+    await other.alice.send(other.channel, f"!{ARTICLE} take Another server's take.")
+    [theirs] = await world.bot.store.member_takes(other.alice.id)
+    await other.mod.send(other.channel, f"!{ARTICLE} meeting start")
+    meeting = await world.bot.store.active_meeting(other.guild.id, other.channel.id, ARTICLE)
+    assert meeting is not None and meeting.question == 1
+    assert world.bot.user is not None
+
+    def bot_message_with(custom_id: str) -> Any:
+        button = {"type": 2, "style": 2, "label": "Forged", "custom_id": custom_id}
+        stored = world.env.backend.create_message(world.channel.id, world.bot.user.id, "Forged controls.",
+                                                  components=[{"type": 1, "components": [button]}])
+        return next(m for m in world.channel.history() if m.id == stored.id)
+
+    agree = f"cf:agree:{theirs.id}"
+    refused = await world.bob.click(bot_message_with(agree), custom_id=agree)
+    assert refused.ephemeral and refused.response is not None
+    assert refused.response.content == f"There is no take #{theirs.id} in this server."
+    assert await world.bot.store.agreement_counts(other.guild.id, [theirs.id]) == {}
+
+    forward = f"cfm:next:{meeting.id}"
+    refused = await world.mod.click(bot_message_with(forward), custom_id=forward)
+    assert refused.ephemeral and refused.response is not None
+    assert refused.response.content == "That meeting no longer exists."
+    after = await world.bot.store.get_meeting(other.guild.id, meeting.id)
+    assert after is not None and after.question == 1
