@@ -183,9 +183,9 @@ class MeetingService:
 
     async def next_due_at(self) -> dt.datetime | None:
         """When the due-work loop must look next: a meeting's next step, or a poll's result."""
-        moments = [await self._store.next_meeting_due_at(), await self._store.next_poll_closes_at()]
-        known = [moment + POLL_GRACE if i == 1 else moment for i, moment in enumerate(moments) if moment is not None]
-        return min(known, default=None)
+        meeting = await self._store.next_meeting_due_at()
+        poll = await self._store.next_poll_closes_at()
+        return min((m for m in (meeting, None if poll is None else poll + POLL_GRACE) if m is not None), default=None)
 
     # -- polls --------------------------------------------------------------------------------------
     async def remember_poll(self, *, message_id: int, guild_id: int, channel_id: int, hours: int) -> None:

@@ -303,7 +303,7 @@ class Meetings(ArticleCog):
         if ctx.interaction is not None:
             await ctx.defer(ephemeral=True)
         posted = await ctx.channel.send(poll=poll)
-        closes = f"it closes in {hours} hour{'s' if hours != 1 else ''}"
+        closes = f"it closes in {render.plural(hours, 'hour')}"
         try:
             await ctx.meetings.remember_poll(message_id=posted.id, guild_id=ctx.guild.id, channel_id=ctx.channel.id,
                                              hours=hours)

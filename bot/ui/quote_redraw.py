@@ -10,6 +10,7 @@ adds its kind to :data:`REDRAWERS` and calls ``services.quotes.remember(message,
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
@@ -80,14 +81,11 @@ async def redraw_digest(host: ServiceHost, message: discord.PartialMessage, redr
     """A meeting's digest, counted again from the takes that are left: an erased take is no longer
     counted, named or quoted. A digest whose meeting or article is gone is deleted."""
     meeting_id = quotes.digest_meeting_id(redraw.kind)
-    article = None
     meeting = None
     if meeting_id is not None and redraw.guild_id is not None:
-        try:
+        with contextlib.suppress(NotFound):
             meeting = await host.services.meetings.get(redraw.guild_id, meeting_id)
-        except NotFound:
-            meeting = None
-        article = host.articles.get(meeting.article) if meeting is not None else None
+    article = host.articles.get(meeting.article) if meeting is not None else None
     if meeting is None or article is None:
         return await delete_message(host, message, redraw, takes)
     digest = await host.services.meetings.digest(meeting, article)
