@@ -40,6 +40,7 @@ import fcntl
 import functools
 import json
 import logging
+import operator
 import os
 import sqlite3
 import weakref
@@ -107,6 +108,10 @@ _TAKE_COLUMNS = (
 _AT = {name: n for n, (name, _) in enumerate(NEW_TAKE_COLUMNS)}
 _INSERT_TAKE = f"INSERT INTO takes ({', '.join(_AT)}) "
 _ROW = ", ".join("?" * len(_AT))
+_INSERT_PLAIN = _INSERT_TAKE + f"VALUES ({_ROW})"
+#: A new take's values in NEW_TAKE_COLUMNS order, and where its times are among them.
+_NEW_TAKE_VALUES = operator.attrgetter(*_AT)
+_TIME_AT = tuple(n for n, (_, kind) in enumerate(NEW_TAKE_COLUMNS) if kind == "timestamptz")
 #: One statement: the insert happens only if neither rule objects. A NULL bound for a rule
 #: (no check asked) makes its EXISTS false. Both read the member's own (guild_id, author_id,
 #: created_at) index; the unary ``+article`` keeps SQLite from scanning the whole article's recent
@@ -189,11 +194,16 @@ def recount(conn: sqlite3.Connection) -> None:
 class _Pending:
     """A take waiting for the next group commit, and the future its caller awaits."""
 
+    take: NewTake
+    #: The row's values in NEW_TAKE_COLUMNS order, times as the text SQLite keeps.
     params: tuple[Any, ...]
-    checks: TakeChecks | None
+    #: The rules' bounds as stored text (None: that rule is not checked), or no checks at all.
+    checks: tuple[str | None, str | None] | None
     future: asyncio.Future[Take]
-    #: Resolved to hand this take's caller the lead of the next group (see ``add_take``).
-    lead: asyncio.Future[None]
+    #: What its caller sleeps on: resolved when the take is answered, or to hand the caller the
+    #: lead of the next group (see ``add_take``). One future, not a wait on two: a wait costs a
+    #: waiter future and two callbacks per take, measured in the group commit's loop time.
+    wake: asyncio.Future[None]
     #: Filled on the writer thread: the saved take, a refusal, or this take's own failure.
     outcome: Take | BaseException | None = None
     #: Its caller stopped waiting (cancelled): never handed the lead.
@@ -410,16 +420,17 @@ class SqliteStore(Store):
 
     # -- takes: group commit --------------------------------------------------------------------
     async def add_take(self, take: NewTake, *, checks: TakeChecks | None = None) -> Take:
-        # In NEW_TAKE_COLUMNS order, times as the text SQLite keeps.
-        params = tuple(time_to_db(value) if kind == "timestamptz" else value
-                       for value, kind in ((getattr(take, name), kind) for name, kind in NEW_TAKE_COLUMNS))
-        if checks is not None:  # a naive time is the caller's bug: raise it here, not on the writer thread
-            for moment in (checks.duplicate_since, checks.cooldown_since):
-                if moment is not None:
-                    time_to_db(moment)
+        # In NEW_TAKE_COLUMNS order, times as the text SQLite keeps (a naive time is the caller's
+        # bug: it raises here, not on the writer thread).
+        values = list(_NEW_TAKE_VALUES(take))
+        for n in _TIME_AT:
+            values[n] = time_to_db(values[n])
+        bounds = None if checks is None else (
+            None if checks.duplicate_since is None else time_to_db(checks.duplicate_since),
+            None if checks.cooldown_since is None else time_to_db(checks.cooldown_since))
         self._connection()
         loop = asyncio.get_running_loop()
-        pending = _Pending(params, checks, loop.create_future(), loop.create_future(),
+        pending = _Pending(take, tuple(values), bounds, loop.create_future(), loop.create_future(),
                            link=None if take.meeting_id is None else (take.meeting_id, take.question or 0))
         self._pending.append(pending)
         try:
@@ -429,10 +440,9 @@ class SqliteStore(Store):
                     continue
                 # A group is committing. Sleep until this take is answered, or until this caller is
                 # handed the lead of the next group (only one waiting caller is woken for that).
-                lead: asyncio.Future[Any] = pending.lead
-                await asyncio.wait((pending.future, lead), return_when=asyncio.FIRST_COMPLETED)
-                if lead.done():
-                    pending.lead = loop.create_future()
+                await pending.wake
+                if not pending.future.done():  # woken to lead: the next wake is a new future
+                    pending.wake = loop.create_future()
         except BaseException:
             # Cancelled while waiting: the take may still commit; its answer has no one to hear it.
             pending.future.add_done_callback(_ignore_outcome)
@@ -446,8 +456,8 @@ class SqliteStore(Store):
         """No group is committing: wake the caller of the oldest queued take to lead the next one."""
         if not self._flushing:
             for waiting in self._pending:
-                if not waiting.abandoned and not waiting.lead.done():
-                    waiting.lead.set_result(None)
+                if not waiting.abandoned and not waiting.wake.done():
+                    waiting.wake.set_result(None)
                     return
 
     async def _commit_next_group(self) -> None:
@@ -471,6 +481,7 @@ class SqliteStore(Store):
             except Exception as exc:  # no connection, the file gone, or the COMMIT failed
                 for pending in group:
                     _fail(pending.future, exc)  # (those _settle_group already failed are left as they are)
+                    _wake(pending)
         finally:
             self._flushing = False
             self._turn.set_result(None)
@@ -502,14 +513,12 @@ class SqliteStore(Store):
 
     @staticmethod
     def _insert(conn: sqlite3.Connection, pending: _Pending) -> Take:
-        params, checks = pending.params, pending.checks
-        guild_id, author_id, article, content = (params[_AT[name]] for name in ("guild_id", "author_id", "article",
-                                                                                   "content"))
+        params, checks, take = pending.params, pending.checks, pending.take
+        guild_id, author_id, article, content = take.guild_id, take.author_id, take.article, take.content
         if checks is None:
-            cursor = conn.execute(_INSERT_TAKE + f"VALUES ({_ROW})", params)
+            cursor = conn.execute(_INSERT_PLAIN, params)
         else:
-            duplicate = None if checks.duplicate_since is None else time_to_db(checks.duplicate_since)
-            cooldown = None if checks.cooldown_since is None else time_to_db(checks.cooldown_since)
+            duplicate, cooldown = checks
             cursor = conn.execute(_INSERT_CHECKED, (
                 *params, guild_id, author_id, duplicate, article, content, guild_id, author_id, cooldown))
             if cursor.rowcount == 0:
@@ -527,8 +536,9 @@ class SqliteStore(Store):
             conn.execute("INSERT INTO meeting_takes (take_id, meeting_id, question, message_id) SELECT ?, id, ?, ? "
                          "FROM meetings WHERE id = ?",
                          (take_id, pending.link[1], message_id_of(params[_AT["message_url"]]), pending.link[0]))
-        return Take(id=take_id, edited_at=None, **{name: params[n] for name, n in _AT.items()}
-                    | {"created_at": time_from_db(params[_AT["created_at"]])})
+        return Take(id=take_id, guild_id=guild_id, channel_id=take.channel_id, article=article, author_id=author_id,
+                    author_name=take.author_name, content=content, source=take.source,
+                    created_at=take.created_at.astimezone(dt.UTC), edited_at=None, message_url=take.message_url)
 
     # -- takes: reading -------------------------------------------------------------------------
     async def get_take(self, guild_id: int, take_id: int) -> Take | None:
@@ -1172,6 +1182,13 @@ def _settle_group(group: list[_Pending], committing: asyncio.Future[None]) -> No
             else:
                 assert pending.outcome is not None
                 pending.future.set_exception(pending.outcome)
+        _wake(pending)
+
+
+def _wake(pending: _Pending) -> None:
+    """Wake the take's caller (if it still waits): its answer is in."""
+    if not pending.wake.done():
+        pending.wake.set_result(None)
 
 
 async def _close_quietly(*connections: SqliteThread | None) -> None:
