@@ -75,11 +75,11 @@ class GroupCommitQueue:
         loop = asyncio.get_running_loop()
         pending = Pending(take, checks, loop.create_future(), params)
         self._pending.append(pending)
-        if self._alone is not None or (self._flusher is not None and not self._flusher.done()):
-            return await pending.future  # a commit is under way; the task commits this take after it
-        if len(self._pending) > 1:  # (only while a lone take's caller is handing over, below)
-            self._start_flusher()
-            return await pending.future
+        if self._alone is not None or len(self._pending) > 1 or (
+                self._flusher is not None and not self._flusher.done()):
+            if self._alone is None:  # (a lone take's caller hands what waits to the task when it is done)
+                self._start_flusher()
+            return await pending.future  # the task commits this take, after what is under way
         # Nothing committing, no one waiting: this caller may commit its take itself.
         self._alone = loop.create_future()
         queued = True

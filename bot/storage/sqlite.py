@@ -198,7 +198,7 @@ class _Pending:
     #: The row's values in NEW_TAKE_COLUMNS order, times as the text SQLite keeps.
     params: tuple[Any, ...]
     #: The rules' bounds as stored text (None: that rule is not checked), or no checks at all.
-    checks: tuple[str | None, str | None] | None
+    bounds: tuple[str | None, str | None] | None
     future: asyncio.Future[Take]
     #: What its caller sleeps on: resolved when the take is answered, or to hand the caller the
     #: lead of the next group (see ``add_take``). One future, not a wait on two: a wait costs a
@@ -513,12 +513,12 @@ class SqliteStore(Store):
 
     @staticmethod
     def _insert(conn: sqlite3.Connection, pending: _Pending) -> Take:
-        params, checks, take = pending.params, pending.checks, pending.take
+        params, bounds, take = pending.params, pending.bounds, pending.take
         guild_id, author_id, article, content = take.guild_id, take.author_id, take.article, take.content
-        if checks is None:
+        if bounds is None:
             cursor = conn.execute(_INSERT_PLAIN, params)
         else:
-            duplicate, cooldown = checks
+            duplicate, cooldown = bounds
             cursor = conn.execute(_INSERT_CHECKED, (
                 *params, guild_id, author_id, duplicate, article, content, guild_id, author_id, cooldown))
             if cursor.rowcount == 0:
