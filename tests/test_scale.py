@@ -232,7 +232,7 @@ class PostgresCountersMachine(CountersMachine):
     async def fresh(self) -> Store:
         store = await PostgresStore.open(self.url)
         await store.write_raw([("TRUNCATE takes, meeting_takes, agreements, take_counts, take_member_counts, "
-                                 "take_day_counts", [])])
+                                 "take_day_counts, take_blocks", [])])
         return store
 
 

@@ -104,7 +104,8 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
 def test_the_bundled_migrations_are_found_as_package_resources() -> None:
     assert [m.label for m in discover_migrations()] == ["V1__takes", "V2__moderation", "V3__counters",
                                                             "V4__forget_member_counters", "V5__take_quotes",
-                                                            "V6__meetings", "V7__polls", "V8__performance"]
+                                                            "V6__meetings", "V7__polls", "V8__performance",
+                                                            "V9__take_blocks"]
 
 
 async def test_a_new_file_is_migrated_to_the_latest_version(tmp_path: Path) -> None:
@@ -120,7 +121,7 @@ async def test_a_new_file_is_migrated_to_the_latest_version(tmp_path: Path) -> N
     versions = [(version, name) for version, name, _ in recorded_versions(path)]
     assert versions == [(1, "takes"), (2, "moderation"), (3, "counters"),
                         (4, "forget_member_counters"), (5, "take_quotes"), (6, "meetings"), (7, "polls"),
-                        (8, "performance")]
+                        (8, "performance"), (9, "take_blocks")]
     with contextlib.closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 

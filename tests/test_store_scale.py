@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from simcord import assert_error
@@ -406,3 +406,65 @@ async def test_a_caller_cancelled_while_waiting_does_not_stall_the_others(store:
     assert all(isinstance(outcome, Take) for outcome in [outcomes[0], *outcomes[2:]])
     # The cancelled caller's take was queued before it gave up: it is committed all the same.
     assert await store.count_takes(GUILDS[0], ARTICLES[0]) == 6
+
+
+# -- far pages, counted in blocks of ids (V9) -------------------------------------------------------
+
+
+async def fill_for_far_pages(store: Store, count: int, *, every: int, gone: set[int]) -> list[int]:
+    """``count`` takes, one in ``2 * every - 1`` in (GUILDS[0], ARTICLES[0]) and the others
+    alternately in the other guild and the other article (so that list's ids have gaps); then the
+    takes numbered in ``gone`` deleted.
+    The ids of GUILDS[0]'s ARTICLES[0] list that remain, newest first."""
+    places = [(GUILDS[0], ARTICLES[0])] + [(GUILDS[1], ARTICLES[0]), (GUILDS[0], ARTICLES[1])] * (every - 1)
+    added = await asyncio.gather(*(store.add_take(new_take(n, guild_id=places[n % len(places)][0],
+                                                          article=places[n % len(places)][1]))
+                                   for n in range(count)))
+    for n in sorted(gone):
+        if n < count:
+            assert await store.delete_take(added[n].guild_id, added[n].id)
+    return sorted((t.id for n, t in enumerate(added)
+                   if n not in gone and (t.guild_id, t.article) == (GUILDS[0], ARTICLES[0])), reverse=True)
+
+
+async def test_a_far_page_from_either_end_is_the_page_an_offset_walk_reaches(store: Store) -> None:
+    """"Go to page N" past the first block (256 ids) sums the blocks' counts, on both backends:
+    whole blocks emptied, blocks shared with other guilds and articles, and the list's ends."""
+    gone = set(range(300, 900)) | set(range(1000, 1600, 7))
+    ids = await fill_for_far_pages(store, 2600, every=2, gone=gone)
+    assert len(ids) > 500 and (await store.check_counters()).ok
+
+    for offset in (256, 257, 300, 511, 512, len(ids) - 10, len(ids) - 1, len(ids), len(ids) + 300):
+        for limit in (1, 10):
+            newest = await store.list_takes(GUILDS[0], ARTICLES[0], offset=offset, limit=limit)
+            oldest = await store.list_takes(GUILDS[0], ARTICLES[0], after_id=0, offset=offset, limit=limit)
+            assert [t.id for t in newest] == ids[offset:offset + limit]
+            assert [t.id for t in oldest] == sorted(ids[::-1][offset:offset + limit], reverse=True)
+            assert all((t.guild_id, t.article) == (GUILDS[0], ARTICLES[0]) for t in newest + oldest)
+    # The other guild's list is its own, counted in its own blocks.
+    other = await store.list_takes(GUILDS[1], ARTICLES[0], offset=300, limit=5)
+    assert other and all(t.guild_id == GUILDS[1] for t in other)
+
+
+@settings(max_examples=25, deadline=None)
+@given(count=st.integers(0, 1200), every=st.integers(1, 3),
+       gone=st.sets(st.integers(0, 1199), max_size=200) | st.builds(set, st.builds(range, st.integers(0, 600),
+                                                                                   st.integers(600, 1200))),
+       offsets=st.lists(st.integers(256, 1300), min_size=1, max_size=8), from_oldest=st.booleans(),
+       limit=st.integers(1, 25))
+def test_far_pages_agree_with_the_ids_whatever_was_added_and_deleted(
+        count: int, every: int, gone: set[int], offsets: list[int], from_oldest: bool, limit: int) -> None:
+    async def check() -> None:
+        store = await SqliteStore.open(":memory:")
+        try:
+            ids = await fill_for_far_pages(store, count, every=every, gone=gone)
+            in_order = ids[::-1] if from_oldest else ids
+            for offset in offsets:
+                page = await store.list_takes(GUILDS[0], ARTICLES[0], after_id=0 if from_oldest else None,
+                                              offset=offset, limit=limit)
+                assert [t.id for t in page] == sorted(in_order[offset:offset + limit], reverse=True)
+            assert (await store.check_counters()).ok
+        finally:
+            await store.close()
+
+    asyncio.run(check())

@@ -53,6 +53,8 @@ from .base import (
     MEETING_COLUMNS,
     MEETING_MUTABLE,
     NEW_TAKE_COLUMNS,
+    TAKE_BLOCK,
+    TAKE_BLOCK_BITS,
     AuditEntry,
     CounterCheck,
     DatabaseUnreachable,
@@ -164,6 +166,10 @@ _RECOUNT = {
     "take_day_counts": (
         "SELECT guild_id, article, (created_at AT TIME ZONE 'UTC')::date, COUNT(*)::bigint FROM takes "
         "GROUP BY guild_id, article, (created_at AT TIME ZONE 'UTC')::date"
+    ),
+    "take_blocks": (
+        f"SELECT guild_id, article, id >> {TAKE_BLOCK_BITS}, COUNT(*)::bigint FROM takes "
+        f"GROUP BY guild_id, article, id >> {TAKE_BLOCK_BITS}"
     ),
 }
 
@@ -618,6 +624,20 @@ class PostgresStore(Store):
         if after_id is not None:
             args.append(after_id)
             where.append(f"id > ${len(args)}")
+        if offset >= TAKE_BLOCK and author_id is None and before_id is None and after_id in (None, 0):
+            # A far page from either end of the whole list ("go to page N"): counted in blocks (V9),
+            # as on SQLite, in one statement: the running sum of the blocks' counts from that end
+            # finds the block the page starts in, and the index skips fewer than a block's entries.
+            order, edge = ("ASC", f"id >= (SELECT block FROM start) << {TAKE_BLOCK_BITS}") if after_id == 0 else (
+                "DESC", f"id < ((SELECT block FROM start) + 1) << {TAKE_BLOCK_BITS}")
+            return await self._fetch_takes(
+                f"WITH counted AS (SELECT block, takes, SUM(takes) OVER (ORDER BY block {order}) AS upto "
+                "FROM take_blocks WHERE guild_id = $1 AND article = $2), "
+                "start AS (SELECT block, $3 - (upto - takes) AS skip FROM counted WHERE upto > $3 "
+                f"ORDER BY block {order} LIMIT 1) SELECT {_TAKE_COLUMNS} FROM takes WHERE id IN (SELECT id FROM takes "
+                f"WHERE guild_id = $1 AND article = $2 AND {edge} ORDER BY id {order} LIMIT $4 "
+                "OFFSET (SELECT skip FROM start)) "
+                "ORDER BY id DESC", guild_id, article, offset, positive_limit(limit))
         args += [positive_limit(limit), offset]
         # As on SQLite: the inner query skips ``offset`` entries of the index (ids only, an
         # index-only scan where the visibility map allows), the outer one reads the page's rows.
@@ -1135,7 +1155,7 @@ async def _count_mismatches(conn: asyncpg.Connection) -> CounterCheck:
         found.append(int(await conn.fetchval(
             f"SELECT (SELECT COUNT(*) FROM ({query} EXCEPT {kept}) AS a) + "
             f"(SELECT COUNT(*) FROM ({kept} EXCEPT {query}) AS b)")))
-    return CounterCheck(articles=found[0], members=found[1], days=found[2])
+    return CounterCheck(articles=found[0], members=found[1], days=found[2], blocks=found[3])
 
 
 async def recount(conn: asyncpg.Connection) -> None:

@@ -55,6 +55,8 @@ from .base import (
     MEETING_MUTABLE,
     MEETING_TIMES,
     NEW_TAKE_COLUMNS,
+    TAKE_BLOCK,
+    TAKE_BLOCK_BITS,
     AuditEntry,
     CounterCheck,
     DatabaseFileGone,
@@ -134,11 +136,41 @@ _RECOUNT = {
         "SELECT guild_id, article, substr(created_at, 1, 10), COUNT(*) FROM takes "
         "GROUP BY guild_id, article, substr(created_at, 1, 10)"
     ),
+    "take_blocks": (
+        f"SELECT guild_id, article, id >> {TAKE_BLOCK_BITS}, COUNT(*) FROM takes "
+        f"GROUP BY guild_id, article, id >> {TAKE_BLOCK_BITS}"
+    ),
 }
 
 
 def _plain_page(where: str, limit: str) -> str:
     return f"SELECT {_TAKE_COLUMNS} FROM takes WHERE {where} ORDER BY created_at, id LIMIT {limit}"
+
+
+def _far_page(conn: sqlite3.Connection, guild_id: int, article: str, *, from_oldest: bool, offset: int,
+              limit: int) -> list[Take]:
+    """The ``limit`` takes after the first ``offset`` of an article's list, counted from the
+    newest (or ``from_oldest``), newest first: the blocks' counts (V9) summed from that end find
+    the block the page starts in, and the index skips fewer than a block's entries in it, not
+    ``offset`` of them."""
+    skip, start = offset, None
+    blocks = conn.execute(f"SELECT block, takes FROM take_blocks WHERE guild_id = ? AND article = ? "
+                          f"ORDER BY block {'ASC' if from_oldest else 'DESC'}", (guild_id, article))
+    try:
+        for block, takes in blocks:
+            if skip < takes:
+                start = block
+                break
+            skip -= takes
+    finally:
+        blocks.close()
+    if start is None:
+        return []  # past the end of the list
+    edge, bound, order = ("id >= ?", start << TAKE_BLOCK_BITS, "ASC") if from_oldest else (
+        "id < ?", (start + 1) << TAKE_BLOCK_BITS, "DESC")
+    return [_take_from_row(row) for row in conn.execute(
+        f"SELECT {_TAKE_COLUMNS} FROM takes WHERE id IN (SELECT id FROM takes WHERE guild_id = ? AND article = ? "
+        f"AND {edge} ORDER BY id {order} LIMIT ? OFFSET ?) ORDER BY id DESC", (guild_id, article, bound, limit, skip))]
 
 
 def time_to_db(value: dt.datetime) -> str:
@@ -177,7 +209,7 @@ def count_mismatches(conn: sqlite3.Connection) -> CounterCheck:
         sql = (f"SELECT (SELECT COUNT(*) FROM ({recount} EXCEPT {kept})) + "
                f"(SELECT COUNT(*) FROM ({kept} EXCEPT {recount}))")
         found.append(int(conn.execute(sql).fetchone()[0]))
-    return CounterCheck(articles=found[0], members=found[1], days=found[2])
+    return CounterCheck(articles=found[0], members=found[1], days=found[2], blocks=found[3])
 
 
 def recount(conn: sqlite3.Connection) -> None:
@@ -570,6 +602,10 @@ class SqliteStore(Store):
         if after_id is not None:
             where.append("id > ?")
             params.append(after_id)
+        if offset >= TAKE_BLOCK and author_id is None and before_id is None and after_id in (None, 0):
+            # A far page from either end of the whole list ("go to page N"): counted in blocks.
+            return await self._read(lambda conn: _far_page(conn, guild_id, article, from_oldest=after_id == 0,
+                                                           offset=offset, limit=positive_limit(limit)))
         params += [positive_limit(limit), offset]
         # The inner query walks only the index (ids) from the page's edge (a keyset: the cost of a
         # page, wherever it is), skipping ``offset`` entries without reading a row; the outer one

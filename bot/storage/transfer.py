@@ -92,6 +92,7 @@ COUNTERS: tuple[Table, ...] = (
     Table("take_member_counts", ("guild_id", "article", "author_id", "takes"), ("guild_id", "article", "author_id"),
           counter=True),
     Table("take_day_counts", ("guild_id", "article", "day", "takes"), ("guild_id", "article", "day"), counter=True),
+    Table("take_blocks", ("guild_id", "article", "block", "takes"), ("guild_id", "article", "block"), counter=True),
 )
 #: Tables with an id sequence whose high-water mark moves with the rows.
 SEQUENCED = ("takes", "audit_log", "meetings")
