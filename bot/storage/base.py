@@ -89,7 +89,7 @@ class CounterCheck:
     members: int
     days: int
     #: Takes per block of 256 ids (V9: where "go to page N" starts).
-    blocks: int = 0
+    blocks: int
 
     @property
     def ok(self) -> bool:
@@ -195,6 +195,16 @@ def assemble_stats(totals: Sequence[int] | None, counted: dict[dt.date, int], *,
     per_day = tuple((day, counted.get(day, 0)) for day in (first_day + dt.timedelta(days=n) for n in range(days)))
     takes, members = (0, 0) if totals is None else (int(totals[0]), int(totals[1]))
     return TakeStats(takes=takes, members=members, per_day=per_day)
+
+
+def far_page_from(offset: int, *, author_id: int | None, before_id: int | None,
+                  after_id: int | None) -> bool | None:
+    """Whether ``list_takes`` finds this page through the blocks' counts (V9), and from which end:
+    ``True`` from the oldest (``after_id=0``), ``False`` from the newest, ``None`` not at all (a
+    near page, a member's list or a page counted from an edge: the index skip is the way)."""
+    if offset < TAKE_BLOCK or author_id is not None or before_id is not None or after_id not in (None, 0):
+        return None
+    return after_id == 0
 
 
 def positive_limit(limit: int) -> int:

@@ -53,7 +53,6 @@ from .base import (
     MEETING_COLUMNS,
     MEETING_MUTABLE,
     NEW_TAKE_COLUMNS,
-    TAKE_BLOCK,
     TAKE_BLOCK_BITS,
     AuditEntry,
     CounterCheck,
@@ -76,6 +75,7 @@ from .base import (
     TakeSource,
     TakeStats,
     assemble_stats,
+    far_page_from,
     first_stats_day,
     message_id_of,
     positive_limit,
@@ -613,6 +613,21 @@ class PostgresStore(Store):
     ) -> list[Take]:
         if offset < 0:
             raise ValueError(f"offset must not be negative, got {offset}")
+        from_oldest = far_page_from(offset, author_id=author_id, before_id=before_id, after_id=after_id)
+        if from_oldest is not None:
+            # A far page from either end of the whole list ("go to page N"): counted in blocks (V9),
+            # as on SQLite, in one statement: the running sum of the blocks' counts from that end
+            # finds the block the page starts in, and the index skips fewer than a block's entries.
+            order, edge = ("ASC", f"id >= (SELECT block FROM start) << {TAKE_BLOCK_BITS}") if from_oldest else (
+                "DESC", f"id < ((SELECT block FROM start) + 1) << {TAKE_BLOCK_BITS}")
+            return await self._fetch_takes(
+                f"WITH counted AS (SELECT block, takes, SUM(takes) OVER (ORDER BY block {order}) AS upto "
+                "FROM take_blocks WHERE guild_id = $1 AND article = $2), "
+                "start AS (SELECT block, $3 - (upto - takes) AS skip FROM counted WHERE upto > $3 "
+                f"ORDER BY block {order} LIMIT 1) SELECT {_TAKE_COLUMNS} FROM takes WHERE id IN (SELECT id FROM takes "
+                f"WHERE guild_id = $1 AND article = $2 AND {edge} ORDER BY id {order} LIMIT $4 "
+                "OFFSET (SELECT skip FROM start)) "
+                "ORDER BY id DESC", guild_id, article, offset, positive_limit(limit))
         where = ["guild_id = $1", "article = $2"]
         args: list[Any] = [guild_id, article]
         if author_id is not None:
@@ -624,20 +639,6 @@ class PostgresStore(Store):
         if after_id is not None:
             args.append(after_id)
             where.append(f"id > ${len(args)}")
-        if offset >= TAKE_BLOCK and author_id is None and before_id is None and after_id in (None, 0):
-            # A far page from either end of the whole list ("go to page N"): counted in blocks (V9),
-            # as on SQLite, in one statement: the running sum of the blocks' counts from that end
-            # finds the block the page starts in, and the index skips fewer than a block's entries.
-            order, edge = ("ASC", f"id >= (SELECT block FROM start) << {TAKE_BLOCK_BITS}") if after_id == 0 else (
-                "DESC", f"id < ((SELECT block FROM start) + 1) << {TAKE_BLOCK_BITS}")
-            return await self._fetch_takes(
-                f"WITH counted AS (SELECT block, takes, SUM(takes) OVER (ORDER BY block {order}) AS upto "
-                "FROM take_blocks WHERE guild_id = $1 AND article = $2), "
-                "start AS (SELECT block, $3 - (upto - takes) AS skip FROM counted WHERE upto > $3 "
-                f"ORDER BY block {order} LIMIT 1) SELECT {_TAKE_COLUMNS} FROM takes WHERE id IN (SELECT id FROM takes "
-                f"WHERE guild_id = $1 AND article = $2 AND {edge} ORDER BY id {order} LIMIT $4 "
-                "OFFSET (SELECT skip FROM start)) "
-                "ORDER BY id DESC", guild_id, article, offset, positive_limit(limit))
         args += [positive_limit(limit), offset]
         # As on SQLite: the inner query skips ``offset`` entries of the index (ids only, an
         # index-only scan where the visibility map allows), the outer one reads the page's rows.

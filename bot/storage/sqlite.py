@@ -55,7 +55,6 @@ from .base import (
     MEETING_MUTABLE,
     MEETING_TIMES,
     NEW_TAKE_COLUMNS,
-    TAKE_BLOCK,
     TAKE_BLOCK_BITS,
     AuditEntry,
     CounterCheck,
@@ -77,6 +76,7 @@ from .base import (
     TakeSource,
     TakeStats,
     assemble_stats,
+    far_page_from,
     first_stats_day,
     message_id_of,
     positive_limit,
@@ -591,6 +591,10 @@ class SqliteStore(Store):
         # catch-all "(? IS NULL OR id < ?)" would stop SQLite using the index for the range.
         if offset < 0:
             raise ValueError(f"offset must not be negative, got {offset}")
+        from_oldest = far_page_from(offset, author_id=author_id, before_id=before_id, after_id=after_id)
+        if from_oldest is not None:  # "go to page N" far from both ends of the whole list
+            return await self._read(lambda conn: _far_page(conn, guild_id, article, from_oldest=from_oldest,
+                                                           offset=offset, limit=positive_limit(limit)))
         where = ["guild_id = ?", "article = ?"]
         params: list[Any] = [guild_id, article]
         if author_id is not None:
@@ -602,10 +606,6 @@ class SqliteStore(Store):
         if after_id is not None:
             where.append("id > ?")
             params.append(after_id)
-        if offset >= TAKE_BLOCK and author_id is None and before_id is None and after_id in (None, 0):
-            # A far page from either end of the whole list ("go to page N"): counted in blocks.
-            return await self._read(lambda conn: _far_page(conn, guild_id, article, from_oldest=after_id == 0,
-                                                           offset=offset, limit=positive_limit(limit)))
         params += [positive_limit(limit), offset]
         # The inner query walks only the index (ids) from the page's edge (a keyset: the cost of a
         # page, wherever it is), skipping ``offset`` entries without reading a row; the outer one
