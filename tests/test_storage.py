@@ -105,7 +105,7 @@ def test_the_bundled_migrations_are_found_as_package_resources() -> None:
     assert [m.label for m in discover_migrations()] == ["V1__takes", "V2__moderation", "V3__counters",
                                                             "V4__forget_member_counters", "V5__take_quotes",
                                                             "V6__meetings", "V7__polls", "V8__performance",
-                                                            "V9__take_blocks"]
+                                                            "V9__take_blocks", "V10__duplicate_rule"]
 
 
 async def test_a_new_file_is_migrated_to_the_latest_version(tmp_path: Path) -> None:
@@ -121,7 +121,7 @@ async def test_a_new_file_is_migrated_to_the_latest_version(tmp_path: Path) -> N
     versions = [(version, name) for version, name, _ in recorded_versions(path)]
     assert versions == [(1, "takes"), (2, "moderation"), (3, "counters"),
                         (4, "forget_member_counters"), (5, "take_quotes"), (6, "meetings"), (7, "polls"),
-                        (8, "performance"), (9, "take_blocks")]
+                        (8, "performance"), (9, "take_blocks"), (10, "duplicate_rule")]
     with contextlib.closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -950,7 +950,7 @@ async def test_a_poll_is_owed_until_one_caller_claims_it(store: Store) -> None:
 
 @pytest.mark.parametrize(("function", "spelled"), [("cf_add_takes", "{}s"), ("cf_add_take", "new_{}")])
 async def test_the_insert_functions_take_every_new_take_column(postgres_url: Any, function: str, spelled: str) -> None:
-    """cf_add_takes and cf_add_take (PostgreSQL's V8) are the takes' INSERT: a column added to
+    """cf_add_takes and cf_add_take (PostgreSQL's V8, replaced in V10) are the takes' INSERT: a column added to
     NEW_TAKE_COLUMNS without a migration that replaces them would be silently dropped."""
     from bot.storage.base import NEW_TAKE_COLUMNS
 

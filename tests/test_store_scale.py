@@ -22,7 +22,7 @@ from simcord import assert_error
 
 from bot.errors import NotSaved
 from bot.storage import DatabaseFileGone, NewTake, StorageError, Store, Take, TakeChecks, TakeRefused
-from bot.storage.postgres import PostgresStore
+from bot.storage.postgres import PostgresStore, bundled_postgres_migrations_dir
 from bot.storage.schema import bundled_migrations_dir
 from bot.storage.sqlite import SqliteStore
 from tests.conftest import World, poison_commits
@@ -286,6 +286,104 @@ async def test_two_hundred_takes_at_once_from_one_member_keep_exactly_one(store:
     assert sum(isinstance(outcome, Take) for outcome in outcomes) == 1
     assert all(isinstance(outcome, (Take, TakeRefused)) for outcome in outcomes)
     assert await store.count_takes(GUILDS[0], ARTICLES[0]) == 1
+
+
+# -- PostgreSQL's duplicate rule: one index entry (migration V10) ------------------------------------
+
+
+async def test_words_written_before_v10_are_still_duplicates_after_it_on_every_path(
+    postgres_url: Any, tmp_path: Path
+) -> None:
+    """V10 builds takes_by_author_text (the member, a hash of the words) over the takes already
+    there, in place of takes_by_author: words saved before the upgrade still make the same words
+    a duplicate, whether the take comes alone (cf_add_take), in a group (cf_add_takes) or a take
+    at a time after a bad value in its group; other words, members, guilds and articles pass."""
+    url = postgres_url()
+    before_v10 = tmp_path / "v9"
+    before_v10.mkdir()
+    for entry in bundled_postgres_migrations_dir().iterdir():
+        if entry.name.endswith(".sql") and int(entry.name[1:].split("__")[0]) <= 9:
+            (before_v10 / entry.name).write_text(entry.read_text(encoding="utf-8"), encoding="utf-8")
+    old = await PostgresStore.open(url, migrations_dir=before_v10)
+    try:
+        assert await old.schema_version() == 9
+        said = await old.add_take(new_take(0, content="Said before the upgrade."))
+        await old.add_take(new_take(1, content="Bob's words.", author_id=AUTHORS[1]))
+    finally:
+        await old.close()
+
+    store = await PostgresStore.open(url)
+    try:
+        indexes = {row[0] for row in await store.fetch_raw(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'takes'")}
+        assert "takes_by_author_text" in indexes and "takes_by_author" not in indexes
+        rules = TakeChecks(duplicate_since=T0 - dt.timedelta(minutes=10))
+        same = "Said before the upgrade."
+        with pytest.raises(TakeRefused) as alone:
+            await store.add_take(new_take(60, content=same), checks=rules)
+        assert (alone.value.rule, alone.value.last_take_at) == ("duplicate", said.created_at)
+
+        grouped = await asyncio.gather(
+            store.add_take(new_take(61, content=same), checks=rules),
+            store.add_take(new_take(62, content=same, guild_id=GUILDS[1]), checks=rules),
+            store.add_take(new_take(63, content=same, article=ARTICLES[1]), checks=rules),
+            store.add_take(new_take(64, content=same.lower()), checks=rules),
+            store.add_take(new_take(65, content=same, author_id=AUTHORS[2]), checks=rules),
+            return_exceptions=True)
+        assert isinstance(grouped[0], TakeRefused) and grouped[0].rule == "duplicate"
+        assert all(isinstance(outcome, Take) for outcome in grouped[1:])
+
+        one_at_a_time = await asyncio.gather(  # the bad source sends the group a take at a time
+            store.add_take(new_take(66, content="Bob's words.", author_id=AUTHORS[1]), checks=rules),
+            store.add_take(new_take(67, content="x", author_id=AUTHORS[2], source="pigeon")),
+            store.add_take(new_take(68, content="Bob's new words.", author_id=AUTHORS[1],
+                                    created_at=T0 + dt.timedelta(minutes=2)), checks=rules),
+            return_exceptions=True)
+        assert isinstance(one_at_a_time[0], TakeRefused) and one_at_a_time[0].rule == "duplicate"
+        assert isinstance(one_at_a_time[1], StorageError) and isinstance(one_at_a_time[2], Take)
+
+        assert await store.has_recent_duplicate(GUILDS[0], ARTICLES[0], AUTHORS[0], same, T0)
+        assert not await store.has_recent_duplicate(GUILDS[0], ARTICLES[0], AUTHORS[0], same, T0 + dt.timedelta(1))
+        assert await store.delete_member_data(AUTHORS[0]) == 4  # what read takes_by_author reads the new index
+        assert (await store.check_counters()).ok
+    finally:
+        await store.close()
+
+
+async def test_postgresqls_duplicate_rule_is_one_probe_of_its_index_on_a_fresh_table(postgres_url: Any) -> None:
+    """The rule's condition, planned as PL/pgSQL keeps a plan (generic, on a table never
+    analysed, with a member who wrote hundreds of takes in the window), reads one entry of
+    takes_by_author_text: without the hash of the words (V9's rule) it walks the member's
+    (guild_id, author_id, created_at) index through every take in the window (here 299 read
+    and dropped), and V10's two functions spell the rule the same way."""
+    from bot.storage.postgres import _DUPLICATE_OF
+
+    url = postgres_url()
+    store = await PostgresStore.open(url)
+    await store.close()
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            "INSERT INTO takes (guild_id, channel_id, article, author_id, author_name, content, source, created_at) "
+            "SELECT $1, 1, $2, $3, 'Alice', 'take ' || n, 'command', $4::timestamptz + n * interval '1 second' "
+            "FROM generate_series(1, 600) AS n", GUILDS[0], ARTICLES[0], AUTHORS[0], T0)
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        await conn.execute(
+            "PREPARE rule (bigint, bigint, timestamptz, text, text) AS SELECT EXISTS (SELECT 1 FROM takes WHERE "
+            + _DUPLICATE_OF.format(guild="$1", author="$2", since="$3", article="$4", content="$5") + ")")
+        plan = "\n".join(row[0] for row in await conn.fetch(
+            "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) EXECUTE rule($1, $2, $3, $4, 'take 300')"
+            .replace("$1", str(GUILDS[0])).replace("$2", str(AUTHORS[0]))
+            .replace("$3", f"'{T0.isoformat()}'").replace("$4", f"'{ARTICLES[0]}'")))
+        assert "takes_by_author_text" in plan and "takes_by_guild_author_time" not in plan, plan
+        assert "Rows Removed by Filter" not in plan, plan  # one entry read: the take itself
+        functions = {row[0]: " ".join(row[1].split()) for row in await conn.fetch(
+            "SELECT proname, prosrc FROM pg_proc WHERE proname IN ('cf_add_take', 'cf_add_takes')")}
+        for name, source in functions.items():  # the functions spell the rule the same way
+            assert "hashtextextended(t.content, 0) = hashtextextended(" in source, name
+            assert "t.guild_id + 0 =" in source and "t.created_at + interval '0 s' >=" in source, name
+    finally:
+        await conn.close()
 
 
 # -- paging and chunks ------------------------------------------------------------------------------

@@ -121,7 +121,7 @@ class NewTake:
 #: its PostgreSQL type (the unnest arrays' element type; SQLite ignores it). Both backends build
 #: their INSERT from this list: a new column of ``takes`` that a member's take carries is one
 #: line here (plus the field on NewTake and Take, and the migrations; on PostgreSQL the migration
-#: also replaces the functions ``cf_add_takes`` and ``cf_add_take`` of V8, which take one argument
+#: also replaces the functions ``cf_add_takes`` and ``cf_add_take`` of V10, which take one argument
 #: per column in this order: ``tests/test_storage.py`` compares them).
 NEW_TAKE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("guild_id", "bigint"),

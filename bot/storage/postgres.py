@@ -4,8 +4,8 @@ Same contract as :class:`~bot.storage.sqlite.SqliteStore`, and the same promises
 
 * Takes are group-committed: takes that arrive while a transaction is committing wait and the
   next transaction inserts them all in one autocommitted statement (``cf_add_takes``, a function
-  of migration V8, :data:`_GROUP_INSERT`) that applies the rules (duplicate, cooldown) set-wise
-  and returns each take's outcome: one round trip per group, and per lone take. Every
+  of migrations V8 and V10, :data:`_GROUP_INSERT`) that applies the rules (duplicate, cooldown)
+  set-wise and returns each take's outcome: one round trip per group, and per lone take. Every
   ``add_take`` returns only after the COMMIT that holds its take; a failed COMMIT fails every
   take in it with :class:`StorageError`. One take's bad value costs only that
   take (the group is then inserted again a take at a time, each under a savepoint).
@@ -37,6 +37,7 @@ import datetime as dt
 import functools
 import hashlib
 import logging
+import operator
 import re
 import ssl
 import urllib.parse
@@ -124,19 +125,26 @@ _VALUES = ", ".join(f"${n}::{kind}" for n, (_, kind) in enumerate(NEW_TAKE_COLUM
 _GUILD, _ARTICLE, _AUTHOR, _CONTENT = (f"${[name for name, _ in NEW_TAKE_COLUMNS].index(column) + 1}"
                                        for column in ("guild_id", "article", "author_id", "content"))
 _RULES = len(NEW_TAKE_COLUMNS)
+#: The duplicate rule's condition on ``takes``, as migration V10 writes it: one probe of
+#: takes_by_author_text (the member, a hash of the words); the other conditions are spelled so
+#: that no other index can serve it.
+_DUPLICATE_OF = ("author_id = {author} AND hashtextextended(content, 0) = hashtextextended({content}, 0) "
+                 "AND guild_id + 0 = {guild} AND created_at + interval '0 s' >= {since} "
+                 "AND article || '' = {article} AND content = {content}")
 #: One take, the fallback path's statement: the insert happens only if neither rule objects; a
 #: NULL bound for a rule makes its EXISTS false.
 _INSERT_CHECKED = (
-    _INSERT_TAKE + f"SELECT {_VALUES} WHERE NOT EXISTS ("
-    f"SELECT 1 FROM takes WHERE guild_id = {_GUILD} AND author_id = {_AUTHOR} "
-    f"AND created_at >= ${_RULES + 1}::timestamptz AND article || '' = {_ARTICLE} AND content = {_CONTENT}"
-    f") AND NOT EXISTS (SELECT 1 FROM takes WHERE guild_id = {_GUILD} AND author_id = {_AUTHOR} "
+    _INSERT_TAKE + f"SELECT {_VALUES} WHERE NOT EXISTS (SELECT 1 FROM takes WHERE "
+    + _DUPLICATE_OF.format(author=_AUTHOR, content=_CONTENT, guild=_GUILD, since=f"${_RULES + 1}::timestamptz",
+                           article=_ARTICLE)
+    + f") AND NOT EXISTS (SELECT 1 FROM takes WHERE guild_id = {_GUILD} AND author_id = {_AUTHOR} "
     f"AND created_at > ${_RULES + 2}::timestamptz) RETURNING id"
 )
 #: A whole group in one round trip, in autocommit: ``cf_add_takes`` (migration V8 in
-#: ``migrations_postgres/``, where its statement is explained) takes the members' advisory locks,
-#: then inserts the takes that pass the rules (duplicate, cooldown) set-wise and returns each
-#: take's outcome: its id, or the rule that refused it and the member's latest take before it.
+#: ``migrations_postgres/``, where its statement is explained; V10 its duplicate rule) takes the
+#: members' advisory locks, then inserts the takes that pass the rules (duplicate, cooldown)
+#: set-wise and returns each take's outcome: its id, or the rule that refused it and the
+#: member's latest take before it.
 #: Its arguments: the sorted lock keys, one array per column of :data:`NEW_TAKE_COLUMNS`, then
 #: each take's rule bounds, its place in the queue, its meeting, question and message id.
 _GROUP_INSERT = (
@@ -145,9 +153,9 @@ _GROUP_INSERT = (
     + f", ${_RULES + 2}::timestamptz[], ${_RULES + 3}::timestamptz[], ${_RULES + 4}::int[], "
     f"${_RULES + 5}::bigint[], ${_RULES + 6}::int[], ${_RULES + 7}::bigint[])"
 )
-#: A lone take, the same outcome by plain statements (``cf_add_take``, V8 too; a third of the
-#: group statement's cost): the lock key or NULL, the take's columns, its rules' bounds, meeting,
-#: question and message id.
+#: A lone take, the same outcome by plain statements (``cf_add_take``, V8 and V10 too; a
+#: third of the group statement's cost): the lock key or NULL, the take's columns, its rules'
+#: bounds, meeting, question and message id.
 _ONE_INSERT = (
     "SELECT 0, take_id, refused, last_take_at FROM cf_add_take($1::bigint, "
     + ", ".join(f"${n}::{kind}" for n, (_, kind) in enumerate(NEW_TAKE_COLUMNS, 2))
@@ -211,6 +219,7 @@ def _plain_page(where: str, limit: str) -> str:
     return f"SELECT {_TAKE_COLUMNS} FROM takes WHERE {where} ORDER BY created_at, id LIMIT {limit}"
 
 
+@functools.lru_cache(maxsize=4096, typed=True)  # asked for at every take a member writes
 def lock_key(*parts: object) -> int:
     """A signed 64-bit advisory-lock key for a name and ids (the same in every process)."""
     digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
@@ -243,26 +252,43 @@ def _take_from_row(row: asyncpg.Record) -> Take:
     )
 
 
-def _row(take: NewTake) -> list[Any]:
-    """A new take's values in :data:`NEW_TAKE_COLUMNS` order (times as UTC)."""
-    return [_utc(value) if kind == "timestamptz" else value
-            for value, kind in ((getattr(take, name), kind) for name, kind in NEW_TAKE_COLUMNS)]
+_NEW_NAMES = tuple(name for name, _ in NEW_TAKE_COLUMNS)
+_new_values = operator.attrgetter(*_NEW_NAMES)
+_NEW_TIMES = tuple(n for n, (_, kind) in enumerate(NEW_TAKE_COLUMNS) if kind == "timestamptz")
+
+
+def _row(take: NewTake, checks: TakeChecks | None) -> tuple[Any, ...]:
+    """A new take's values in :data:`NEW_TAKE_COLUMNS` order, then its rules' bounds (NULL: the
+    rule is off), times as UTC; a naive time is a ValueError."""
+    values = list(_new_values(take))
+    for n in _NEW_TIMES:
+        values[n] = _utc(values[n])
+    if checks is None:
+        return (*values, None, None)
+    duplicate, cooldown = checks.duplicate_since, checks.cooldown_since
+    return (*values, None if duplicate is None else _utc(duplicate), None if cooldown is None else _utc(cooldown))
 
 
 def _group_arrays(group: list[Pending]) -> list[list[Any]]:
     """The arguments of :data:`_GROUP_INSERT`: one array per column, the rules' bounds, positions."""
-    columns: list[list[Any]] = [list(values) for values in zip(*(_row(p.take) for p in group), strict=True)]
-    checks = [p.checks or TakeChecks() for p in group]
-    columns.append([None if c.duplicate_since is None else _utc(c.duplicate_since) for c in checks])
-    columns.append([None if c.cooldown_since is None else _utc(c.cooldown_since) for c in checks])
+    columns: list[list[Any]] = [list(values) for values in zip(*(p.params for p in group), strict=True)]
     takes = [p.take for p in group]
     return [*columns, list(range(len(group))), [t.meeting_id for t in takes], [t.question or 0 for t in takes],
             [None if t.meeting_id is None else message_id_of(t.message_url) for t in takes]]
 
 
-def _saved(take_id: int, take: NewTake) -> Take:
-    return Take(id=take_id, edited_at=None, **{name: getattr(take, name) for name, _ in NEW_TAKE_COLUMNS}
-                | {"created_at": _utc(take.created_at)})
+def _one_take(pending: Pending) -> list[Any]:
+    """The arguments of :data:`_ONE_INSERT` after the lock key: the columns, the rules' bounds,
+    the meeting, question and message id (the group's arrays for a group of one)."""
+    take = pending.take
+    return [*pending.params, take.meeting_id, take.question or 0,
+            None if take.meeting_id is None else message_id_of(take.message_url)]
+
+
+def _saved(take_id: int, values: Sequence[Any]) -> Take:
+    """The take as saved: its id and its values as :func:`_row` gave them to the INSERT (the
+    rules' bounds after them left out)."""
+    return Take(id=take_id, edited_at=None, **dict(zip(_NEW_NAMES, values[:_RULES], strict=True)))
 
 
 async def _nothing_to_reset(conn: asyncpg.Connection) -> None:
@@ -518,13 +544,9 @@ class PostgresStore(Store):
 
     # -- takes: group commit --------------------------------------------------------------------
     async def add_take(self, take: NewTake, *, checks: TakeChecks | None = None) -> Take:
-        _utc(take.created_at)
-        if checks is not None:
-            for moment in (checks.duplicate_since, checks.cooldown_since):
-                if moment is not None:
-                    _utc(moment)
+        values = _row(take, checks)  # (a naive time is the caller's ValueError, before anything is queued)
         self._the_pool()
-        return await self._queue.submit(take, checks)
+        return await self._queue.submit(take, checks, values)
 
     async def _commit(self, group: list[Pending]) -> None:
         """One group, one statement whatever its size, committed by itself (see
@@ -539,9 +561,7 @@ class PostgresStore(Store):
         keys = sorted({lock_key("take", p.take.guild_id, p.take.author_id) for p in group if p.checks is not None})
         try:  # one statement, committed by itself: the locks, the rules, the INSERT (see _GROUP_INSERT)
             if len(group) == 1:
-                values = [column[0] for column in _group_arrays(group)]
-                del values[_RULES + 2]  # its place in the queue: the first
-                rows = await conn.fetch(_ONE_INSERT, keys[0] if keys else None, *values)
+                rows = await conn.fetch(_ONE_INSERT, keys[0] if keys else None, *_one_take(group[0]))
             else:
                 rows = await conn.fetch(_GROUP_INSERT, keys, *_group_arrays(group))
         except _VALUE_ERRORS:
@@ -553,7 +573,7 @@ class PostgresStore(Store):
             if row[1] is None:
                 pending.outcome = TakeRefused(row[2], _from_db(row[3]))
             else:
-                pending.outcome = _saved(row[1], pending.take)
+                pending.outcome = _saved(row[1], pending.params)
 
     async def _commit_one_by_one(self, conn: asyncpg.Connection, group: list[Pending], keys: list[int]) -> None:
         """The group again, each take under a savepoint of its own, so a bad value fails alone."""
@@ -573,26 +593,24 @@ class PostgresStore(Store):
 
     @staticmethod
     async def _insert(conn: asyncpg.Connection, pending: Pending) -> Take:
-        take, checks = pending.take, pending.checks
-        values = _row(take)
-        if checks is None:
-            take_id = await conn.fetchval(_INSERT_TAKE + f"VALUES ({_VALUES}) RETURNING id", *values)
+        take, values = pending.take, pending.params  # (the columns, then the rules' bounds)
+        if pending.checks is None:
+            take_id = await conn.fetchval(_INSERT_TAKE + f"VALUES ({_VALUES}) RETURNING id", *values[:_RULES])
         else:
-            duplicate = None if checks.duplicate_since is None else _utc(checks.duplicate_since)
-            cooldown = None if checks.cooldown_since is None else _utc(checks.cooldown_since)
-            take_id = await conn.fetchval(_INSERT_CHECKED, *values, duplicate, cooldown)
+            take_id = await conn.fetchval(_INSERT_CHECKED, *values)
             if take_id is None:
+                duplicate = values[_RULES]
                 row = await conn.fetchrow(
-                    "SELECT MAX(created_at), EXISTS (SELECT 1 FROM takes WHERE guild_id = $1 AND author_id = $2 "
-                    "AND created_at >= $3::timestamptz AND article = $4 AND content = $5) "
-                    "FROM takes WHERE guild_id = $1 AND author_id = $2",
+                    "SELECT MAX(created_at), EXISTS (SELECT 1 FROM takes WHERE " + _DUPLICATE_OF.format(
+                        author="$2", content="$5", guild="$1", since="$3::timestamptz", article="$4")
+                    + ") FROM takes WHERE guild_id = $1 AND author_id = $2",
                     take.guild_id, take.author_id, duplicate, take.article, take.content)
                 raise TakeRefused("duplicate" if duplicate is not None and row[1] else "cooldown", _from_db(row[0]))
         if take.meeting_id is not None:  # in the take's own (sub)transaction: kept or lost together
             await conn.execute("INSERT INTO meeting_takes (take_id, meeting_id, question, message_id) "
                                "SELECT $1, id, $2, $3 FROM meetings WHERE id = $4", take_id, take.question or 0,
                                message_id_of(take.message_url), take.meeting_id)
-        return _saved(take_id, take)
+        return _saved(take_id, values)
 
     # -- takes: reading -------------------------------------------------------------------------
     async def get_take(self, guild_id: int, take_id: int) -> Take | None:
@@ -666,8 +684,9 @@ class PostgresStore(Store):
         self, guild_id: int, article: str, author_id: int, content: str, since: dt.datetime
     ) -> bool:
         rows = await self._fetch(
-            "SELECT EXISTS (SELECT 1 FROM takes WHERE guild_id = $1 AND author_id = $2 AND created_at >= $3 "
-            "AND article = $4 AND content = $5)", guild_id, author_id, _utc(since), article, content)
+            "SELECT EXISTS (SELECT 1 FROM takes WHERE " + _DUPLICATE_OF.format(
+                author="$2", content="$5", guild="$1", since="$3::timestamptz", article="$4") + ")",
+            guild_id, author_id, _utc(since), article, content)
         return bool(rows[0][0])
 
     async def take_stats(self, guild_id: int, article: str, *, days: int, today: dt.date) -> TakeStats:

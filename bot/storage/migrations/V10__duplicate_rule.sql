@@ -1,0 +1,5 @@
+-- V10: nothing changes on SQLite. PostgreSQL's V10 gives the duplicate rule an index of its own
+-- (takes_by_author_text: the member and a hash of the words) in place of takes_by_author; SQLite
+-- has no built-in hash of text to index, and an index on a function of ours would make the file
+-- unwritable to any other program (the sqlite3 shell, a backup tool) that lacks the function.
+-- The number keeps both backends' schema versions the same (`python -m bot check`, migrate-data).
