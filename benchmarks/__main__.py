@@ -133,12 +133,15 @@ def run(config: Config, work: Path, postgres: Postgres) -> tuple[dict[str, Any],
             writes.setdefault(f"sqlite-{writers}", []).append(
                 {"raw": storage.raw_per_row(raw_db, config.write_count),
                  "ours": asyncio.run(storage.store_writers(store_db, config.write_count, writers))})
-        for writers in (1, 100):
-            count = config.write_count // (4 if writers == 1 else 1)  # one writer waits a durable commit per take
-            writes.setdefault(f"postgresql-{writers}", []).append(
-                {"autocommit": asyncio.run(storage.raw_pg_autocommit(postgres.migrated(), count)),
-                 "executemany": asyncio.run(storage.raw_pg_executemany(postgres.migrated(), count)),
-                 "ours": asyncio.run(storage.store_writers(postgres.migrated(), count, writers))})
+        # One writer: both sides in alternating slices of one run (storage.pg_one_writer).
+        raw, ours = asyncio.run(storage.pg_one_writer(postgres.migrated(), postgres.migrated(), config.write_count))
+        writes.setdefault("postgresql-1", []).append(
+            {"autocommit": raw, "ours": ours,
+             "executemany": asyncio.run(storage.raw_pg_executemany(postgres.migrated(), config.write_count))})
+        writes.setdefault("postgresql-100", []).append(
+            {"autocommit": asyncio.run(storage.raw_pg_autocommit(postgres.migrated(), config.write_count)),
+             "executemany": asyncio.run(storage.raw_pg_executemany(postgres.migrated(), config.write_count)),
+             "ours": asyncio.run(storage.store_writers(postgres.migrated(), config.write_count, 100))})
     results["add_take_per_second"] = writes
     for writers in config.writers:
         measured = writes[f"sqlite-{writers}"]

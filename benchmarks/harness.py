@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import statistics
 import time
 from collections.abc import Callable
@@ -100,6 +101,9 @@ async def rate(factory: BotFactory, command: str, count: int) -> float:
         async with simcord.run(bot) as env:
             s = stage(env)
             await s.member.send(s.channel, command.format(n=-1))  # warm: first-use imports and caches
+            # The bots measured before this one left their objects to the collector: collected
+            # now, not by a full collection during whichever run comes next.
+            gc.collect()
             start = time.perf_counter()
             for n in range(count):
                 await s.member.send(s.channel, command.format(n=n))
@@ -138,8 +142,10 @@ async def compare_commands(folder: Path, *, count: int, rounds: int, postgres: C
             elif kind == "write":
                 await asyncio.to_thread(create_empty, fresh / "bare.db")
                 write = ("sqlite", str(fresh / "bare.db"))
-            ours.append(await rate(functools.partial(create_bot, settings), command_text(name), count))
-            bare.append(await rate(functools.partial(bare_with, replies, write), command_text(name), count))
+            sides: list[tuple[list[float], Callable[[], discord.Client]]] = [
+                (ours, functools.partial(create_bot, settings)), (bare, functools.partial(bare_with, replies, write))]
+            for rates, factory in sides if round_ % 2 == 0 else reversed(sides):  # each side first in turn
+                rates.append(await rate(factory, command_text(name), count))
         label = name if backend == "sqlite" else f"{name} (PostgreSQL)"
         # No target on PostgreSQL: in SimCord a bot on a connection pool waits for its settle
         # loop (measured: the bare bot on an asyncpg pool answers 3.5x slower than on one connection).

@@ -37,6 +37,16 @@ def raw_per_row(path: Path, count: int) -> float:
         conn.close()
 
 
+async def add_one(store: Store, author: int, n: int) -> None:
+    """A member's ``n``-th take, a second after the one before, with the bot's rules: no
+    duplicate in 10 minutes, a cooldown that never refuses (the rules are read, not hit)."""
+    when = T0 + dt.timedelta(seconds=n)
+    await store.add_take(
+        NewTake(guild_id=GUILD, channel_id=42, article=ARTICLE, author_id=author, author_name="Member",
+                content=f"take {author}-{n}", source="command", created_at=when),
+        checks=TakeChecks(duplicate_since=when - dt.timedelta(minutes=10), cooldown_since=when))
+
+
 async def store_writers(where: Path | str, count: int, writers: int) -> float:
     """``Store.add_take`` as the bot calls it (rules checked in the insert), from ``writers``
     members at once, each adding its share one after another; ``where`` a SQLite file or a
@@ -48,13 +58,12 @@ async def store_writers(where: Path | str, count: int, writers: int) -> float:
 
     async def member(author: int) -> None:
         for n in range(share):
-            when = T0 + dt.timedelta(seconds=n)
-            await store.add_take(
-                NewTake(guild_id=GUILD, channel_id=42, article=ARTICLE, author_id=author, author_name="Member",
-                        content=f"take {author}-{n}", source="command", created_at=when),
-                checks=TakeChecks(duplicate_since=when - dt.timedelta(minutes=10), cooldown_since=when))
+            await add_one(store, author, n)
 
     try:
+        # Connected before the clock starts, as the raw baselines are (PostgreSQL's pool connects
+        # at its first use): the figure is the takes, not a connection's start-up.
+        await store.schema_version()
         start = time.perf_counter()
         await asyncio.gather(*(member(10_000 + w) for w in range(writers)))
         return share * writers / (time.perf_counter() - start)
@@ -182,6 +191,42 @@ async def raw_pg_autocommit(url: str, count: int) -> float:
             await conn.execute(_RAW_PG, GUILD, ARTICLE, n, f"raw take {n}", T0 + dt.timedelta(microseconds=n))
         return count / (time.perf_counter() - start)
     finally:
+        await conn.close()
+
+
+async def pg_one_writer(raw_url: str, store_url: str, count: int, *, slices: int = 10) -> tuple[float, float]:
+    """One writer on PostgreSQL: raw asyncpg autocommitting each row on one connection, and
+    ``Store.add_take`` as in :func:`store_writers`, each on a fresh database, measured in
+    alternating slices (the first side alternating too) and summed: a durable commit's time
+    drifts with the disk over a second or two, and a slow moment then falls on both sides.
+    Both connect before the clock starts. Returns (raw, ours) in takes/s."""
+    import asyncpg
+
+    from bot.storage import open_store
+
+    conn = await asyncpg.connect(raw_url)
+    store = await open_store(store_url)
+    per = max(1, count // slices)
+    spent = [0.0, 0.0]
+    try:
+        await store.schema_version()
+
+        async def raw(first: int) -> None:
+            for n in range(first, first + per):
+                await conn.execute(_RAW_PG, GUILD, ARTICLE, n, f"raw take {n}", T0 + dt.timedelta(microseconds=n))
+
+        async def ours(first: int) -> None:
+            for n in range(first, first + per):
+                await add_one(store, 10_000, n)
+
+        for piece in range(slices):
+            for side in ((0, 1) if piece % 2 == 0 else (1, 0)):
+                start = time.perf_counter()
+                await (raw, ours)[side](piece * per)
+                spent[side] += time.perf_counter() - start
+        return per * slices / spent[0], per * slices / spent[1]
+    finally:
+        await store.close()
         await conn.close()
 
 
