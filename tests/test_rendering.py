@@ -209,3 +209,26 @@ def test_every_shipped_faq_is_one_page_within_discords_limits() -> None:
         pages = rendering.faq_embeds(article, number)
         assert len(pages) == 1, article.faqs[number - 1].question  # an answer and its sources on one page
         assert_fits(pages[0])
+
+
+def test_a_summary_and_an_faq_are_rendered_once_per_article_and_handed_out_as_new_embeds() -> None:
+    """The answers are kept per article object: asking again gives the same pages as new
+    Embed objects (a caller that changes one changes nothing for the next), and an article
+    loaded again with other words is rendered again."""
+    from pathlib import Path
+
+    from bot.article import load_article
+
+    path = Path(__file__).resolve().parents[1] / "data" / "commonfactors.toml"
+    article = load_article(path)
+    first = rendering.faq_embeds(article, 2)
+    assert [e.to_dict() for e in first] == [e.to_dict() for e in rendering.faq_embeds.__wrapped__(article, 2)]
+    first[0].title = "changed by a caller"
+    again = rendering.faq_embeds(article, 2)
+    assert again[0] is not first[0] and again[0].title == f"FAQ 2: {article.faqs[1].question}"[:256]
+
+    summary = rendering.summary_embeds(article)
+    assert [e.to_dict() for e in summary] == [e.to_dict() for e in rendering.summary_embeds.__wrapped__(article)]
+    edited = article.model_copy(update={"summary": "A different summary, as after a reload."})
+    assert "A different summary" in "".join(e.description or "" for e in rendering.summary_embeds(edited))
+    assert "A different summary" not in "".join(e.description or "" for e in rendering.summary_embeds(article))
