@@ -180,6 +180,11 @@ _RAW_PG = ("INSERT INTO takes (guild_id, channel_id, article, author_id, author_
            "VALUES ($1, 42, $2, $3, 'Member', $4, 'command', $5)")
 
 
+def _raw_pg_row(n: int) -> tuple[Any, ...]:
+    """The baselines' ``n``-th row for :data:`_RAW_PG`."""
+    return GUILD, ARTICLE, n, f"raw take {n}", T0 + dt.timedelta(microseconds=n)
+
+
 async def raw_pg_autocommit(url: str, count: int) -> float:
     """Baseline: plain asyncpg on one connection, each row its own autocommitted INSERT."""
     import asyncpg
@@ -188,7 +193,7 @@ async def raw_pg_autocommit(url: str, count: int) -> float:
     try:
         start = time.perf_counter()
         for n in range(count):
-            await conn.execute(_RAW_PG, GUILD, ARTICLE, n, f"raw take {n}", T0 + dt.timedelta(microseconds=n))
+            await conn.execute(_RAW_PG, *_raw_pg_row(n))
         return count / (time.perf_counter() - start)
     finally:
         await conn.close()
@@ -213,7 +218,7 @@ async def pg_one_writer(raw_url: str, store_url: str, count: int, *, slices: int
 
         async def raw(first: int) -> None:
             for n in range(first, first + per):
-                await conn.execute(_RAW_PG, GUILD, ARTICLE, n, f"raw take {n}", T0 + dt.timedelta(microseconds=n))
+                await conn.execute(_RAW_PG, *_raw_pg_row(n))
 
         async def ours(first: int) -> None:
             for n in range(first, first + per):
@@ -239,8 +244,7 @@ async def raw_pg_executemany(url: str, count: int) -> float:
     try:
         start = time.perf_counter()
         async with conn.transaction():
-            await conn.executemany(_RAW_PG, [(GUILD, ARTICLE, n, f"raw take {n}", T0 + dt.timedelta(microseconds=n))
-                                             for n in range(count)])
+            await conn.executemany(_RAW_PG, [_raw_pg_row(n) for n in range(count)])
         return count / (time.perf_counter() - start)
     finally:
         await conn.close()
