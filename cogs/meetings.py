@@ -6,8 +6,9 @@ is. The rules (times, one meeting per channel, what is due) are :class:`bot.meet
 this cog does the Discord side: the scheduled event, the announcement and reminders, the thread
 and its questions, the digest, and the export sent to the moderator.
 
-The due-work loop sleeps until the earliest ``next_due_at`` in the store (at most an hour), so
-meetings start and end at their times with the bot running or after a restart.
+The due work runs on an alarm (:class:`bot.alarm.Alarm`) set for the earliest ``next_due_at`` in
+the store (at most an hour ahead), so meetings start and end at their times with the bot running
+or after a restart; between rounds nothing but a timer is alive.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 import discord
 from discord import app_commands
-from discord.ext import commands, tasks
+from discord.ext import commands
 
+from bot.alarm import Alarm
 from bot.article import Article
 from bot.commands import ArticleCog, article_command, guild_only, moderator_command, require_moderator, unread_words
 from bot.context import Context, GuildContext
@@ -45,10 +47,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.meetings")
 
-#: The loop never sleeps longer than this (a meeting scheduled meanwhile wakes it sooner).
+#: The alarm is never set further ahead than this (a meeting scheduled meanwhile wakes it sooner).
 LOOP_MAX = dt.timedelta(hours=1)
 LOOP_MIN = dt.timedelta(seconds=1)
-#: How soon the loop looks again when the database could not tell it what is next.
+#: How soon the alarm looks again when the database could not tell it what is next (or a round failed).
 LOOP_RETRY = dt.timedelta(seconds=30)
 MODERATOR_ACTIONS = ("schedule", "cancel", "start", "next", "end")
 AGREE = "👍"
@@ -149,6 +151,8 @@ class Meetings(ArticleCog):
         super().__init__(bot)
         #: Polls posted while the database could not note them: answered from memory if still running.
         self._polls_unrecorded: set[int] = set()
+        #: Starts and ends meetings, posts reminders and answers closed polls, each at its moment.
+        self.due_work = Alarm(self._due_round, name="meetings due work", retry=LOOP_RETRY.total_seconds())
 
     async def cog_load(self) -> None:
         await super().cog_load()
@@ -327,7 +331,7 @@ class Meetings(ArticleCog):
 
     async def _answer_poll(self, message: discord.Message) -> None:
         """Post a closed poll's result, once: the database decides who posts it (Discord may announce a
-        closed poll more than once, and the due-work loop answers polls that closed while the bot was down)."""
+        closed poll more than once, and the due work answers polls that closed while the bot was down)."""
         if message.id in self._polls_unrecorded:
             self._polls_unrecorded.discard(message.id)
         elif not await self.bot.services.meetings.claim_poll(message.id):
@@ -557,38 +561,30 @@ class Meetings(ArticleCog):
             log.warning("agreement not %s (guild=%s message=%s): %s", "saved" if agree else "removed",
                         payload.guild_id, payload.message_id, exc)
 
-    # -- the due-work loop -------------------------------------------------------------------
-    @tasks.loop(seconds=LOOP_MAX.total_seconds())
-    async def due_work(self) -> None:
+    # -- the due-work alarm ------------------------------------------------------------------
+    async def _due_round(self) -> float:
+        """One round of the due work; returns the seconds until the next one (see :class:`Alarm`)."""
+        await self.bot.wait_until_ready()
         try:
             await self.run_due()
         except DatabaseUnreachable:
             pass  # an outage the store has reported once already; the next round tries again
         except StorageError:
             log.exception("meetings: the due work could not be read; trying again shortly")
-        await self._rearm()
+        return (await self._until_next()).total_seconds()
 
-    @due_work.before_loop
-    async def _ready(self) -> None:
-        await self.bot.wait_until_ready()
-
-    async def _rearm(self) -> None:
-        """Sleep until the next meeting needs attention (capped), counted from now."""
+    async def _until_next(self) -> dt.timedelta:
+        """How long until the next meeting needs attention (at least a second, at most an hour)."""
         now = self.bot.clock()
         try:
             upcoming = await self.bot.services.meetings.next_due_at()
         except StorageError:  # the database is away: look again soon, not in an hour
             upcoming = now + LOOP_RETRY
-        wait = LOOP_MAX if upcoming is None else min(max(upcoming - now, LOOP_MIN), LOOP_MAX)
-        # The loop counts its interval from when this iteration was due; add the time it has run.
-        last = getattr(self.due_work, "_last_iteration", None)
-        lag = now - last if isinstance(last, dt.datetime) else dt.timedelta(0)
-        self.due_work.change_interval(seconds=(wait + max(lag, dt.timedelta(0))).total_seconds())
+        return LOOP_MAX if upcoming is None else min(max(upcoming - now, LOOP_MIN), LOOP_MAX)
 
     def wake(self) -> None:
         """A meeting was scheduled or moved: look again in a second."""
-        if self.due_work.is_running():
-            self.due_work.change_interval(seconds=LOOP_MIN.total_seconds())
+        self.due_work.wake(LOOP_MIN.total_seconds())
 
     async def run_due(self) -> int:
         """Do what is due now; returns how many meetings and polls were handled."""
