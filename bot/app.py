@@ -8,6 +8,7 @@ like side by side.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
@@ -126,10 +127,11 @@ class CommonFactorsBot(commands.Bot):
     def _schedule_event(  # type: ignore[override]
             self, coro: Callable[..., Coroutine[Any, Any, Any]], event_name: str, *args: Any, **kwargs: Any,
     ) -> asyncio.Task[Any] | None:
-        """No task for a listener that does not want this event (:func:`bot.lifecycle.listens_when`)."""
+        """No task for a listener that does not want this event (:func:`bot.lifecycle.listens_when`);
+        the others belong to the request being parsed, if any (:meth:`bot.lifecycle.EventGate.spawn`)."""
         if not wanted(coro, args, kwargs):
             return None
-        return super()._schedule_event(coro, event_name, *args, **kwargs)
+        return self.events.spawn(functools.partial(super()._schedule_event, coro, event_name, *args, **kwargs))
 
     # -- start-up -------------------------------------------------------------------------
     async def setup_hook(self) -> None:

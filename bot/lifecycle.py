@@ -4,9 +4,9 @@ Every message and interaction Discord delivers enters through discord.py's gatew
 it; the handlers, command invocations, button callbacks and error handlers it starts are tasks
 created right there. :class:`EventGate` wraps those two parsers, so that
 
-* each request gets one id (:data:`bot.logs.request_id`), inherited by every task it starts
-  (asyncio copies the context into a task when it is created): the log lines of one command and
-  the error id its member is shown are the same;
+* each request that starts any work gets one id (:data:`bot.logs.request_id`), inherited by
+  every task it starts (asyncio copies the context into a task when it is created): the log
+  lines of one command and the error id its member is shown are the same;
 * the tasks each request starts are known, so a stopping bot can let them finish (bounded)
   before it closes the connection and the database;
 * once stopping, new messages and interactions are not taken any more.
@@ -19,6 +19,8 @@ gateway connection, and the process with it. It is logged once per event type, a
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import functools
 import logging
 import time
@@ -37,13 +39,22 @@ log = logging.getLogger("bot.lifecycle")
 
 F = TypeVar("F", bound=Callable[..., Coroutine[Any, Any, Any]])
 
-GATED_EVENTS = ("MESSAGE_CREATE", "INTERACTION_CREATE")
+#: The requests: a message, whose tasks discord.py starts in ``Client._schedule_event`` (the bot
+#: hands them to :meth:`EventGate.spawn`), and an interaction, whose tasks the command tree and
+#: the view store also start themselves (a task factory sees them, see :class:`_Request`).
+GATED_EVENTS = {"MESSAGE_CREATE": False, "INTERACTION_CREATE": True}
+#: How many tracked tasks (finished ones included) the gate holds before its first sweep.
+SWEEP_FROM = 256
 
 
 class EventGate:
     def __init__(self, client: Any) -> None:
         self.accepting = True
+        #: The requests' tasks, some perhaps finished (see :meth:`_track`).
         self.in_flight: set[asyncio.Task[Any]] = set()
+        self._sweep_at = SWEEP_FROM
+        #: The request whose event is being parsed (parsing is synchronous: one at a time).
+        self._current: _Request | None = None
         parsers: dict[str, Callable[[Any], Any]] | None = getattr(getattr(client, "_connection", None),
                                                                     "parsers", None)
         if parsers is None:  # a discord.py without the parser table: ids and draining are off
@@ -52,9 +63,9 @@ class EventGate:
         self.unreadable: dict[str, int] = {}
         for event, parse in list(parsers.items()):
             parsers[event] = self._guard(event, parse)
-        for event in GATED_EVENTS:
+        for event, by_factory in GATED_EVENTS.items():
             if event in parsers:
-                parsers[event] = self._wrap(parsers[event])
+                parsers[event] = self._wrap(parsers[event], by_factory=by_factory)
 
     def _guard(self, event: str, parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
         def guarded(data: Any) -> Any:
@@ -69,38 +80,54 @@ class EventGate:
 
         return guarded
 
-    def _wrap(self, parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def _wrap(self, parse: Callable[[Any], Any], *, by_factory: bool) -> Callable[[Any], Any]:
         def gated(data: Any) -> Any:
             if not self.accepting:
                 return None
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:  # no running loop: nothing can be spawned either
-                loop = None
-            # The tasks the parser starts are the request's: a task factory set for the length of
-            # the (synchronous) parse sees each one as it is created. (Comparing ``all_tasks()``
-            # before and after costs a walk of every task alive, twice per message.)
-            spawned: list[asyncio.Task[Any]] = []
-            previous = None
-            if loop is not None:
-                previous = loop.get_task_factory()
-                loop.set_task_factory(functools.partial(_recording_factory, previous, spawned))
-            token = request_id.set(new_error_id())
+            # The tasks the parse starts are the request's; it gets its id before the first, and
+            # every task inherits it. (Comparing ``all_tasks()`` before and after the parse would
+            # walk every live task twice.)
+            request = self._current = _Request()
+            loop = previous = None
+            if by_factory:  # a task factory, set for the length of the (synchronous) parse
+                with contextlib.suppress(RuntimeError):  # no running loop: nothing can be spawned
+                    loop = asyncio.get_running_loop()
+                    previous = request.previous = loop.get_task_factory()
+                    loop.set_task_factory(request)
             try:
                 return parse(data)
             finally:
-                request_id.reset(token)
+                self._current = None
                 if loop is not None:
                     loop.set_task_factory(previous)
-                self._track(spawned)
+                request.close()
+                if request.spawned:
+                    self._track(request.spawned)
 
         return gated
 
+    def spawn(self, create: Callable[[], asyncio.Task[Any]]) -> asyncio.Task[Any]:
+        """Start a task for an event (the bot's ``_schedule_event`` calls this): within a
+        request, with the request's id and known to :meth:`drain`."""
+        request = self._current
+        if request is None or request.previous is not _NO_FACTORY:
+            return create()  # not a request, or its factory already sees the task
+        request.enter()
+        task = create()
+        request.spawned.append(task)
+        return task
+
     def _track(self, spawned: list[asyncio.Task[Any]]) -> None:
-        for task in spawned:
-            if task not in self.in_flight and not task.done():
-                self.in_flight.add(task)
-                task.add_done_callback(self.in_flight.discard)
+        # No done callback per task (one more callback scheduled for every task that ends):
+        # finished tasks are dropped in bulk once the set has doubled since the last sweep.
+        self.in_flight.update(spawned)
+        if len(self.in_flight) >= self._sweep_at:
+            self.in_flight = {task for task in self.in_flight if not task.done()}
+            self._sweep_at = max(SWEEP_FROM, 2 * len(self.in_flight))
+
+    def running(self) -> set[asyncio.Task[Any]]:
+        """The requests' tasks still running."""
+        return {task for task in self.in_flight if not task.done()}
 
     async def drain(self, limit: float) -> bool:
         """Stop taking requests and wait up to ``limit`` seconds for the ones in progress.
@@ -110,7 +137,7 @@ class EventGate:
         current = asyncio.current_task()
         deadline = time.monotonic() + limit
         while True:
-            pending = {t for t in self.in_flight if t is not current and not t.done()}
+            pending = self.running() - {current}
             if not pending:
                 return True
             remaining = deadline - time.monotonic()
@@ -153,13 +180,40 @@ def wanted(listener: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str
     return bool(wants(owner, *args, **kwargs) if owner is not None else wants(*args, **kwargs))
 
 
-def _recording_factory(previous: Any, spawned: list[asyncio.Task[Any]], loop: asyncio.AbstractEventLoop,
-                       coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
-    """A task factory that makes tasks as ``previous`` (or the loop) would and notes each one."""
-    task: asyncio.Task[Any] = (previous(loop, coro, **kwargs) if previous is not None
-                               else asyncio.Task(coro, loop=loop, **kwargs))
-    spawned.append(task)
-    return task
+#: :attr:`_Request.previous` while no task factory of the request's is set.
+_NO_FACTORY: Any = object()
+
+
+class _Request:
+    """One message or interaction being parsed: its tasks and, once it starts one, its id.
+
+    Also a task factory (for interactions): it makes tasks as ``previous`` (or the loop) would
+    and notes each one."""
+
+    __slots__ = ("_token", "previous", "spawned")
+
+    def __init__(self) -> None:
+        self.previous: Any = _NO_FACTORY
+        self.spawned: list[asyncio.Task[Any]] = []
+        self._token: contextvars.Token[str | None] | None = None
+
+    def enter(self) -> None:
+        """Before the request's first task: its id, which every task it starts inherits."""
+        if self._token is None:
+            self._token = request_id.set(new_error_id())
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        self.enter()
+        task: asyncio.Task[Any] = (self.previous(loop, coro, **kwargs) if self.previous is not None
+                                   else asyncio.Task(coro, loop=loop, **kwargs))
+        self.spawned.append(task)
+        return task
+
+    def close(self) -> None:
+        """The parse is over: the request's id leaves the gateway's context."""
+        if self._token is not None:
+            request_id.reset(self._token)
+            self._token = None
 
 
 def sync_failure_message(error: BaseException, dev_guild_id: int | None) -> str | None:

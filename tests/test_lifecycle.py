@@ -11,14 +11,15 @@ from typing import Any
 
 import pytest
 
-from bot.lifecycle import WANTS, EventGate, listens_when, sync_failure_message, wanted
+from bot.lifecycle import SWEEP_FROM, WANTS, EventGate, listens_when, sync_failure_message, wanted
 from bot.request_ids import current_request_id
 from bot.storage import NewTake, SqliteStore
 from tests.conftest import World
 
 
 def client_with(parse: Any) -> Any:
-    return SimpleNamespace(_connection=SimpleNamespace(parsers={"MESSAGE_CREATE": parse, "READY": parse}))
+    return SimpleNamespace(_connection=SimpleNamespace(
+        parsers={"MESSAGE_CREATE": parse, "INTERACTION_CREATE": parse, "READY": parse}))
 
 
 async def test_each_request_gets_an_id_its_tasks_inherit_and_a_stop_waits_for_them() -> None:
@@ -30,21 +31,21 @@ async def test_each_request_gets_an_id_its_tasks_inherit_and_a_stop_waits_for_th
         await release.wait()
         seen.append(current_request_id())
 
-    def parse(data: Any) -> None:
-        asyncio.get_running_loop().create_task(handler())
+    def parse(data: Any) -> None:  # as discord.py's dispatch starts a listener: through the bot's _schedule_event
+        gate.spawn(lambda: asyncio.get_running_loop().create_task(handler()))
 
     client = client_with(parse)
     gate = EventGate(client)
     client._connection.parsers["MESSAGE_CREATE"]({})
     client._connection.parsers["MESSAGE_CREATE"]({})
     await asyncio.sleep(0)
-    assert len(gate.in_flight) == 2 and current_request_id() is None
+    assert len(gate.running()) == 2 and current_request_id() is None
     assert len(set(seen)) == 2 and all(i and i.startswith("E-") for i in seen)
 
     draining = asyncio.create_task(gate.drain(30))
     await asyncio.sleep(0)
     client._connection.parsers["MESSAGE_CREATE"]({})  # stopping: not taken any more
-    assert not draining.done() and len(gate.in_flight) == 2
+    assert not draining.done() and len(gate.running()) == 2
     release.set()
     assert await draining is True
     assert seen[2:] == seen[:2]  # each kept its own id to the end
@@ -54,7 +55,9 @@ async def test_each_request_gets_an_id_its_tasks_inherit_and_a_stop_waits_for_th
     assert len(seen) == parsed + 2
 
 
-async def test_a_request_tracks_only_its_own_tasks_and_keeps_the_loops_task_factory() -> None:
+async def test_an_interaction_tracks_only_its_own_tasks_and_keeps_the_loops_task_factory() -> None:
+    # An interaction's tasks are started by the command tree and the view store too, not only
+    # through the bot's _schedule_event: a task factory set for the parse sees them all.
     loop = asyncio.get_running_loop()
     made: list[asyncio.Task[Any]] = []
 
@@ -65,18 +68,50 @@ async def test_a_request_tracks_only_its_own_tasks_and_keeps_the_loops_task_fact
 
     release = asyncio.Event()
     other = loop.create_task(release.wait())  # started before the request: not its own
-    client = client_with(lambda data: loop.create_task(release.wait()))
+    ids: list[str | None] = []
+
+    async def handler() -> None:
+        ids.append(current_request_id())
+        await release.wait()
+
+    client = client_with(lambda data: (loop.create_task(handler()), gate.spawn(lambda: loop.create_task(handler()))))
     gate = EventGate(client)
     loop.set_task_factory(factory)
     try:
-        client._connection.parsers["MESSAGE_CREATE"]({})
+        client._connection.parsers["INTERACTION_CREATE"]({})
         assert loop.get_task_factory() is factory  # put back after the parse
     finally:
         loop.set_task_factory(None)
-    assert len(made) == 1 and gate.in_flight == set(made) and other not in gate.in_flight
+    assert len(made) == 2 and gate.running() == set(made) and other not in gate.in_flight
+    await asyncio.sleep(0)
+    assert len(set(ids)) == 1 and ids[0] is not None and current_request_id() is None  # one request, one id
     release.set()
     await asyncio.gather(other, *made)
-    assert not gate.in_flight
+    assert not gate.running()
+
+
+async def test_a_message_that_starts_nothing_gets_no_id_and_finished_requests_are_let_go() -> None:
+    loop = asyncio.get_running_loop()
+    ids: list[str | None] = []
+    start = True
+
+    async def handler() -> None:
+        ids.append(current_request_id())
+
+    def parse(data: Any) -> None:
+        if start:
+            gate.spawn(lambda: loop.create_task(handler()))
+
+    client = client_with(parse)
+    gate = EventGate(client)
+    for _ in range(3 * SWEEP_FROM):
+        client._connection.parsers["MESSAGE_CREATE"]({})
+        await asyncio.sleep(0)
+    assert len(set(ids)) == 3 * SWEEP_FROM  # an id each
+    assert len(gate.in_flight) < SWEEP_FROM and not gate.running()  # swept: no task kept for ever
+    start = False
+    client._connection.parsers["MESSAGE_CREATE"]({})
+    assert current_request_id() is None and not gate.running()
 
 
 def test_a_listener_is_asked_before_it_is_started_and_again_when_called() -> None:
@@ -126,7 +161,7 @@ async def test_a_payload_that_cannot_be_read_is_skipped_and_said_once(caplog: py
 
 async def test_a_stop_does_not_wait_forever() -> None:
     def parse(data: Any) -> None:
-        asyncio.get_running_loop().create_task(asyncio.Event().wait())
+        gate.spawn(lambda: asyncio.get_running_loop().create_task(asyncio.Event().wait()))
 
     client = client_with(parse)
     gate = EventGate(client)
