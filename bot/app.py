@@ -92,6 +92,8 @@ class CommonFactorsBot(commands.Bot):
         self.boot_id = secrets.token_hex(4)
         #: Request ids, the requests in progress, and not taking new ones once stopping.
         self.events = EventGate(self)
+        #: Each prefix with the mentions of the bot that also work as one (see :meth:`_resolve_prefix`).
+        self._prefixes: dict[str, tuple[str, ...]] = {}
 
     # -- what the core builds in setup_hook ---------------------------------------------------
     @property
@@ -113,8 +115,21 @@ class CommonFactorsBot(commands.Bot):
         cog = self.get_cog("Articles")
         return cog.groups if isinstance(cog, ArticleGroups) else {}
 
-    def _resolve_prefix(self, bot: commands.Bot, message: discord.Message) -> list[str]:
-        return commands.when_mentioned_or(self.prefix_for(message.guild))(bot, message)
+    def _resolve_prefix(self, bot: commands.Bot, message: discord.Message) -> tuple[str, ...]:
+        """The server's prefix, then a mention of the bot (discord.py copies what this returns).
+
+        The prefix comes first, as it is what members type; after the mentions only if a
+        mention begins with it (a prefix ``<`` must not take ``<@bot> faq`` for a command)."""
+        prefix = self.prefix_for(message.guild)
+        prefixes = self._prefixes.get(prefix)
+        if prefixes is None:  # a few per process: one per prefix in use
+            mentions = tuple(commands.when_mentioned(bot, message))
+            shadows = any(mention.startswith(prefix) for mention in mentions)
+            prefixes = self._prefixes[prefix] = (*mentions, prefix) if shadows else (prefix, *mentions)
+        return prefixes
+
+    async def get_prefix(self, message: discord.Message, /) -> list[str]:
+        return list(self._resolve_prefix(self, message))
 
     def prefix_for(self, guild: discord.abc.Snowflake | None) -> str:
         if self._services is None:

@@ -450,6 +450,10 @@ async def test_prefix_applies_at_once_and_survives_a_restart(world: World) -> No
     before = len(world.channel.history())
     await world.alice.send(world.channel, f"!{ARTICLE} help")
     assert len(world.channel.history()) == before + 1  # the old prefix is not ours any more: no answer
+    for mention in (f"<@{world.bot.user.id}>", f"<@!{world.bot.user.id}>"):  # type: ignore[union-attr]
+        await world.alice.send(world.channel, f"{mention} {ARTICLE} faq 1")  # a mention works whatever the prefix
+        assert len(world.channel.history()) == before + 3 and world.channel.last_message.embeds  # type: ignore[union-attr]
+        before += 2
 
     await world.restart()
     await world.alice.send(world.channel, f"?{ARTICLE} takes")

@@ -182,6 +182,8 @@ class JumpModal(ReportingModal, title="Go to page"):
 async def send_pages(ctx: commands.Context[Any], source: PageSource | Sequence[discord.Embed], *,
                      ephemeral: bool = False, content: str | None = None) -> discord.Message:
     """Send the first page with a pager if there are more; ephemeral applies to slash only."""
+    if isinstance(source, list) and len(source) == 1:  # one page (most answers): nothing to turn
+        return await ctx.send(content, ephemeral=ephemeral, embed=source[0])
     pages = StaticPages(source) if isinstance(source, Sequence) else source
     first, pager = await Paginator.start(pages, owner_id=ctx.author.id, boot=ctx.bot.boot_id)
     kwargs: dict[str, Any] = {"embed": first}
