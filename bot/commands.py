@@ -145,6 +145,9 @@ class ArticleCommand(commands.HybridCommand[Any, ..., Any]):
     rest of the argument parsing. With nothing left to read it defers to discord.py (the default,
     or the missing-argument error). A property test holds the two equal."""
 
+    #: The article is its group's (:attr:`bot.context.Context.article` looks up the parents).
+    article: Article | None = None
+
     async def transform(self, ctx: commands.Context[Any], param: commands.Parameter, attachments: Any) -> Any:
         if param.kind is param.KEYWORD_ONLY and not self.rest_is_raw and param.converter in _TEXT_ANNOTATIONS:
             view = ctx.view
