@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import os
 import random
 import sqlite3
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +146,34 @@ def read_actions(store: Store, size: int) -> dict[str, Action]:
 async def compare_reads(small: tuple[Path | str, int], large: tuple[Path | str, int], repeat: int
                         ) -> dict[str, dict[str, dict[str, float]]]:
     """p50/p99 of each read at both sizes (SQLite files or PostgreSQL URLs), measured
-    alternately so a busy moment of the machine falls on both sides alike."""
+    alternately so a busy moment of the machine falls on both sides alike, each side first in
+    every other turn, and with this process on one CPU (:func:`one_cpu`)."""
+    with one_cpu():
+        return await _compare_reads(small, large, repeat)
+
+
+@contextlib.contextmanager
+def one_cpu() -> Iterator[None]:
+    """Run this process (the event loop and the stores' reader threads) on one CPU for the block.
+
+    A read is mostly the hop to the store's reader thread and back. With two CPUs the scheduler
+    put each store's reader thread beside the event loop or on the other CPU, once for a whole
+    run: `show` measured 45 or 110 µs a call depending on that placement, at either size, and so
+    1M against 1k read 0.4× or 2.4× from one run to the next. On one CPU every hop is alike and
+    what is left to compare is the database's own work (SQLite: `show` 20-30 µs at both sizes)."""
+    if not hasattr(os, "sched_setaffinity"):  # not Linux: as the scheduler places them
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(before)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+async def _compare_reads(small: tuple[Path | str, int], large: tuple[Path | str, int], repeat: int
+                         ) -> dict[str, dict[str, dict[str, float]]]:
     from bot.storage import open_store
 
     stores: list[Store] = []
@@ -161,8 +190,8 @@ async def compare_reads(small: tuple[Path | str, int], large: tuple[Path | str, 
             samples: list[list[float]] = [[], []]
             for side in (0, 1):
                 await actions[side][name]()  # warm the page cache and the settings cache
-            for _ in range(repeat):
-                for side in (0, 1):
+            for turn in range(repeat):
+                for side in ((0, 1) if turn % 2 == 0 else (1, 0)):  # each side first in turn
                     start = time.perf_counter()
                     await actions[side][name]()
                     samples[side].append(time.perf_counter() - start)
