@@ -94,6 +94,7 @@ class EventGate:
                     loop = asyncio.get_running_loop()
                     previous = request.previous = loop.get_task_factory()
                     loop.set_task_factory(request)
+                    request.as_factory = True
             try:
                 return parse(data)
             finally:
@@ -110,7 +111,7 @@ class EventGate:
         """Start a task for an event (the bot's ``_schedule_event`` calls this): within a
         request, with the request's id and known to :meth:`drain`."""
         request = self._current
-        if request is None or request.previous is not _NO_FACTORY:
+        if request is None or request.as_factory:
             return create()  # not a request, or its factory already sees the task
         request.enter()
         task = create()
@@ -180,20 +181,18 @@ def wanted(listener: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str
     return bool(wants(owner, *args, **kwargs) if owner is not None else wants(*args, **kwargs))
 
 
-#: :attr:`_Request.previous` while no task factory of the request's is set.
-_NO_FACTORY: Any = object()
-
-
 class _Request:
     """One message or interaction being parsed: its tasks and, once it starts one, its id.
 
     Also a task factory (for interactions): it makes tasks as ``previous`` (or the loop) would
     and notes each one."""
 
-    __slots__ = ("_token", "previous", "spawned")
+    __slots__ = ("_token", "as_factory", "previous", "spawned")
 
     def __init__(self) -> None:
-        self.previous: Any = _NO_FACTORY
+        #: Set as the loop's task factory for the parse (then ``previous`` is the one it replaced).
+        self.as_factory = False
+        self.previous: Any = None
         self.spawned: list[asyncio.Task[Any]] = []
         self._token: contextvars.Token[str | None] | None = None
 
